@@ -1,0 +1,199 @@
+"""Double-float arithmetic: a value carried as an unevaluated sum ``hi + lo`` of two floats.
+
+Why this exists: with x64 off, JAX computes in float32, but SPEC §6 promises float32 results within
+1e-6 relative of float64 maths on the hyperparameters *as the user gave them*. Where a formula
+amplifies error (``init·gamma^p`` multiplies the error of ``ln gamma`` by ``p``; ``exp(x)`` turns an
+absolute error in ``x`` into a relative error of the result), a single float32 is not enough. A pair
+gives ~48 bits, which is ample: only the arguments of ``exp``/``log`` are carried this way and the
+final value is rounded once.
+
+Every routine works for float32 and float64 alike. Splitting for exact products masks mantissa bits
+instead of Dekker's ``(2^s+1)·a`` trick, so a compiler that contracts ``a*b - c`` into an FMA cannot
+break it.
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+class DF(NamedTuple):
+  """``hi + lo`` with ``|lo| <= ulp(hi)/2`` (after normalisation). A NamedTuple, so it is a pytree."""
+  hi: jax.Array
+  lo: jax.Array
+
+
+# --- host side: exact splitting of Python/NumPy doubles --------------------------------------------
+
+def split_host(x, dtype) -> tuple[np.ndarray, np.ndarray]:
+  """Splits a float64 value (or array) into ``hi = dtype(x)`` and ``lo = dtype(x - hi)``."""
+  x = np.asarray(x, np.float64)
+  hi = x.astype(dtype)
+  with np.errstate(invalid="ignore", over="ignore"):
+    lo = (x - hi.astype(np.float64)).astype(dtype)
+  lo = np.where(np.isfinite(hi), lo, np.zeros_like(lo))
+  return hi, lo
+
+
+def join_host(hi, lo) -> np.ndarray:
+  """The float64 value a host-side pair stands for."""
+  return np.asarray(hi, np.float64) + np.asarray(lo, np.float64)
+
+
+def const(x: float, dtype) -> DF:
+  hi, lo = split_host(x, dtype)
+  return DF(jnp.asarray(hi, dtype), jnp.asarray(lo, dtype))
+
+
+# --- error-free transformations ----------------------------------------------------------------------
+
+def two_sum(a, b) -> DF:
+  s = a + b
+  bb = s - a
+  return DF(s, (a - (s - bb)) + (b - bb))
+
+
+def fast_two_sum(a, b) -> DF:
+  """Exact when ``|a| >= |b|`` or a is zero."""
+  s = a + b
+  return DF(s, b - (s - a))
+
+
+_MASKS = {np.dtype(np.float32): (np.uint32, 0xFFFFF000),            # keeps 12 of 24 significant bits
+          np.dtype(np.float64): (np.uint64, 0xFFFFFFFFF8000000)}    # keeps 26 of 53
+
+
+def _split(a):
+  """``a = big + small`` with each half short enough that products of halves are exact."""
+  utype, mask = _MASKS[np.dtype(a.dtype)]
+  a0 = jax.lax.stop_gradient(a)       # the split point carries no derivative; ``a - big`` carries all
+  big = jax.lax.bitcast_convert_type(
+      jax.lax.bitcast_convert_type(a0, utype) & utype(mask), a.dtype)
+  return big, a - big
+
+
+def two_prod(a, b) -> DF:
+  """``a·b`` as a pair, to ~2^-47 relative.
+
+  Built only from the four half-products, each exact, because XLA fuses under ``jit`` and LLVM may
+  then contract ``a*b - p`` into an FMA, which silently breaks the textbook error term. Any
+  contraction of an exact product gives the same bits, so this form is immune.
+  """
+  ah, al = _split(a)
+  bh, bl = _split(b)
+  cross = two_sum(ah * bl, al * bh)
+  top = two_sum(ah * bh, cross.hi)
+  return fast_two_sum(top.hi, top.lo + (cross.lo + al * bl))
+
+
+# --- arithmetic on pairs -----------------------------------------------------------------------------
+
+def of(x, dtype=None) -> DF:
+  """A DF from a DF or a plain float array (exact: ``lo = 0``)."""
+  if isinstance(x, DF):
+    return x
+  x = jnp.asarray(x, dtype)
+  return DF(x, jnp.zeros_like(x))
+
+
+def from_int(n, dtype) -> DF:
+  """The integer array ``n`` as an exact pair (exact below 2^48 for float32, 2^53 for float64)."""
+  n = jnp.asarray(n)
+  if jnp.issubdtype(n.dtype, jnp.floating):
+    return of(n.astype(dtype))
+  if np.dtype(dtype) == np.float64:
+    return of(n.astype(dtype))
+  high = (n >> 12) << 12                    # at most 36 significant bits left, so at most 24 here
+  return fast_two_sum(high.astype(dtype), (n - high).astype(dtype))
+
+
+def add(x: DF, y: DF) -> DF:
+  s, e = two_sum(x.hi, y.hi)
+  return fast_two_sum(s, e + (x.lo + y.lo))
+
+
+def neg(x: DF) -> DF:
+  return DF(-x.hi, -x.lo)
+
+
+def sub(x: DF, y: DF) -> DF:
+  return add(x, neg(y))
+
+
+def mul(x: DF, y: DF) -> DF:
+  p, e = two_prod(x.hi, y.hi)
+  return fast_two_sum(p, e + (x.hi * y.lo + x.lo * y.hi))
+
+
+def div(x: DF, y: DF) -> DF:
+  """``x / y``; the caller guarantees ``y != 0``."""
+  q = x.hi / y.hi
+  r = sub(x, mul(of(q), y))
+  return fast_two_sum(q, (r.hi + r.lo) / y.hi)
+
+
+def scale(x: DF, k) -> DF:
+  """Multiplication by a power of two (exact)."""
+  return DF(x.hi * k, x.lo * k)
+
+
+def value(x: DF):
+  """The pair rounded to one float."""
+  return x.hi + x.lo
+
+
+# --- elementary functions ------------------------------------------------------------------------------
+
+_LN2 = math.log(2.0)
+# 2·atanh(s) = 2s + 2s³·(1/3 + s²/5 + s⁴/7 + ...); with |s| <= 0.1716 ten terms reach float64 precision.
+_ATANH_COEFFS = [1.0 / (2 * k + 3) for k in range(10)]
+
+
+@jax.custom_jvp
+def log(x: DF) -> DF:
+  """Natural log of a positive pair, to ~1e-9 relative in float32 (the pair's own precision in float64).
+
+  x = m·2^e with m in [√½, √2); log m = 2·atanh((m−1)/(m+1)). The leading 2s is kept as a pair; the
+  tail is at most 1% of it, so one float of precision there is plenty.
+  """
+  dtype = x.hi.dtype
+  m, e = jnp.frexp(x.hi)
+  low = m < math.sqrt(0.5)
+  m = jnp.where(low, m * 2, m)
+  e = jnp.where(low, e - 1, e)
+  s = div(of(m - 1), two_sum(m, jnp.ones_like(m)))
+  s2 = s.hi * s.hi
+  poly = jnp.zeros_like(s2)
+  for c in reversed(_ATANH_COEFFS):
+    poly = poly * s2 + c
+  log_m = fast_two_sum(2 * s.hi, 2 * s.lo + 2 * s.hi * s2 * poly)
+  log_2e = mul(from_int(e, dtype), const(_LN2, dtype))
+  r = x.lo / x.hi                             # log(hi + lo) = log(hi) + log1p(r), |r| <= 2^-24
+  return add(add(log_2e, log_m), of(r - r * r / 2))
+
+
+@log.defjvp
+def _log_jvp(primals, tangents):
+  (x,), (dx,) = primals, tangents
+  slope = (dx.hi + dx.lo) / (x.hi + x.lo)
+  return log(x), DF(slope, jnp.zeros_like(slope))
+
+
+def exp(x: DF):
+  """``exp(hi + lo)`` rounded to one float: the pair's ``lo`` enters to first order."""
+  e = jnp.exp(x.hi)
+  return e + e * x.lo
+
+
+def expm1(x: DF):
+  return jnp.expm1(x.hi) + jnp.exp(x.hi) * x.lo
+
+
+def sin_cos(x: DF):
+  """``sin`` and ``cos`` of a small pair (|x| <= π/4 in our use), each rounded to one float."""
+  s, c = jnp.sin(x.hi), jnp.cos(x.hi)
+  return s + c * x.lo, c - s * x.lo

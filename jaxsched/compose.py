@@ -1,0 +1,130 @@
+"""Composition (SPEC §3): schedules built from schedules.
+
+Each piece is evaluated at a clamped, valid step, and every family is finite in value and gradient
+for every step >= 0, so selecting with ``where`` never lets an inactive piece put NaN into a gradient.
+"""
+from __future__ import annotations
+
+from dataclasses import KW_ONLY
+from typing import Any
+
+import jax.numpy as jnp
+
+from jaxsched import _df
+from jaxsched import _maths as m
+from jaxsched.core import (AT_LEAST_ONE, NONDECREASING, POSITIVE, Product, Schedule, child,
+                           children, count, family, real, static)
+
+
+@family("join")
+class Join(Schedule):
+  """``t < b₀: s₀(t)``; ``bᵢ₋₁ ≤ t < bᵢ: sᵢ(t − bᵢ₋₁)``. optax ``join_schedules`` semantics.
+
+  ``boundaries`` is an int32 leaf: it may be traced or vmapped (a sweep over warmup lengths).
+  """
+  schedules: tuple = children()
+  boundaries: Any = count(rank=1, checks=[NONDECREASING])
+
+  def _checks(self):
+    n, nb = len(self.schedules), self.boundaries.shape[-1]
+    yield n >= 1 and nb == n - 1, (
+        f"join: len(boundaries) must be len(schedules) - 1 = {n - 1}, got {nb}")
+
+  def _value(self, t):
+    out = self.schedules[0](t)
+    for i, s in enumerate(self.schedules[1:]):
+      b = self.boundaries[..., i]
+      out = jnp.where(t < b, out, s(t - b))
+    return out
+
+
+_WARMUP_SHAPES = ("linear", "cosine", "exponential")
+
+
+@family("warmup")
+class Warmup(Schedule):
+  """A warmup prefix: ``t < W``: ``init_value → schedule(0)`` with ``shape``; then ``schedule(t − W)``.
+
+  Shapes: ``linear`` (straight line), ``cosine`` (½(1 − cos πp) of the way), ``exponential``
+  (geometric: ``init·(target/init)^p``; needs ``init_value > 0``). HF
+  ``get_linear_schedule_with_warmup(W, T)`` = ``warmup(linear(base, 0, T − W), W)``; HF
+  ``get_constant_schedule_with_warmup(W)`` = ``warmup(constant(base), W)``.
+  """
+  schedule: Schedule = child()
+  warmup_steps: Any = count()
+  _: KW_ONLY
+  init_value: Any = real(0.0)
+  shape: str = static("linear", choices=_WARMUP_SHAPES)
+
+  def _checks(self):
+    if self.shape == "exponential":
+      yield _df.value(self.init_value) > 0, (
+          f"warmup: init_value must be > 0 for shape='exponential' (an exponential warmup cannot "
+          f"start from 0), got {float(_df.value(self.init_value))}")
+      yield self.schedule(0) > 0, ("warmup: shape='exponential' needs schedule(0) > 0, got "
+                                   f"{float(self.schedule(0))}")
+
+  def _value(self, t):
+    target = self.schedule(0)
+    pr = m.progress(t, 0, self.warmup_steps, self.dtype)
+    init = self.init_value.hi
+    if self.shape == "linear":
+      warm = m.lerp(init, target, *m.linear_weights(pr))
+    elif self.shape == "cosine":
+      warm = m.lerp(init, target, *m.cosine_weights(pr))
+    else:
+      safe_target = jnp.where(target > 0, target, init)
+      growth = _df.log(_df.div(_df.of(safe_target), self.init_value))
+      warm = init * _df.exp(_df.mul(pr.p, growth))
+    return jnp.where(t < self.warmup_steps, warm, self.schedule(t - self.warmup_steps))
+
+
+def product(*schedules: Schedule) -> Product:
+  """``s₁(t)·s₂(t)···``: torch ``ChainedScheduler`` of multiplicative schedulers, T5-style
+  factors. ``s1 * s2`` is the same."""
+  return Product(schedules=schedules)
+
+
+@family("clip")
+class Clip(Schedule):
+  """``schedule(t)`` bounded to ``[min_value, max_value]`` (either may be None)."""
+  schedule: Schedule = child()
+  min_value: Any = real(None, optional=True)
+  max_value: Any = real(None, optional=True)
+
+  def _checks(self):
+    if self.min_value is not None and self.max_value is not None:
+      yield _df.value(self.min_value) <= _df.value(self.max_value), (
+          "clip: min_value must be <= max_value")
+
+  def _value(self, t):
+    out = self.schedule(t)
+    if self.min_value is not None:
+      out = jnp.maximum(out, self.min_value.hi)
+    if self.max_value is not None:
+      out = jnp.minimum(out, self.max_value.hi)
+    return out
+
+
+@family("per_epoch")
+class PerEpoch(Schedule):
+  """``schedule(⌊t / steps_per_epoch⌋)``, or ``schedule(t / steps_per_epoch)`` if ``fractional``.
+
+  For recipes written for torch's once-an-epoch ``scheduler.step()``: the epoch-based rule
+  ``α₀k/√e`` is ``per_epoch(inverse_sqrt(α₀k, 1), steps_per_epoch)``.
+  """
+  schedule: Schedule = child()
+  steps_per_epoch: Any = count(checks=[AT_LEAST_ONE])
+  _: KW_ONLY
+  fractional: bool = static(False, choices=(False, True))
+
+  def _value(self, t):
+    if self.fractional:
+      return self.schedule(_df.value(m.ratio(t, self.steps_per_epoch, self.dtype)))
+    return self.schedule(m.floordiv(t, self.steps_per_epoch))
+
+
+join = Join
+warmup = Warmup
+clip = Clip
+per_epoch = PerEpoch

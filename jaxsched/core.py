@@ -1,0 +1,470 @@
+"""The Schedule core: one frozen-dataclass pytree base, declarative fields, validation, config, repr.
+
+A family is a short class: its fields say which hyperparameters are array leaves (``real``,
+``count``), which change program structure (``static``) and which are nested schedules (``child``,
+``children``); its ``_value(t)`` holds the formula. Everything else (conversion, validation,
+pytree flattening, ``repr``, ``==``, config round trips, arithmetic, batching) is written once here.
+
+Float hyperparameters are stored as ``_df.DF(hi, lo)`` pairs so that a Python double survives a
+float32 world (SPEC §6); step counts are int32 leaves so that boundaries are exact.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from typing import Any, Callable, ClassVar, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxsched import _df, _maths
+
+INT32_MAX = 2**31 - 1
+
+# --- field specifications --------------------------------------------------------------------------
+
+
+class Check(NamedTuple):
+  """A constraint on one hyperparameter: ``test(array) -> bool array`` and the range in words."""
+  test: Callable[[Any], Any]
+  allowed: str
+
+
+POSITIVE = Check(lambda x: x > 0, "> 0")
+NONNEGATIVE = Check(lambda x: x >= 0, ">= 0")
+OPEN_UNIT = Check(lambda x: (x > 0) & (x < 1), "in the open interval (0, 1)")
+AT_LEAST_ONE = Check(lambda x: x >= 1, ">= 1")
+NONDECREASING = Check(lambda x: jnp.all(jnp.diff(x) >= 0) if x.shape[-1] > 1 else True,
+                      "sorted in non-decreasing order")
+
+
+@dataclasses.dataclass(frozen=True)
+class Spec:
+  kind: str                    # "real" | "count" | "static" | "child" | "children"
+  rank: int = 0                # 0: scalar, 1: vector (milestones, boundaries, values)
+  checks: tuple[Check, ...] = ()
+  choices: tuple | None = None
+  optional: bool = False       # a real that may be None (absent, changes structure)
+
+
+def _field(spec: Spec, default):
+  if default is dataclasses.MISSING:
+    return dataclasses.field(metadata={"spec": spec})
+  return dataclasses.field(default=default, metadata={"spec": spec})
+
+
+def real(default=dataclasses.MISSING, *, checks=(), rank=0, optional=False):
+  """A float hyperparameter: a ``DF`` leaf pair, finite, of at least float32 precision."""
+  return _field(Spec("real", rank, tuple(checks), optional=optional), default)
+
+
+def count(default=dataclasses.MISSING, *, checks=(), rank=0):
+  """A step count: an int32 leaf, a whole number in ``[0, 2^31-1]``."""
+  return _field(Spec("count", rank, (NONNEGATIVE, *checks)), default)
+
+
+def static(default=dataclasses.MISSING, *, choices=None):
+  """Structure, not data: a mode string or flag. Part of the treedef, so changing it recompiles."""
+  return _field(Spec("static", choices=choices), default)
+
+
+def child():
+  return _field(Spec("child"), dataclasses.MISSING)
+
+
+def children():
+  return _field(Spec("children"), dataclasses.MISSING)
+
+
+# --- conversion of user values to leaves -----------------------------------------------------------
+
+
+def _is_traced(x) -> bool:
+  return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(x))
+
+
+def default_float():
+  return jnp.zeros((), float).dtype      # float32, or float64 under jax_enable_x64
+
+
+def _to_real(name: str, family: str, x, rank: int) -> _df.DF:
+  if isinstance(x, _df.DF):
+    return x
+  if isinstance(x, (bool, np.bool_, str, bytes)) or x is None:
+    raise TypeError(f"{family}: {name} must be a real number, got {x!r}")
+  if isinstance(x, (jax.Array, jax.core.Tracer)) and not isinstance(x, np.ndarray):
+    if not jnp.issubdtype(x.dtype, jnp.floating) and not jnp.issubdtype(x.dtype, jnp.integer):
+      raise TypeError(f"{family}: {name} must be a real number, got dtype {x.dtype}")
+    x = x.astype(jnp.promote_types(x.dtype, default_float())) if jnp.issubdtype(
+        x.dtype, jnp.floating) else x.astype(default_float())
+    return _df.DF(x, jnp.zeros_like(x))
+  try:
+    host = np.asarray(x, dtype=np.float64)
+  except (TypeError, ValueError):
+    raise TypeError(f"{family}: {name} must be a real number, got {x!r}") from None
+  hi, lo = _df.split_host(host, default_float())
+  return _df.DF(jnp.asarray(hi), jnp.asarray(lo))
+
+
+def _to_count(name: str, family: str, x) -> jax.Array:
+  if isinstance(x, (bool, np.bool_, str, bytes)) or x is None:
+    raise TypeError(f"{family}: {name} must be a non-negative integer step count, got {x!r}")
+  if isinstance(x, (jax.Array, jax.core.Tracer)) and not isinstance(x, np.ndarray):
+    if jnp.issubdtype(x.dtype, jnp.floating) and _is_traced(x):
+      raise TypeError(f"{family}: {name} must be an integer step count, got a traced {x.dtype}")
+    if _is_traced(x):
+      return x.astype(jnp.int32)
+    x = np.asarray(x)
+  try:
+    host = np.asarray(x)
+  except (TypeError, ValueError):
+    raise TypeError(f"{family}: {name} must be a non-negative integer step count, got {x!r}") from None
+  if host.dtype.kind not in "iuf":
+    raise TypeError(f"{family}: {name} must be a non-negative integer step count, got {x!r}")
+  if host.dtype.kind == "f":
+    if not np.all(np.isfinite(host)) or not np.all(host == np.round(host)):
+      raise ValueError(f"{family}: {name} must be a non-negative integer step count, got {x!r}")
+  if np.any(host < 0) or np.any(host > INT32_MAX):
+    raise ValueError(f"{family}: {name} must be an integer in [0, 2^31-1], got {_show(host)}")
+  return jnp.asarray(host.astype(np.int64).astype(np.int32))
+
+
+def _show(x) -> str:
+  x = np.asarray(x)
+  return repr(x.item()) if x.ndim == 0 else repr(x.tolist())
+
+
+def _shortest(hi, lo) -> float:
+  """The shortest decimal double that splits back to the very same (hi, lo) pair."""
+  exact = float(_df.join_host(hi, lo))
+  dtype = np.asarray(hi).dtype
+  for digits in range(1, 18):
+    candidate = float(f"{exact:.{digits}g}")
+    c_hi, c_lo = _df.split_host(candidate, dtype)
+    if c_hi == hi and c_lo == lo:
+      return candidate
+  return exact
+
+
+def _host_real(x: _df.DF):
+  """A concrete pair as a Python float (or nested list), as the user would have written it."""
+  hi, lo = np.asarray(x.hi), np.asarray(x.lo)
+  if hi.ndim == 0:
+    return _shortest(hi, lo)
+  return [_host_real(_df.DF(h, l)) for h, l in zip(hi, lo)]
+
+
+# --- the Schedule base -------------------------------------------------------------------------------
+
+FAMILIES: dict[str, type["Schedule"]] = {}
+
+
+def _specs(cls) -> list[tuple[str, Spec]]:
+  return [(f.name, f.metadata["spec"]) for f in dataclasses.fields(cls) if "spec" in f.metadata]
+
+
+class Schedule:
+  """An immutable, callable JAX pytree ``step -> value``. Families subclass it via ``@family``.
+
+  Numeric hyperparameters are leaves (traceable, vmappable, differentiable with
+  ``jax.grad(..., allow_int=True)``); mode strings and flags are static.
+  """
+  family: ClassVar[str] = "schedule"
+
+  # --- construction ---------------------------------------------------------------------------------
+  def __post_init__(self):
+    for name, spec in _specs(type(self)):
+      raw = getattr(self, name)
+      object.__setattr__(self, name, self._convert(name, spec, raw))
+    if not _is_traced(self._leaves_to_check()):
+      for ok, message in self._all_checks():
+        if not bool(np.all(np.asarray(ok))):
+          raise ValueError(message)
+
+  def _convert(self, name, spec: Spec, raw):
+    family = self.family
+    if spec.kind == "real":
+      if raw is None and spec.optional:
+        return None
+      value = _to_real(name, family, raw, spec.rank)
+    elif spec.kind == "count":
+      value = _to_count(name, family, raw)
+    elif spec.kind == "static":
+      if spec.choices is not None and raw not in spec.choices:
+        raise ValueError(f"{family}: {name} must be one of {list(spec.choices)}, got {raw!r}")
+      return raw
+    elif spec.kind == "child":
+      if not isinstance(raw, Schedule):
+        raise TypeError(f"{family}: {name} must be a jaxsched.Schedule, got {type(raw).__name__}")
+      return raw
+    else:  # children
+      raw = tuple(raw)
+      for s in raw:
+        if not isinstance(s, Schedule):
+          raise TypeError(f"{family}: {name} must hold jaxsched.Schedule objects, got "
+                          f"{type(s).__name__}")
+      return raw
+    if not _is_traced(value):
+      ndim = (value.hi if spec.kind == "real" else value).ndim
+      if ndim != spec.rank:
+        kind = "a scalar" if spec.rank == 0 else "a 1-D sequence"
+        raise ValueError(f"{family}: {name} must be {kind}, got shape "
+                         f"{(value.hi if spec.kind == 'real' else value).shape}")
+    return value
+
+  def _leaves_to_check(self):
+    return [getattr(self, n) for n, s in _specs(type(self)) if s.kind in ("real", "count")]
+
+  def _all_checks(self):
+    """(ok, message) pairs: every field's range, then the family's cross-field rules."""
+    for name, spec in _specs(type(self)):
+      value = getattr(self, name)
+      if value is None or spec.kind not in ("real", "count"):
+        continue
+      x = _df.value(value) if spec.kind == "real" else value
+      if spec.kind == "real":
+        yield jnp.isfinite(x), f"{self.family}: {name} must be finite, got {_show_leaf(x)}"
+      for check in spec.checks:
+        yield check.test(x), (f"{self.family}: {name} must be {check.allowed}, got "
+                              f"{_show_leaf(x)}")
+    yield from self._checks()
+
+  def _checks(self):
+    """Cross-field rules, as (ok, message) pairs. Override in families that have any."""
+    return ()
+
+  # --- evaluation -----------------------------------------------------------------------------------
+  def __call__(self, step):
+    batch = self.batch_shape
+    if batch:
+      fn = lambda s, t: s(t)
+      for _ in batch:
+        fn = jax.vmap(fn, in_axes=(0, None))
+      return fn(self, step)
+    t = _maths.as_step(step)
+    return jnp.asarray(self._value(t), self.dtype)
+
+  def _value(self, t):
+    raise NotImplementedError
+
+  @property
+  def dtype(self):
+    """The result dtype: the hyperparameters' float dtype, float32 at least."""
+    floats = [l.dtype for l in jax.tree.leaves(self) if jnp.issubdtype(l.dtype, jnp.floating)]
+    return jnp.result_type(*floats) if floats else default_float()
+
+  @property
+  def batch_shape(self) -> tuple[int, ...]:
+    """Leading axes shared by every leaf (after ``jaxsched.stack``); ``()`` for one schedule."""
+    for name, spec in _specs(type(self)):
+      value = getattr(self, name)
+      if value is None or spec.kind == "static":
+        continue
+      if spec.kind == "child":
+        return value.batch_shape
+      if spec.kind == "children":
+        return value[0].batch_shape if value else ()
+      leaf = value.hi if spec.kind == "real" else value
+      return tuple(leaf.shape[:leaf.ndim - spec.rank])
+    return ()
+
+  # --- pytree ---------------------------------------------------------------------------------------
+  @classmethod
+  def _flatten_with_keys(cls, obj):
+    data = [(jax.tree_util.GetAttrKey(n), getattr(obj, n)) for n in cls._data_fields]
+    return data, tuple(getattr(obj, n) for n in cls._meta_fields)
+
+  @classmethod
+  def _unflatten(cls, meta, data):
+    obj = object.__new__(cls)   # bypasses __init__: leaves may be tracers, None or sentinels here
+    for n, v in zip(cls._data_fields, data):
+      object.__setattr__(obj, n, v)
+    for n, v in zip(cls._meta_fields, meta):
+      object.__setattr__(obj, n, v)
+    return obj
+
+  # --- identity -------------------------------------------------------------------------------------
+  def __eq__(self, other):
+    if type(self) is not type(other):
+      return NotImplemented
+    a, ta = jax.tree.flatten(self)
+    b, tb = jax.tree.flatten(other)
+    if ta != tb:
+      return False
+    if _is_traced(a) or _is_traced(b):
+      return self is other
+    return all(np.shape(x) == np.shape(y) and np.array_equal(np.asarray(x), np.asarray(y))
+               for x, y in zip(a, b))
+
+  __hash__ = None
+
+  def __repr__(self):
+    parts = []
+    for name, spec in _specs(type(self)):
+      parts.append(f"{name}={_repr_value(getattr(self, name), spec)}")
+    batch = self.batch_shape if not _is_traced(self) else ()
+    tag = f"[{','.join(map(str, batch))}]" if batch else ""
+    return f"{self.family}{tag}({', '.join(parts)})"
+
+  # --- config ---------------------------------------------------------------------------------------
+  def to_config(self) -> dict:
+    """A JSON-safe dict, ``{"family": ..., <parameter>: ...}``, nested for composites."""
+    if _is_traced(self):
+      raise ValueError(f"{self.family}: to_config needs concrete hyperparameters, not traced ones")
+    if self.batch_shape:
+      raise ValueError(f"{self.family}: to_config takes one schedule; this is a batch of shape "
+                       f"{self.batch_shape} (use jaxsched.unstack first)")
+    config = {"family": self.family}
+    for name, spec in _specs(type(self)):
+      value = getattr(self, name)
+      if value is None or spec.kind == "static":
+        config[name] = value
+      elif spec.kind == "real":
+        config[name] = _host_real(value)
+      elif spec.kind == "count":
+        config[name] = np.asarray(value).tolist()
+      elif spec.kind == "child":
+        config[name] = value.to_config()
+      else:
+        config[name] = [s.to_config() for s in value]
+    return config
+
+  # --- arithmetic (SPEC §1): s * c, c * s, s * s2, s / c -------------------------------------------
+  def __mul__(self, other):
+    if isinstance(other, Schedule):
+      return Product(schedules=(self, other))
+    if _is_scalar_like(other):
+      return Scaled(schedule=self, factor=other)
+    return NotImplemented
+
+  def __rmul__(self, other):
+    if _is_scalar_like(other):
+      return Scaled(schedule=self, factor=other)
+    return NotImplemented
+
+  def __truediv__(self, other):
+    if isinstance(other, numbers.Real) and not isinstance(other, bool):
+      if other == 0:
+        raise ValueError("cannot divide a schedule by zero")
+      return Scaled(schedule=self, factor=_reciprocal(other))
+    if _is_scalar_like(other):
+      return Scaled(schedule=self, factor=1 / jnp.asarray(other))
+    return NotImplemented
+
+
+def _reciprocal(x: float) -> _df.DF:
+  """1/x as a pair from the double 1/x (SPEC: Python floats are exact doubles)."""
+  hi, lo = _df.split_host(1.0 / x, default_float())
+  return _df.DF(jnp.asarray(hi), jnp.asarray(lo))
+
+
+def _is_scalar_like(x) -> bool:
+  if isinstance(x, bool):
+    return False
+  if isinstance(x, numbers.Real):
+    return True
+  return isinstance(x, (jax.Array, np.ndarray, jax.core.Tracer)) and np.ndim(x) == 0
+
+
+def _show_leaf(x) -> str:
+  return "<traced>" if _is_traced(x) else _show(x)
+
+
+def _repr_value(value, spec: Spec) -> str:
+  if value is None or spec.kind == "static":
+    return repr(value)
+  if spec.kind == "child":
+    return repr(value)
+  if spec.kind == "children":
+    return "[" + ", ".join(map(repr, value)) + "]"
+  if _is_traced(value):
+    leaf = value.hi if spec.kind == "real" else value
+    return f"<traced {leaf.dtype}{list(leaf.shape)}>"
+  if spec.kind == "real":
+    return repr(_host_real(value))
+  return repr(np.asarray(value).tolist())
+
+
+def family(name: str):
+  """Class decorator: makes ``cls`` a frozen dataclass pytree and registers it under ``name``."""
+
+  def register(cls):
+    cls.family = name
+    cls = dataclasses.dataclass(frozen=True, eq=False, repr=False)(cls)
+    specs = _specs(cls)
+    cls._data_fields = tuple(n for n, s in specs if s.kind != "static")
+    cls._meta_fields = tuple(n for n, s in specs if s.kind == "static")
+    jax.tree_util.register_pytree_with_keys(cls, cls._flatten_with_keys, cls._unflatten,
+                                            flatten_func=_plain_flatten(cls))
+    if name in FAMILIES:
+      raise ValueError(f"family {name!r} registered twice")
+    FAMILIES[name] = cls
+    return cls
+
+  return register
+
+
+def _plain_flatten(cls):
+  def flatten(obj):
+    return [getattr(obj, n) for n in cls._data_fields], tuple(getattr(obj, n) for n in cls._meta_fields)
+  return flatten
+
+
+def from_config(config: dict) -> Schedule:
+  """Rebuilds a schedule from ``to_config()`` output. Never evaluates or unpickles anything."""
+  if not isinstance(config, dict):
+    raise TypeError(f"a schedule config must be a dict, got {type(config).__name__}")
+  if "family" not in config:
+    raise ValueError("a schedule config needs a 'family' key")
+  name = config["family"]
+  if name not in FAMILIES:
+    raise ValueError(f"unknown family {name!r}; known families: {sorted(FAMILIES)}")
+  cls = FAMILIES[name]
+  specs = dict(_specs(cls))
+  kwargs = {}
+  for key, value in config.items():
+    if key == "family":
+      continue
+    if key not in specs:
+      raise ValueError(f"{name}: unknown field {key!r}; fields are {sorted(specs)}")
+    spec = specs[key]
+    if spec.kind == "child":
+      value = from_config(value)
+    elif spec.kind == "children":
+      if not isinstance(value, (list, tuple)):
+        raise ValueError(f"{name}: {key} must be a list of schedule configs")
+      value = tuple(from_config(v) for v in value)
+    kwargs[key] = value
+  return cls(**kwargs)
+
+
+# --- the two composites that arithmetic needs live here, so the core imports no family ------------
+
+
+@family("product")
+class Product(Schedule):
+  """Element-wise product ``s₁(t)·s₂(t)···`` (torch ``ChainedScheduler`` of multiplicative
+  schedulers; T5-style factor strings). Made by ``jaxsched.product(*s)`` or ``s1 * s2``."""
+  schedules: tuple = children()
+
+  def _checks(self):
+    if not self.schedules:
+      yield False, "product: schedules must hold at least one schedule"
+
+  def _value(self, t):
+    out = self.schedules[0](t)
+    for s in self.schedules[1:]:
+      out = out * s(t)
+    return out
+
+
+@family("scaled")
+class Scaled(Schedule):
+  """``factor · schedule(t)``; made by ``s * c``, ``c * s`` and ``s / c``."""
+  schedule: Schedule = child()
+  factor: Any = real()
+
+  def _value(self, t):
+    return self.schedule(t) * self.factor.hi
