@@ -5,3 +5,8 @@ from jaxsched.families import (constant, cosine, exponential, inverse_sqrt, inve
 from jaxsched.compose import clip, join, per_epoch, product, warmup
 
 __version__ = "0.1.0"
+from jaxsched.core import checked, validate
+from jaxsched.optax_glue import current_lr
+from jaxsched.sweep import (choice, evaluate, grid, int_uniform, log_uniform, sample, stack, sweep,
+                            uniform, unstack)
+from jaxsched.plotting import plot

@@ -186,7 +186,7 @@ def _log_jvp(primals, tangents):
 def exp(x: DF):
   """``exp(hi + lo)`` rounded to one float: the pair's ``lo`` enters to first order."""
   e = jnp.exp(x.hi)
-  return e + e * x.lo
+  return jnp.where(jnp.isinf(e), e, e + e * x.lo)   # inf·lo could be inf − inf
 
 
 def expm1(x: DF):

@@ -45,8 +45,9 @@ def floordiv(n, d):
 
 
 def ratio(num, den, dtype) -> _df.DF:
-  """num/den as a pair, from exact integers (or floats); den must be > 0."""
-  return _df.div(exact(num, dtype), exact(den, dtype))
+  """num/den as a pair, from exact integers (or floats). A traced count of 0 (which construction
+  could not reject) divides by 1 instead of making NaN."""
+  return _df.div(exact(num, dtype), exact(jnp.maximum(den, 1), dtype))
 
 
 class Progress(NamedTuple):

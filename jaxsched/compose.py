@@ -13,7 +13,7 @@ import jax.numpy as jnp
 from jaxsched import _df
 from jaxsched import _maths as m
 from jaxsched.core import (AT_LEAST_ONE, NONDECREASING, POSITIVE, Product, Schedule, child,
-                           children, count, family, real, static)
+                           children, count, family, real, show, static)
 
 
 @family("join")
@@ -60,9 +60,9 @@ class Warmup(Schedule):
     if self.shape == "exponential":
       yield _df.value(self.init_value) > 0, (
           f"warmup: init_value must be > 0 for shape='exponential' (an exponential warmup cannot "
-          f"start from 0), got {float(_df.value(self.init_value))}")
+          f"start from 0), got {show(self.init_value)}")
       yield self.schedule(0) > 0, ("warmup: shape='exponential' needs schedule(0) > 0, got "
-                                   f"{float(self.schedule(0))}")
+                                   f"{show(self.schedule(0))}")
 
   def _value(self, t):
     target = self.schedule(0)

@@ -178,7 +178,7 @@ class Schedule:
     for name, spec in _specs(type(self)):
       raw = getattr(self, name)
       object.__setattr__(self, name, self._convert(name, spec, raw))
-    if not _is_traced(self._leaves_to_check()):
+    if not _is_traced(self):
       for ok, message in self._all_checks():
         if not bool(np.all(np.asarray(ok))):
           raise ValueError(message)
@@ -214,9 +214,6 @@ class Schedule:
                          f"{(value.hi if spec.kind == 'real' else value).shape}")
     return value
 
-  def _leaves_to_check(self):
-    return [getattr(self, n) for n, s in _specs(type(self)) if s.kind in ("real", "count")]
-
   def _all_checks(self):
     """(ok, message) pairs: every field's range, then the family's cross-field rules."""
     for name, spec in _specs(type(self)):
@@ -225,10 +222,10 @@ class Schedule:
         continue
       x = _df.value(value) if spec.kind == "real" else value
       if spec.kind == "real":
-        yield jnp.isfinite(x), f"{self.family}: {name} must be finite, got {_show_leaf(x)}"
+        yield jnp.isfinite(x), f"{self.family}: {name} must be finite, got {show(x)}"
       for check in spec.checks:
         yield check.test(x), (f"{self.family}: {name} must be {check.allowed}, got "
-                              f"{_show_leaf(x)}")
+                              f"{show(x)}")
     yield from self._checks()
 
   def _checks(self):
@@ -368,7 +365,10 @@ def _is_scalar_like(x) -> bool:
   return isinstance(x, (jax.Array, np.ndarray, jax.core.Tracer)) and np.ndim(x) == 0
 
 
-def _show_leaf(x) -> str:
+def show(x) -> str:
+  """A leaf for an error message: its value, or ``<traced>`` (checkify messages see tracers)."""
+  if isinstance(x, _df.DF):
+    x = _df.value(x)
   return "<traced>" if _is_traced(x) else _show(x)
 
 
@@ -410,6 +410,40 @@ def _plain_flatten(cls):
   def flatten(obj):
     return [getattr(obj, n) for n in cls._data_fields], tuple(getattr(obj, n) for n in cls._meta_fields)
   return flatten
+
+
+def validate(schedule: Schedule) -> None:
+  """Checks every hyperparameter range with ``jax.experimental.checkify`` (the checked mode).
+
+  Construction can only raise on concrete values; a schedule built from traced values (inside
+  ``jit``/``vmap``) is checked here instead. Call it inside a checkified function::
+
+      err, lr = checkify.checkify(lambda s, t: (jaxsched.validate(s), s(t))[1])(s, t)
+      err.throw()   # ValueError-like JaxRuntimeError naming the parameter and its range
+
+  ``jaxsched.checked(schedule, step)`` is that line, jitted.
+  """
+  from jax.experimental import checkify
+  for ok, message in schedule._all_checks():
+    checkify.check(jnp.all(jnp.asarray(ok)), message.replace("{", "{{").replace("}", "}}"))
+  for name, spec in _specs(type(schedule)):
+    if spec.kind == "child":
+      validate(getattr(schedule, name))
+    elif spec.kind == "children":
+      for s in getattr(schedule, name):
+        validate(s)
+
+
+@jax.jit
+def _checked_call(schedule, step):
+  validate(schedule)
+  return schedule(step)
+
+
+def checked(schedule: Schedule, step):
+  """``(error, schedule(step))`` with every range check of ``validate``; ``error.throw()`` raises."""
+  from jax.experimental import checkify
+  return checkify.checkify(_checked_call)(schedule, step)
 
 
 def from_config(config: dict) -> Schedule:

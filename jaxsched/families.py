@@ -14,7 +14,7 @@ import jax.numpy as jnp
 from jaxsched import _df
 from jaxsched import _maths as m
 from jaxsched.core import (AT_LEAST_ONE, NONDECREASING, NONNEGATIVE, POSITIVE, Schedule, count,
-                           family, real, static)
+                           family, real, show, static)
 
 
 @family("constant")
@@ -206,7 +206,7 @@ class Polynomial(Schedule):
 
   def _checks(self):
     if self.cycle:
-      yield self.steps >= 1, f"polynomial: steps must be >= 1 when cycle=True, got {self.steps}"
+      yield self.steps >= 1, f"polynomial: steps must be >= 1 when cycle=True, got {show(self.steps)}"
 
   def _value(self, t):
     if self.cycle:
@@ -265,8 +265,8 @@ class WarmupCosine(Schedule):
 
   def _checks(self):
     yield self.warmup_steps <= self.total_steps, (
-        f"warmup_cosine: warmup_steps must be <= total_steps ({self.total_steps}), got "
-        f"{self.warmup_steps}")
+        f"warmup_cosine: warmup_steps must be <= total_steps ({show(self.total_steps)}), got "
+        f"{show(self.warmup_steps)}")
 
   def _value(self, t):
     warm = m.lerp(self.init_value.hi, self.peak_value.hi,

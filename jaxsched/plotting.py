@@ -1,0 +1,70 @@
+"""Plotting schedules with matplotlib (the ``plot`` extra: ``pip install "jaxsched[plot]"``).
+
+matplotlib is imported only when a plot is drawn, so ``import jaxsched`` never needs it.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from jaxsched.core import Schedule
+from jaxsched.sweep import evaluate, unstack
+
+INSTALL_HINT = 'matplotlib is not installed; install the plot extra: pip install "jaxsched[plot]"'
+
+
+def require_matplotlib():
+  """Imports and returns matplotlib, or raises ImportError with the install command."""
+  try:
+    import matplotlib
+  except ImportError as e:
+    raise ImportError(INSTALL_HINT) from e
+  return matplotlib
+
+
+def plot(schedule, steps, ax=None, label=None, **line_kwargs):
+  """Draws ``schedule(t)`` against ``t`` on ``ax`` and returns the matplotlib ``Axes``.
+
+  - ``schedule``: one schedule, or a batch (``jaxsched.stack``/``grid``/``sample``), which draws one
+    line per setting (row-major).
+  - ``steps``: an int ``n`` for ``t = 0, 1, …, n − 1``, or a 1-D array of steps (ints, or floats
+    for fractional steps).
+  - ``ax``: the Axes to draw on; ``None`` uses ``matplotlib.pyplot.gca()``.
+  - ``label``: ``None`` labels each line with its schedule's ``repr``; a string labels a single
+    schedule's line (``"label[i]"`` for setting ``i`` of a batch); a list gives one label per setting.
+  - ``line_kwargs`` go to ``Axes.plot`` (``color``, ``linestyle``, …).
+
+  Call ``ax.legend()`` to show the labels; ``ax.set_yscale("log")`` for decays over decades.
+  """
+  if not isinstance(schedule, Schedule):
+    raise TypeError(f"plot: expects a jaxsched.Schedule, got {type(schedule).__name__}")
+  if isinstance(steps, numbers.Integral) and not isinstance(steps, bool):
+    if steps < 1:
+      raise ValueError(f"plot: steps must be >= 1, got {steps}")
+    t = np.arange(int(steps))
+  else:
+    t = np.asarray(steps)
+    if t.ndim != 1 or t.size == 0:
+      raise ValueError(f"plot: steps must be an int or a non-empty 1-D array, got shape {t.shape}")
+  require_matplotlib()
+  values = np.asarray(evaluate(schedule, t)).reshape(-1, t.size)
+  n = values.shape[0]
+  if label is None:
+    labels = [repr(s) for s in unstack(schedule)]
+  elif isinstance(label, str):
+    labels = [label] if not schedule.batch_shape else [f"{label}[{i}]" for i in range(n)]
+  else:
+    labels = [str(x) for x in label]
+    if len(labels) != n:
+      raise ValueError(f"plot: {len(labels)} labels for a batch of {n} settings")
+  if ax is None:
+    import matplotlib.pyplot as plt
+    ax = plt.gca()
+  for row, text in zip(values, labels):
+    ax.plot(t, row, label=text, **line_kwargs)
+  if not ax.get_xlabel():
+    ax.set_xlabel("step")
+  if not ax.get_ylabel():
+    ax.set_ylabel("learning rate")
+  return ax

@@ -1,0 +1,466 @@
+"""Sweeps (SPEC §4): many settings of a schedule as one batched pytree, run in one compiled program.
+
+A batch of schedules is an ordinary ``Schedule`` whose leaves carry a leading batch axis
+(``schedule.batch_shape``); calling it returns ``batch_shape + t.shape``. ``stack``, ``grid`` and
+``sample`` make batches, ``unstack`` takes them apart for reports, ``evaluate`` tabulates them and
+``sweep`` runs a user's training function over every setting, vmapped and sharded over devices.
+"""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+import numbers
+import sys
+import time
+from typing import Any, Callable, Mapping, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from jaxsched import core
+from jaxsched.core import Schedule
+
+__all__ = ["stack", "unstack", "grid", "sample", "uniform", "log_uniform", "choice", "int_uniform",
+           "evaluate", "sweep"]
+
+# --- stacking ------------------------------------------------------------------------------------------
+
+
+def _structure_diff(a: Schedule, b: Schedule, path: str) -> str | None:
+  """Where two schedules differ in structure (family, static field, None vs value, shape), or None."""
+  if type(a) is not type(b):
+    return f"{path or 'family'}: family {a.family!r} vs {b.family!r}"
+  for name, spec in core._specs(type(a)):
+    x, y = getattr(a, name), getattr(b, name)
+    where = f"{path}.{name}" if path else name
+    if spec.kind == "static":
+      if x != y:
+        return f"{where}: {x!r} vs {y!r} (a static field: it changes the program)"
+    elif (x is None) != (y is None):
+      return f"{where}: {'None' if x is None else 'a value'} vs {'None' if y is None else 'a value'}"
+    elif x is None:
+      continue
+    elif spec.kind == "child":
+      found = _structure_diff(x, y, where)
+      if found:
+        return found
+    elif spec.kind == "children":
+      if len(x) != len(y):
+        return f"{where}: {len(x)} schedules vs {len(y)}"
+      for i, (u, v) in enumerate(zip(x, y)):
+        found = _structure_diff(u, v, f"{where}[{i}]")
+        if found:
+          return found
+    else:
+      u, v = (x.hi, y.hi) if spec.kind == "real" else (x, y)
+      if np.shape(u) != np.shape(v):
+        what = "length" if spec.rank == 1 else "shape"
+        return f"{where}: {what} {_describe_shape(u, spec.rank)} vs {_describe_shape(v, spec.rank)}"
+      if u.dtype != v.dtype:
+        return f"{where}: dtype {u.dtype} vs {v.dtype}"
+  return None
+
+
+def _describe_shape(x, rank: int) -> str:
+  shape = tuple(np.shape(x))
+  if rank == 1 and len(shape) == 1:
+    return str(shape[0])
+  return str(shape)
+
+
+def stack(schedules: Sequence[Schedule]) -> Schedule:
+  """One batched schedule from same-structure schedules, stacked on a new leading axis.
+
+  ``stack([s₀, …, sₙ₋₁])(t)[i] == sᵢ(t)``. The schedules must share family, static fields (mode
+  strings, flags), which optional fields are None, and vector lengths (milestones, boundaries):
+  those are the program's structure. A mismatch is a ``ValueError`` naming the first difference.
+  Stacking batches (each of the same ``batch_shape``) adds one more leading axis.
+  """
+  schedules = list(schedules)
+  if not schedules:
+    raise ValueError("stack: needs at least one schedule")
+  for i, s in enumerate(schedules):
+    if not isinstance(s, Schedule):
+      raise TypeError(f"stack: item {i} is a {type(s).__name__}, not a jaxsched.Schedule")
+  first = schedules[0]
+  leaves0, treedef0 = jax.tree.flatten(first)
+  shapes0 = [(np.shape(x), x.dtype) for x in leaves0]
+  for i, s in enumerate(schedules[1:], start=1):
+    leaves, treedef = jax.tree.flatten(s)
+    if treedef != treedef0 or [(np.shape(x), x.dtype) for x in leaves] != shapes0:
+      found = _structure_diff(first, s, "") or f"tree structure {treedef0} vs {treedef}"
+      raise ValueError(f"stack: schedule {i} ({s.family}) does not have the structure of schedule 0 "
+                       f"({first.family}): {found}. Settings that change structure need separate "
+                       f"batches (one sweep call, or one entry of a dict of batches, per structure).")
+  if core._is_traced(schedules):
+    return jax.tree.map(lambda *xs: jnp.stack(xs), *schedules)
+  # Concrete leaves: stack on the host (no per-shape device program to compile), then one transfer.
+  return jax.tree.map(lambda *xs: jnp.asarray(np.stack([np.asarray(x) for x in xs])), *schedules)
+
+
+def unstack(batched: Schedule) -> list[Schedule]:
+  """The single schedules of a batch, as a list (row-major for a multi-axis ``batch_shape``).
+
+  Each has concrete leaves, so ``to_config()`` and ``repr`` work; ``stack(unstack(b)) == b`` for a
+  one-axis batch. An unbatched schedule gives ``[schedule]``.
+  """
+  if not isinstance(batched, Schedule):
+    raise TypeError(f"unstack: expects a jaxsched.Schedule, got {type(batched).__name__}")
+  if core._is_traced(batched):
+    raise ValueError("unstack: needs concrete hyperparameters, not traced ones")
+  batch = batched.batch_shape
+  n = math.prod(batch)
+  leaves, treedef = jax.tree.flatten(batched)
+  host = [np.asarray(x).reshape((n,) + np.shape(x)[len(batch):]) for x in leaves]
+  return [jax.tree.unflatten(treedef, [jnp.asarray(h[i]) for h in host]) for i in range(n)]
+
+
+# --- grids and random search --------------------------------------------------------------------------
+
+
+def _check_fixed(axes_names, fixed, who):
+  both = sorted(set(axes_names) & set(fixed))
+  if both:
+    raise ValueError(f"{who}: {both} given both as swept and as fixed")
+
+
+def _build(factory, who, kwargs):
+  schedule = factory(**kwargs)
+  if not isinstance(schedule, Schedule):
+    raise TypeError(f"{who}: the factory returned a {type(schedule).__name__}, not a jaxsched.Schedule")
+  return schedule
+
+
+def grid(factory: Callable[..., Schedule], axes: Mapping[str, Sequence], **fixed) -> Schedule:
+  """The cartesian product of ``axes`` as one batch, row-major in the order given.
+
+  ``grid(jaxsched.exponential, {"init_value": [.1, .01], "gamma": [.9, .99]})`` is a batch of 4:
+  (0.1, 0.9), (0.1, 0.99), (0.01, 0.9), (0.01, 0.99); the first axis is the outermost. ``fixed``
+  keyword arguments go to every setting. Each setting is built by ``factory`` from Python values (so
+  doubles keep their precision and bad values raise at once), then the settings are stacked; a
+  swept value that changes structure (a static flag, None vs a value) is a ``ValueError``.
+  """
+  axes = dict(axes)
+  _check_fixed(axes, fixed, "grid")
+  names = list(axes)
+  values = []
+  for name in names:
+    v = axes[name]
+    if isinstance(v, (str, bytes)) or not isinstance(v, Sequence) and not isinstance(v, np.ndarray):
+      raise TypeError(f"grid: axis {name!r} must be a list of values, got {type(v).__name__}")
+    v = list(v.tolist() if isinstance(v, np.ndarray) else v)
+    if not v:
+      raise ValueError(f"grid: axis {name!r} is empty")
+    values.append(v)
+  settings = [_build(factory, "grid", {**fixed, **dict(zip(names, combo))})
+              for combo in itertools.product(*values)]
+  return stack(settings)
+
+
+@dataclasses.dataclass(frozen=True)
+class uniform:
+  """Real values drawn uniformly from ``[lo, hi)``."""
+  lo: float
+  hi: float
+
+  def __post_init__(self):
+    _check_range(self, "uniform")
+
+  def _draw(self, key, n):
+    u = np.asarray(jax.random.uniform(key, (n,)), np.float64)
+    return np.minimum(self.lo + (self.hi - self.lo) * u, np.nextafter(self.hi, self.lo)).tolist()
+
+
+@dataclasses.dataclass(frozen=True)
+class log_uniform:
+  """Real values whose logarithm is uniform on ``[log lo, log hi)``: for learning rates, decays,
+  anything that spans orders of magnitude (``lo > 0``)."""
+  lo: float
+  hi: float
+
+  def __post_init__(self):
+    _check_range(self, "log_uniform")
+    if self.lo <= 0:
+      raise ValueError(f"log_uniform: lo must be > 0, got {self.lo!r}")
+
+  def _draw(self, key, n):
+    u = np.asarray(jax.random.uniform(key, (n,)), np.float64)
+    a, b = math.log(self.lo), math.log(self.hi)
+    return np.clip(np.exp(a + (b - a) * u), self.lo, self.hi).tolist()
+
+
+@dataclasses.dataclass(frozen=True)
+class int_uniform:
+  """Integers drawn uniformly from ``lo..hi`` inclusive (step counts: ``warmup_steps``, ``steps``)."""
+  lo: int
+  hi: int
+
+  def __post_init__(self):
+    for name in ("lo", "hi"):
+      v = getattr(self, name)
+      if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+        raise TypeError(f"int_uniform: {name} must be an integer, got {v!r}")
+    if not self.lo <= self.hi:
+      raise ValueError(f"int_uniform: needs lo <= hi, got lo={self.lo!r}, hi={self.hi!r}")
+    if self.lo < -2**31 or self.hi >= 2**31 - 1:
+      raise ValueError("int_uniform: lo and hi must lie in [-2^31, 2^31 - 2]")
+
+  def _draw(self, key, n):
+    return np.asarray(jax.random.randint(key, (n,), int(self.lo), int(self.hi) + 1)).tolist()
+
+
+@dataclasses.dataclass(frozen=True)
+class choice:
+  """One of ``options``, each equally likely (options that change structure cannot share a batch)."""
+  options: tuple
+
+  def __init__(self, options):
+    if isinstance(options, (str, bytes)):
+      raise TypeError(f"choice: options must be a list, got {options!r}")
+    object.__setattr__(self, "options", tuple(options))
+    if not self.options:
+      raise ValueError("choice: needs at least one option")
+
+  def _draw(self, key, n):
+    picks = np.asarray(jax.random.randint(key, (n,), 0, len(self.options)))
+    return [self.options[i] for i in picks]
+
+
+def _check_range(dist, name):
+  for field in ("lo", "hi"):
+    v = getattr(dist, field)
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
+      raise ValueError(f"{name}: {field} must be a finite real number, got {v!r}")
+  if not dist.lo < dist.hi:
+    raise ValueError(f"{name}: needs lo < hi, got lo={dist.lo!r}, hi={dist.hi!r}")
+
+
+_DISTRIBUTIONS = (uniform, log_uniform, int_uniform, choice)
+
+
+def sample(factory: Callable[..., Schedule], key, n: int, space: Mapping[str, Any],
+           **fixed) -> Schedule:
+  """Random search (Bergstra & Bengio, 2012): ``n`` settings drawn from ``space``, as one batch.
+
+  ``space`` maps a parameter to ``uniform(lo, hi)``, ``log_uniform(lo, hi)``, ``int_uniform(lo, hi)``
+  or ``choice(options)``. ``key`` is a ``jax.random`` key (or an int seed); the draw is
+  deterministic: parameter ``i`` of ``space`` uses ``jax.random.split(key, len(space))[i]``. The
+  uniform draws are mapped to the range in float64 on the host, and each setting is built by
+  ``factory`` from Python values, then stacked.
+  """
+  if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+    raise ValueError(f"sample: n must be a positive integer, got {n!r}")
+  space = dict(space)
+  _check_fixed(space, fixed, "sample")
+  for name, dist in space.items():
+    if not isinstance(dist, _DISTRIBUTIONS):
+      raise TypeError(f"sample: space[{name!r}] must be uniform, log_uniform, int_uniform or choice, "
+                      f"got {dist!r}")
+  if isinstance(key, numbers.Integral) and not isinstance(key, bool):
+    key = jax.random.key(int(key))
+  names = list(space)
+  keys = jax.random.split(key, max(len(names), 1))
+  columns = [space[name]._draw(k, int(n)) for name, k in zip(names, keys)]
+  settings = [_build(factory, "sample", {**fixed, **{name: col[i] for name, col in zip(names, columns)}})
+              for i in range(int(n))]
+  return stack(settings)
+
+
+# --- evaluation -----------------------------------------------------------------------------------------
+
+_evaluate = jax.jit(lambda schedule, steps: schedule(steps))
+
+
+def evaluate(schedule: Schedule, steps) -> jax.Array:
+  """``schedule(steps)`` for a single schedule or a batch: shape ``batch_shape + steps.shape``.
+
+  One compiled call, cached by structure: another batch of the same family, static fields and
+  shapes but different values reuses it (no recompilation). ``steps`` is an array of steps (an int
+  is one step, as for ``schedule(t)``).
+  """
+  if not isinstance(schedule, Schedule):
+    raise TypeError(f"evaluate: expects a jaxsched.Schedule, got {type(schedule).__name__}")
+  return _evaluate(schedule, jnp.asarray(steps))
+
+
+# --- sweep ----------------------------------------------------------------------------------------------
+
+
+def _resolve_devices(devices) -> list:
+  available = jax.devices()
+  if devices is None:
+    return list(available)
+  if isinstance(devices, numbers.Integral) and not isinstance(devices, bool):
+    if not 1 <= devices <= len(available):
+      raise ValueError(f"sweep: devices={devices}, but there are {len(available)} devices "
+                       f"({available[0].platform})")
+    return list(available[:devices])
+  if isinstance(devices, jax.Device):
+    devices = [devices]
+  devices = list(devices)
+  if not devices or not all(isinstance(d, jax.Device) for d in devices):
+    raise TypeError("sweep: devices must be None, a number of devices, or a list of jax.Device")
+  if len(set(devices)) != len(devices):
+    raise ValueError("sweep: devices lists a device twice")
+  return devices
+
+
+def _batch_of(schedules):
+  """(tree, n, batch_shape, flat host leaves, treedef) of what ``sweep`` was given."""
+  if isinstance(schedules, (list, tuple)) and schedules and all(
+      isinstance(s, Schedule) for s in schedules):
+    schedules = stack(schedules)
+  leaves, treedef = jax.tree.flatten(schedules)
+  if not leaves:
+    raise ValueError("sweep: schedules holds no arrays")
+  if core._is_traced(leaves):
+    raise ValueError("sweep: schedules must be concrete (sweep compiles its own program; call it "
+                     "outside jit)")
+  if isinstance(schedules, Schedule):
+    batch = schedules.batch_shape
+    if not batch:
+      raise ValueError(f"sweep: {schedules.family} is a single schedule, not a batch; make one with "
+                       "jaxsched.stack, grid or sample")
+  else:
+    batch = tuple(np.shape(leaves[0])[:1])
+    if not batch or any(np.ndim(x) < 1 or np.shape(x)[0] != batch[0] for x in leaves):
+      raise ValueError("sweep: every array in schedules needs the same leading batch axis; got shapes "
+                       f"{sorted({tuple(np.shape(x)) for x in leaves})}")
+  n = math.prod(batch)
+  if n == 0:
+    raise ValueError("sweep: the batch is empty")
+  host = [np.asarray(x).reshape((n,) + np.shape(x)[len(batch):]) for x in leaves]
+  return n, batch, host, treedef
+
+
+class _Progress:
+  """tqdm when it is installed, else a one-line ``\\r`` counter on stderr; silent when disabled."""
+
+  def __init__(self, total: int, enabled: bool, desc: str = "sweep"):
+    self.total, self.done, self.enabled, self.desc = total, 0, enabled, desc
+    self.bar = None
+    if enabled:
+      try:
+        from tqdm.auto import tqdm
+      except ImportError:
+        self._write()
+      else:
+        self.bar = tqdm(total=total, desc=desc, unit="setting", file=sys.stderr, leave=True)
+
+  def _write(self):
+    sys.stderr.write(f"\r{self.desc}: {self.done}/{self.total} settings")
+    sys.stderr.flush()
+
+  def update(self, k: int):
+    k = min(k, self.total - self.done)
+    self.done += k
+    if self.bar is not None:
+      self.bar.update(k)
+    elif self.enabled:
+      self._write()
+
+  def close(self):
+    if self.bar is not None:
+      self.bar.close()
+    elif self.enabled:
+      sys.stderr.write("\n")
+      sys.stderr.flush()
+
+
+def sweep(run: Callable[[Any], Any], schedules, *, devices=None, chunk_size: int | None = None,
+          progress: bool = True):
+  """Runs the pure ``run(schedule) -> pytree`` for every setting of a batch in one compiled program.
+
+  ``schedules`` is a batched ``Schedule`` (from ``stack``, ``grid``, ``sample``; a multi-axis
+  ``batch_shape`` is flattened row-major and restored in the results), a list of same-structure
+  schedules (stacked for you), or any pytree whose arrays share one leading batch axis (e.g. a dict
+  of batches of different families, padded to one size, for ``run`` to train one model per entry).
+
+  ``jax.vmap(run)`` is compiled once (ahead of time: ``jit(...).lower(...).compile()``) with the
+  batch axis sharded over a 1-D ``jax.sharding.Mesh`` named ``"batch"`` (``NamedSharding(mesh,
+  PartitionSpec("batch"))``). The batch is padded, by repeating the last setting, to a multiple of
+  the number of devices (and of the chunk); the padding is sliced off the results.
+
+  - ``devices``: ``None`` for all of ``jax.devices()``; an int ``n`` for the first ``n``; or a list
+    of devices. On a CPU-only machine, JAX has one CPU device unless asked for more
+    (``jax.config.update("jax_num_cpu_devices", n)`` or
+    ``XLA_FLAGS=--xla_force_host_platform_device_count=n`` before JAX starts).
+  - ``chunk_size``: at most this many settings run at once (rounded down to a multiple of the
+    number of devices, at least one per device), bounding the memory of ``run``'s intermediates; the
+    chunks reuse the one compiled program and the results are concatenated (the outputs themselves
+    are all kept).
+  - ``progress``: a progress bar over the settings (tqdm if installed, else a one-line counter on
+    stderr), advanced as each chunk finishes; ``False`` is silent.
+
+  Returns ``run``'s output pytree with a leading batch axis (``batch_shape`` first), as
+  ``jax.Array``s sharded as computed when the batch was one chunk and needed no padding.
+
+  Multi-host: after ``jax.distributed.initialize()``, ``jax.devices()`` lists every process's
+  devices; every process must call ``sweep`` with the same ``run`` and ``schedules`` (SPMD). Each
+  process feeds only the shards of its own devices (``jax.make_array_from_callback``), and the
+  results are global arrays (gather them with
+  ``jax.experimental.multihost_utils.process_allgather``). Only JAX's own runtime is used. This
+  path follows JAX's multi-process API but has NOT been tested on more than one host; single-host
+  sharding over several devices is tested (CPU, 4 devices).
+  """
+  out, _ = _sweep(run, schedules, devices=devices, chunk_size=chunk_size, progress=progress)
+  return out
+
+
+def _sweep(run, schedules, *, devices=None, chunk_size=None, progress=True, desc="sweep"):
+  """``sweep``, also returning timings: ``{"compile_s", "run_s", "chunks", "chunk_size", ...}``."""
+  if not callable(run):
+    raise TypeError(f"sweep: run must be callable, got {type(run).__name__}")
+  n, batch, host, treedef = _batch_of(schedules)
+  devs = _resolve_devices(devices)
+  d = len(devs)
+  if chunk_size is None or chunk_size >= n:
+    chunk = -(-n // d) * d
+  else:
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral) or chunk_size < 1:
+      raise ValueError(f"sweep: chunk_size must be a positive integer, got {chunk_size!r}")
+    chunk = max(d, chunk_size // d * d)
+  n_chunks = -(-n // chunk)
+  padded = n_chunks * chunk
+  if padded > n:                          # repeat the last setting
+    index = np.minimum(np.arange(padded), n - 1)
+    host = [h[index] for h in host]
+
+  mesh = Mesh(np.array(devs), ("batch",))
+  sharding = NamedSharding(mesh, PartitionSpec("batch"))
+  fn = jax.jit(jax.vmap(run), in_shardings=sharding, out_shardings=sharding)
+  abstract = jax.tree.unflatten(treedef, [
+      jax.ShapeDtypeStruct((chunk,) + h.shape[1:], h.dtype, sharding=sharding) for h in host])
+  started = time.perf_counter()
+  compiled = fn.lower(abstract).compile()
+  compile_s = time.perf_counter() - started
+
+  show = progress and jax.process_index() == 0
+  bar = _Progress(n, show, desc)
+  outs = []
+  started = time.perf_counter()
+  try:
+    for c in range(n_chunks):
+      part = [h[c * chunk:(c + 1) * chunk] for h in host]
+      args = jax.tree.unflatten(treedef, [
+          jax.make_array_from_callback(p.shape, sharding, lambda index, p=p: p[index]) for p in part])
+      out = compiled(args)
+      if show or n_chunks > 1:
+        jax.block_until_ready(out)
+      outs.append(out)
+      bar.update(chunk)
+  finally:
+    bar.close()
+  result = outs[0] if n_chunks == 1 else jax.tree.map(lambda *xs: jnp.concatenate(xs), *outs)
+  if padded > n:
+    result = jax.tree.map(lambda x: x[:n], result)
+  if len(batch) > 1:
+    result = jax.tree.map(lambda x: x.reshape(batch + x.shape[1:]), result)
+  jax.block_until_ready(result)
+  run_s = time.perf_counter() - started
+  stats = {"compile_s": compile_s, "run_s": run_s, "chunks": n_chunks, "chunk_size": chunk,
+           "devices": d, "padded": padded - n, "platform": devs[0].platform}
+  return result, stats
