@@ -117,17 +117,23 @@ def power_weights(base_w, base_wc, exponent: _df.DF):
   """``(w^k, 1 − w^k)`` for a weight ``w`` given with its complement ``wc = 1 − w``.
 
   ``ln w`` comes from ``log1p(−wc)`` near 1 and from the pair logarithm elsewhere, so both results
-  keep their relative precision; ``w = 0`` gives ``(0, 1)`` with finite gradients.
+  keep their relative precision; ``w = 0`` gives ``(0, 1)`` with finite gradients. ``k = 1`` (the
+  default everywhere) skips the logarithm: a ``lax.cond`` when ``k`` is one scalar, so a train step
+  pays nothing for it; under ``vmap`` over ``k`` both sides run and ``where`` picks.
   """
-  positive = base_w > 0
-  safe_w = jnp.where(positive, base_w, 1)
-  near_one = base_wc < 0.5
-  log_near_one = _df.of(jnp.log1p(-jnp.where(near_one, base_wc, 0)))
-  log_far = _df.log(_df.of(jnp.where(near_one, 1, safe_w)))
-  x = _df.mul(select(near_one, log_near_one, log_far), exponent)
-  w = jnp.where(positive, _df.exp(x), 0)
-  wc = jnp.where(positive, -_df.expm1(x), 1)
-  unit = (exponent.hi == 1) & (exponent.lo == 0)     # the common case skips log/exp entirely
+  def general(w, wc):
+    positive = w > 0
+    safe_w = jnp.where(positive, w, 1)
+    near_one = wc < 0.5
+    log_near_one = _df.of(jnp.log1p(-jnp.where(near_one, wc, 0)))
+    log_far = _df.log(_df.of(jnp.where(near_one, 1, safe_w)))
+    x = _df.mul(select(near_one, log_near_one, log_far), exponent)
+    return jnp.where(positive, _df.exp(x), 0), jnp.where(positive, -_df.expm1(x), 1)
+
+  unit = (exponent.hi == 1) & (exponent.lo == 0)
+  if unit.ndim == 0:
+    return jax.lax.cond(unit, lambda w, wc: (w, wc), general, base_w, base_wc)
+  w, wc = general(base_w, base_wc)
   return jnp.where(unit, base_w, w), jnp.where(unit, base_wc, wc)
 
 
