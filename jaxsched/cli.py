@@ -24,7 +24,7 @@ import numpy as np
 import jaxsched
 from jaxsched import core
 from jaxsched.plotting import INSTALL_HINT
-from jaxsched.sweep import _resolve_devices, _sweep, evaluate, stack
+from jaxsched.sweeps import _resolve_devices, _sweep, evaluate, stack
 
 DEFAULT_SETTINGS = 96
 DEFAULT_STEPS = 200
@@ -55,22 +55,18 @@ def _one_line(e: BaseException) -> str:
   return " ".join(str(e).split()) or type(e).__name__
 
 
-# --- SPEC parsing (plot) ----------------------------------------------------------------------------
+# --- SPEC parsing (plot) --------------------------------------------------------------------------
 
 
-def _factory(name: str):
+def _construct(name: str, args: list, kwargs: dict) -> core.Schedule:
+  """``FAMILIES[name](*args, **kwargs)``: positional arguments fill the fields in order, except that
+  a family whose first field holds schedules takes them positionally, ``product(a, b)``."""
   cls = core.FAMILIES[name]
-  fields = [n for n, s in core._specs(cls)]
-  first_is_children = bool(fields) and dict(core._specs(cls))[fields[0]].kind == "children"
-
-  def make(*args, **kwargs):
-    # ``product(a, b)``: a family whose first field holds schedules collects positional schedules.
-    if first_is_children and args and all(isinstance(a, core.Schedule) for a in args) \
-        and fields[0] not in kwargs:
-      return cls(*((tuple(args),)), **kwargs)
-    return cls(*args, **kwargs)
-
-  return make
+  specs = core._specs(cls)
+  if specs and specs[0][1].kind == "children" and args and specs[0][0] not in kwargs \
+      and all(isinstance(a, core.Schedule) for a in args):
+    args = [tuple(args)]
+  return cls(*args, **kwargs)
 
 
 def _literal(node: ast.AST, text: str):
@@ -105,9 +101,10 @@ def _call(node: ast.Call, text: str):
       raise CliError(f"SPEC {text!r}: **arguments are not allowed")
     kwargs[kw.arg] = _literal(kw.value, text)
   try:
-    return _factory(name)(*args, **kwargs)
+    return _construct(name, args, kwargs)
   except (ValueError, TypeError) as e:
-    raise CliError(f"SPEC {text!r}: {_one_line(e)}") from None
+    reason = _one_line(e).replace(f"{core.FAMILIES[name].__name__}.__init__()", name)
+    raise CliError(f"SPEC {text!r}: {reason}") from None
 
 
 def parse_spec(text: str) -> core.Schedule:
@@ -147,8 +144,9 @@ def parse_spec(text: str) -> core.Schedule:
   try:
     tree = ast.parse(s, mode="eval")
   except (SyntaxError, ValueError, MemoryError, RecursionError) as e:
+    reason = getattr(e, "msg", None) or e
     raise CliError(f"cannot parse SPEC {text!r}: expected a config JSON, a .json file or a call "
-                   f"like cosine(init_value=0.1, steps=1000) ({getattr(e, 'msg', None) or e})") from None
+                   f"like cosine(init_value=0.1, steps=1000) ({reason})") from None
   if not isinstance(tree.body, ast.Call):
     raise CliError(f"cannot parse SPEC {text!r}: expected a call like cosine(init_value=0.1, "
                    "steps=1000)")
@@ -158,7 +156,7 @@ def parse_spec(text: str) -> core.Schedule:
     raise CliError(f"SPEC {text!r} is nested too deeply") from None
 
 
-# --- plot --------------------------------------------------------------------------------------------
+# --- plot -----------------------------------------------------------------------------------------
 
 
 def _cmd_plot(args) -> int:
@@ -187,14 +185,14 @@ def _cmd_plot(args) -> int:
     print(f"wrote {args.csv}")
   if png is not None:
     from matplotlib.figure import Figure
-    from jaxsched.plotting import plot
     fig = Figure(figsize=(8, 4.5), layout="constrained")
     ax = fig.subplots()
-    for s in schedules:
-      plot(s, t, ax=ax, label=repr(s))
+    for s, v in zip(schedules, values):
+      ax.plot(t, v, label=compact(s.to_config(), short=False))
+    ax.set(xlabel="step", ylabel="learning rate")
     if args.log:
       ax.set_yscale("log")
-    ax.legend(fontsize="x-small")
+    ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
     _save(fig, png)
     print(f"wrote {png}")
@@ -208,7 +206,7 @@ def _save(fig, path):
     raise CliError(f"cannot write {path}: {e.strerror or e}") from None
 
 
-# --- families ----------------------------------------------------------------------------------------
+# --- families -------------------------------------------------------------------------------------
 
 
 def _summary(cls) -> str:
@@ -218,24 +216,33 @@ def _summary(cls) -> str:
   return " ".join(first.replace("``", "").split())
 
 
+def _signature(cls) -> str:
+  """``(a, b, *, c=1)``: the factory's parameters, without annotations."""
+  parts, star = [], False
+  for p in inspect.signature(cls).parameters.values():
+    if p.kind is p.KEYWORD_ONLY and not star:
+      parts.append("*")
+      star = True
+    parts.append(p.name if p.default is p.empty else f"{p.name}={p.default!r}")
+  return f"({', '.join(parts)})"
+
+
 def _cmd_families(args) -> int:
   for name, cls in core.FAMILIES.items():
-    signature = str(inspect.signature(cls)).replace(" -> None", "").replace("'", "")
-    signature = signature.replace(": Any", "").replace(": tuple", "").replace(": Schedule", "")
-    signature = signature.replace(": bool", "").replace(": str", "")
-    print(f"{name}{signature}")
+    print(f"{name}{_signature(cls)}")
     print(f"    {_summary(cls)}")
   return 0
 
 
-# --- sweep (the main job) ----------------------------------------------------------------------------
+# --- sweep (the main job) -------------------------------------------------------------------------
 
 
 def _plan(steps: int):
   """(family, [variant(lr) -> Schedule]) for the main job: each family's shape hyperparameters,
   tied to the run length ``steps``; the peak learning rate is the swept axis."""
   T = steps
-  q = max(T // 20, 1)
+  q = max(T // 20, 1)              # a short warmup (one step at least; never longer than the run)
+  q2 = min(2 * q, T)
   js = jaxsched
   plan = [
       ("constant", [lambda lr: js.constant(lr)]),
@@ -254,7 +261,7 @@ def _plan(steps: int):
       ("cosine", [lambda lr: js.cosine(lr, T),
                   lambda lr: js.cosine(lr, T, end_value=lr / 10)]),
       ("warmup_cosine", [lambda lr: js.warmup_cosine(lr, q, T),
-                         lambda lr: js.warmup_cosine(lr, 2 * q, T, end_value=lr / 10)]),
+                         lambda lr: js.warmup_cosine(lr, q2, T, end_value=lr / 10)]),
   ]
   families = core.FAMILIES
   if "wsd" in families:       # the cyclic families, when this build has them (SPEC §2 signatures)
@@ -269,6 +276,8 @@ def _plan(steps: int):
 
 def _learning_rates(n: int) -> list[float]:
   lo, hi = LR_RANGE
+  if n == 0:
+    return []
   if n == 1:
     return [math.sqrt(lo * hi)]
   return np.geomspace(lo, hi, n).tolist()
@@ -276,19 +285,23 @@ def _learning_rates(n: int) -> list[float]:
 
 def build_grid(settings: int, steps: int):
   """The main job's settings: ``settings`` spread as evenly as possible over the families (earlier
-  families get the remainder), each family a grid of log-spaced peak learning rates × its shape
-  variants (learning rate outer). Returns ``[(family, [schedules])]`` without empty families."""
+  families get the remainder), and within a family over its shape variants; each variant gets
+  log-spaced peak learning rates in ``LR_RANGE``. Returns ``[(family, [schedules])]``, empty
+  families left out."""
   plan = _plan(steps)
-  f = len(plan)
   groups = []
   for i, (name, variants) in enumerate(plan):
-    k = settings // f + (i < settings % f)
-    if k == 0:
-      continue
-    lrs = _learning_rates(-(-k // len(variants)))
-    schedules = [v(lr) for lr in lrs for v in variants][:k]
-    groups.append((name, schedules))
+    k = _share(settings, len(plan), i)
+    schedules = [variant(lr) for j, variant in enumerate(variants)
+                 for lr in _learning_rates(_share(k, len(variants), j))]
+    if schedules:
+      groups.append((name, schedules))
   return groups
+
+
+def _share(total: int, parts: int, i: int) -> int:
+  """Part ``i`` of ``total`` split into ``parts`` near-equal whole parts, larger ones first."""
+  return total // parts + (i < total % parts)
 
 
 def _mux_inputs(groups):
@@ -312,31 +325,41 @@ def _finite_or_none(x: float, digits: int = 7):
   return float(f"{x:.{digits}g}") if math.isfinite(x) else None
 
 
-def _fmt(v) -> str:
+def _fmt(v, short: bool) -> str:
   if isinstance(v, float):
-    return f"{v:.4g}"
+    return f"{v:.4g}" if short else repr(v)
   if isinstance(v, dict):
-    return _compact(v)
+    return compact(v, short)
+  if isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+    return "[" + ", ".join(compact(x, short) for x in v) + "]"
   return repr(v)
 
 
-def _compact(config: dict) -> str:
-  """``family(k=v, …)`` without fields left at their defaults, numbers to 4 significant digits."""
+def compact(config: dict, short: bool = True) -> str:
+  """``family(k=v, …)`` from a config, without the fields left at their defaults; ``short`` rounds
+  numbers to 4 significant digits. (Still a valid ``plot`` SPEC when not ``short``.)"""
   cls = core.FAMILIES[config["family"]]
   defaults = {f.name: f.default for f in dataclasses.fields(cls)}
-  parts = [f"{key}={_fmt(value)}" for key, value in config.items()
+  parts = [f"{key}={_fmt(value, short)}" for key, value in config.items()
            if key != "family" and not (key in defaults and value == defaults[key])]
   return f"{config['family']}({', '.join(parts)})"
 
 
 def _cmd_sweep(args) -> int:
+  """The main job. Every setting of every family runs in ONE compiled XLA program: the input is
+  one batch of ``(family index, one slot per family)`` (``_mux_inputs``), and ``run`` trains the
+  built-in model with the learning rate of its own family's slot. The batch is vmapped, sharded
+  over the devices and fed in chunks by ``jaxsched.sweep`` (the chunks reuse the program). Besides
+  it, only a handful of tiny eager operations compile (schedule validation, transfers)."""
   started = time.perf_counter()
   from jaxsched import _demo
   try:
+    _resolve_devices(args.devices)
     groups = build_grid(args.settings, args.steps)
   except (ValueError, TypeError) as e:
     raise CliError(_one_line(e)) from None
-  n = sum(len(s) for _, s in groups)
+  settings = [(family, s) for family, schedules in groups for s in schedules]
+  n = len(settings)
   which, slots = _mux_inputs(groups)
   train = _demo.make_run(args.steps, seed=args.seed)
 
@@ -344,11 +367,6 @@ def _cmd_sweep(args) -> int:
     family, schedules = setting
     return train(lambda count: jnp.stack([s(count) for s in schedules])[family])
 
-  devices = args.devices
-  try:
-    _resolve_devices(devices)
-  except ValueError as e:
-    raise CliError(_one_line(e)) from None
   out = Path(args.out)
   try:
     out.mkdir(parents=True, exist_ok=True)
@@ -360,26 +378,21 @@ def _cmd_sweep(args) -> int:
     print(f"jaxsched sweep: {n} settings from {len(groups)} families x {args.steps} steps; "
           f"task: {_demo.DESCRIPTION}", file=sys.stderr)
   chunk = args.chunk_size or max(1, -(-n // 8))
-  result, stats = _sweep(run, (which, slots), devices=devices, chunk_size=chunk,
+  result, stats = _sweep(run, (which, slots), devices=args.devices, chunk_size=chunk,
                          progress=progress, desc="training")
   loss = np.asarray(result["loss"], np.float64)
   lr = np.asarray(result["lr"], np.float64)
 
-  records = []
-  i = 0
-  for family, schedules in groups:
-    for s in schedules:
-      records.append({"index": i, "family": family, "config": s.to_config(),
-                      "final_loss": float(loss[i, -1])})
-      i += 1
+  records = [{"index": i, "family": family, "config": s.to_config(), "final_loss": float(loss[i, -1])}
+             for i, (family, s) in enumerate(settings)]
   order = sorted(range(n), key=lambda j: (not math.isfinite(records[j]["final_loss"]),
                                           records[j]["final_loss"]))
   for rank, j in enumerate(order, start=1):
     records[j]["rank"] = rank
 
-  total_s = time.perf_counter() - started
   timing = {"setup_s": round(setup_s, 3), "compile_s": round(stats["compile_s"], 3),
-            "run_s": round(stats["run_s"], 3)}
+            "trace_and_lower_s": round(stats["lower_s"], 3),
+            "xla_compile_s": round(stats["xla_compile_s"], 3), "run_s": round(stats["run_s"], 3)}
   _print_table(records, order, args.top)
   report = {
       "command": "jaxsched sweep",
@@ -395,7 +408,7 @@ def _cmd_sweep(args) -> int:
   }
   path = out / "sweep.json"
   try:
-    path.write_text(json.dumps(report, indent=1))
+    path.write_text(_json_text(report))
   except OSError as e:
     raise CliError(f"cannot write {path}: {e.strerror or e}") from None
   written = [str(path)]
@@ -415,6 +428,14 @@ def _cmd_sweep(args) -> int:
   return 0
 
 
+def _json_text(report: dict) -> str:
+  """JSON with one line per result (readable, and a tenth of the size of fully indented JSON)."""
+  head = {k: v for k, v in report.items() if k != "results"}
+  lines = json.dumps(head, indent=1).rstrip("}").rstrip()
+  body = ",\n".join("  " + json.dumps(r) for r in report["results"])
+  return f'{lines},\n "results": [\n{body}\n ]\n}}\n'
+
+
 def _print_table(records, order, top):
   shown = order if top <= 0 else order[:top]
   print(f"{'rank':>4}  {'family':<14} {'final loss':>10}  hyperparameters")
@@ -422,35 +443,38 @@ def _print_table(records, order, top):
     r = records[j]
     loss = r["final_loss"]
     text = f"{loss:10.5f}" if math.isfinite(loss) else f"{'diverged':>10}"
-    print(f"{r['rank']:>4}  {r['family']:<14} {text}  {_compact(r['config'])}")
+    print(f"{r['rank']:>4}  {r['family']:<14} {text}  {compact(r['config'])}")
   if len(shown) < len(order):
     print(f"      ... {len(order) - len(shown)} more in sweep.json")
 
 
 def _sweep_figure(records, order, loss, lr, steps, path):
   """Left: the learning rate of each family's best setting; right: their loss curves."""
+  from matplotlib import colormaps
   from matplotlib.figure import Figure
   best = {}
   for j in order:
     if math.isfinite(records[j]["final_loss"]):
       best.setdefault(records[j]["family"], j)
-  fig = Figure(figsize=(12, 4.8), layout="constrained")
+  fig = Figure(figsize=(12, 4.5 + 0.2 * len(best)), layout="constrained")
   ax_lr, ax_loss = fig.subplots(1, 2)
-  t = np.arange(1, steps + 1)
-  for family, j in best.items():
-    label = f"#{records[j]['rank']} {_compact(records[j]['config'])}"
-    line, = ax_lr.plot(np.arange(steps), lr[j], label=label)
-    ax_loss.plot(t, loss[j], color=line.get_color(), label=f"{records[j]['final_loss']:.4g}")
+  palette = colormaps["tab20"]
+  for i, j in enumerate(best.values()):
+    color = palette((2 * i) % 20 + (2 * i) // 20)       # the dark shades first, then the light ones
+    r = records[j]
+    ax_lr.plot(np.arange(steps), lr[j], color=color,
+               label=f"#{r['rank']}  loss {r['final_loss']:.4g}  {compact(r['config'])}")
+    ax_loss.plot(np.arange(1, steps + 1), loss[j], color=color, linewidth=1)
   ax_lr.set(xlabel="step", ylabel="learning rate", title="best setting of each family")
-  ax_loss.set(xlabel="step", ylabel="training loss (MSE)", yscale="log", title="loss curves")
-  ax_lr.legend(fontsize="x-small")
-  ax_loss.legend(fontsize="x-small", title="final loss", title_fontsize="x-small")
+  ax_loss.set(xlabel="step", ylabel="training loss (MSE)", yscale="log",
+              title="training loss after each update")
   for ax in (ax_lr, ax_loss):
     ax.grid(alpha=0.3)
+  fig.legend(loc="outside lower center", fontsize="small", frameon=False)
   _save(fig, path)
 
 
-# --- entry point -------------------------------------------------------------------------------------
+# --- entry point ----------------------------------------------------------------------------------
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -463,19 +487,22 @@ def _parser() -> argparse.ArgumentParser:
                      "schedules from several families, all settings in one compiled program "
                      "(vmapped, sharded over --devices); prints the ranking and writes sweep.json "
                      "and sweep.png.")
-  p.add_argument("--settings", type=_positive_int, default=DEFAULT_SETTINGS,
+  p.add_argument("--settings", type=_positive_int, metavar="N", default=DEFAULT_SETTINGS,
                  help=f"total number of settings, spread over the families (default "
                  f"{DEFAULT_SETTINGS})")
-  p.add_argument("--steps", type=_positive_int, default=DEFAULT_STEPS,
+  p.add_argument("--steps", type=_positive_int, default=DEFAULT_STEPS, metavar="N",
                  help=f"training steps per setting (default {DEFAULT_STEPS})")
-  p.add_argument("--seed", type=int, default=0, help="seed of the synthetic task (default 0)")
-  p.add_argument("--devices", type=_positive_int, default=None,
+  p.add_argument("--seed", type=int, default=0, metavar="N",
+                 help="seed of the synthetic task (default 0)")
+  p.add_argument("--devices", type=_positive_int, default=None, metavar="N",
                  help="shard over this many devices (default: all); on a CPU-only machine, the "
                  "CPU is split into this many XLA devices")
-  p.add_argument("--chunk-size", type=_positive_int, default=None,
+  p.add_argument("--chunk-size", type=_positive_int, default=None, metavar="N",
                  help="settings per chunk (bounds memory; default: an eighth of the settings)")
-  p.add_argument("--out", default=".", help="folder for sweep.json and sweep.png (default: .)")
-  p.add_argument("--top", type=int, default=20, help="rows of the ranking to print (0: all)")
+  p.add_argument("--out", default=".", metavar="DIR",
+                 help="folder for sweep.json and sweep.png (default: .)")
+  p.add_argument("--top", type=int, default=20, metavar="N",
+                 help="rows of the ranking to print (0: all)")
   p.add_argument("--no-progress", action="store_true", help="no progress bar")
   p.set_defaults(func=_cmd_sweep)
 
@@ -484,7 +511,8 @@ def _parser() -> argparse.ArgumentParser:
                      "or a call like 'cosine(init_value=0.1, steps=1000)' (parsed as literals, "
                      "never evaluated).")
   p.add_argument("spec", nargs="+", metavar="SPEC")
-  p.add_argument("--steps", type=_positive_int, default=1000, help="steps 0..N-1 (default 1000)")
+  p.add_argument("--steps", type=_positive_int, default=1000, metavar="N",
+                 help="steps 0..N-1 (default 1000)")
   p.add_argument("-o", "--output", metavar="FILE.png",
                  help="PNG to write (default plot.png unless only --csv is given)")
   p.add_argument("--csv", metavar="FILE", help="also write step,value columns as CSV")
@@ -497,15 +525,18 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _split_cpu(n: int):
-  """Before JAX starts its backends: make at least ``n`` CPU devices (``jax_num_cpu_devices``), so
-  ``--devices n`` can shard on a CPU-only machine. A no-op once the backends exist or when the
-  user already chose (``XLA_FLAGS=--xla_force_host_platform_device_count`` or the config)."""
-  from jax._src import xla_bridge
-  if xla_bridge._backends or "xla_force_host_platform_device_count" in os.environ.get(
-      "XLA_FLAGS", ""):
+  """Before JAX starts its backends: ask for ``n`` CPU devices (``jax_num_cpu_devices``), so that
+  ``--devices n`` can shard on a CPU-only machine (other platforms are unaffected). A no-op when
+  the user already chose (``XLA_FLAGS=--xla_force_host_platform_device_count``, the config) or the
+  backends are already running."""
+  if "xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", ""):
     return
-  if jax.config.jax_num_cpu_devices in (-1, None):
+  if jax.config.jax_num_cpu_devices not in (-1, None):
+    return
+  try:
     jax.config.update("jax_num_cpu_devices", n)
+  except RuntimeError:            # backends already initialized: jax.devices() is what it is
+    pass
 
 
 def main(argv=None) -> int:
@@ -526,3 +557,6 @@ def main(argv=None) -> int:
   except CliError as e:
     sys.stderr.write(f"jaxsched: error: {e}\n")
     return 2
+  except BrokenPipeError:         # ``jaxsched families | head``: the reader left, which is fine
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0

@@ -46,7 +46,7 @@ class Spec:
   rank: int = 0                # 0: scalar, 1: vector (milestones, boundaries, values)
   checks: tuple[Check, ...] = ()
   choices: tuple | None = None
-  optional: bool = False       # a real that may be None (absent, changes structure)
+  optional: bool = False       # a real or count that may be None (absent: changes structure)
 
 
 def _field(spec: Spec, default):
@@ -60,9 +60,10 @@ def real(default=dataclasses.MISSING, *, checks=(), rank=0, optional=False):
   return _field(Spec("real", rank, tuple(checks), optional=optional), default)
 
 
-def count(default=dataclasses.MISSING, *, checks=(), rank=0):
-  """A step count: an int32 leaf, a whole number in ``[0, 2^31-1]``."""
-  return _field(Spec("count", rank, (NONNEGATIVE, *checks)), default)
+def count(default=dataclasses.MISSING, *, checks=(), rank=0, optional=False):
+  """A step count: an int32 leaf, a whole number in ``[0, 2^31-1]``; ``optional`` lets None mean
+  absent (structure, like ``max_cycles=None``)."""
+  return _field(Spec("count", rank, (NONNEGATIVE, *checks), optional=optional), default)
 
 
 def static(default=dataclasses.MISSING, *, choices=None):
@@ -185,9 +186,9 @@ class Schedule:
 
   def _convert(self, name, spec: Spec, raw):
     family = self.family
+    if raw is None and spec.optional:
+      return None
     if spec.kind == "real":
-      if raw is None and spec.optional:
-        return None
       value = _to_real(name, family, raw, spec.rank)
     elif spec.kind == "count":
       value = _to_count(name, family, raw)
@@ -240,8 +241,7 @@ class Schedule:
       for _ in batch:
         fn = jax.vmap(fn, in_axes=(0, None))
       return fn(self, step)
-    t = _maths.as_step(step)
-    return jnp.asarray(self._value(t), self.dtype)
+    return _evaluate(self, _maths.as_step(step))
 
   def _value(self, t):
     raise NotImplementedError
@@ -349,6 +349,20 @@ class Schedule:
     if _is_scalar_like(other):
       return Scaled(schedule=self, factor=1 / jnp.asarray(other))
     return NotImplemented
+
+
+@jax.jit
+def _evaluate(schedule: "Schedule", t):
+  """Every call runs the formula as one compiled program, cached by structure (an eager call is one
+  dispatch, not hundreds; inside a user's ``jit`` it is inlined).
+
+  The hyperparameters pass an optimization barrier first. A schedule closed over by a jitted train
+  step has constant leaves, and XLA's simplifier then rewrites ``(c + x) − c`` to ``x``, silently
+  zeroing the error terms of the pair arithmetic (and the low bits of counts above 2^24). Behind the
+  barrier they are opaque; they are scalars, so it costs nothing.
+  """
+  schedule = jax.lax.optimization_barrier(schedule)
+  return jnp.asarray(schedule._value(t), schedule.dtype)
 
 
 def _reciprocal(x: float) -> _df.DF:

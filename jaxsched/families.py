@@ -131,7 +131,7 @@ class InverseTime(Schedule):
       p = m.exact(m.floordiv(t, self.decay_steps), self.dtype)
     else:
       p = m.ratio(t, self.decay_steps, self.dtype)
-    denominator = _df.add(_df.of(jnp.ones_like(p.hi)), _df.mul(self.decay_rate, p))
+    denominator = _df.add(_df.mul(self.decay_rate, p), _df.const(1.0, self.dtype))
     return self.init_value.hi / _df.value(denominator)
 
 

@@ -26,7 +26,7 @@ from jaxsched.core import Schedule
 __all__ = ["stack", "unstack", "grid", "sample", "uniform", "log_uniform", "choice", "int_uniform",
            "evaluate", "sweep"]
 
-# --- stacking ------------------------------------------------------------------------------------------
+# --- stacking -------------------------------------------------------------------------------------
 
 
 def _structure_diff(a: Schedule, b: Schedule, path: str) -> str | None:
@@ -118,7 +118,7 @@ def unstack(batched: Schedule) -> list[Schedule]:
   return [jax.tree.unflatten(treedef, [jnp.asarray(h[i]) for h in host]) for i in range(n)]
 
 
-# --- grids and random search --------------------------------------------------------------------------
+# --- grids and random search ----------------------------------------------------------------------
 
 
 def _check_fixed(axes_names, fixed, who):
@@ -130,7 +130,8 @@ def _check_fixed(axes_names, fixed, who):
 def _build(factory, who, kwargs):
   schedule = factory(**kwargs)
   if not isinstance(schedule, Schedule):
-    raise TypeError(f"{who}: the factory returned a {type(schedule).__name__}, not a jaxsched.Schedule")
+    raise TypeError(f"{who}: the factory returned a {type(schedule).__name__}, not a "
+                    "jaxsched.Schedule")
   return schedule
 
 
@@ -149,9 +150,12 @@ def grid(factory: Callable[..., Schedule], axes: Mapping[str, Sequence], **fixed
   values = []
   for name in names:
     v = axes[name]
-    if isinstance(v, (str, bytes)) or not isinstance(v, Sequence) and not isinstance(v, np.ndarray):
-      raise TypeError(f"grid: axis {name!r} must be a list of values, got {type(v).__name__}")
-    v = list(v.tolist() if isinstance(v, np.ndarray) else v)
+    if isinstance(v, (np.ndarray, jax.Array)) and np.ndim(v) == 1:
+      v = np.asarray(v).tolist()              # NumPy/JAX scalars as Python numbers
+    if isinstance(v, (str, bytes)) or not isinstance(v, Sequence):
+      raise TypeError(f"grid: axis {name!r} must be a list (or 1-D array) of values, got "
+                      f"{type(v).__name__}")
+    v = list(v)
     if not v:
       raise ValueError(f"grid: axis {name!r} is empty")
     values.append(v)
@@ -264,12 +268,12 @@ def sample(factory: Callable[..., Schedule], key, n: int, space: Mapping[str, An
   names = list(space)
   keys = jax.random.split(key, max(len(names), 1))
   columns = [space[name]._draw(k, int(n)) for name, k in zip(names, keys)]
-  settings = [_build(factory, "sample", {**fixed, **{name: col[i] for name, col in zip(names, columns)}})
+  settings = [_build(factory, "sample", {**fixed, **{k: col[i] for k, col in zip(names, columns)}})
               for i in range(int(n))]
   return stack(settings)
 
 
-# --- evaluation -----------------------------------------------------------------------------------------
+# --- evaluation -----------------------------------------------------------------------------------
 
 _evaluate = jax.jit(lambda schedule, steps: schedule(steps))
 
@@ -286,7 +290,7 @@ def evaluate(schedule: Schedule, steps) -> jax.Array:
   return _evaluate(schedule, jnp.asarray(steps))
 
 
-# --- sweep ----------------------------------------------------------------------------------------------
+# --- sweep ----------------------------------------------------------------------------------------
 
 
 def _resolve_devices(devices) -> list:
@@ -350,9 +354,21 @@ class _Progress:
       else:
         self.bar = tqdm(total=total, desc=desc, unit="setting", file=sys.stderr, leave=True)
 
-  def _write(self):
-    sys.stderr.write(f"\r{self.desc}: {self.done}/{self.total} settings")
+  def _write(self, note: str = ""):
+    sys.stderr.write(f"\r{self.desc}: {self.done}/{self.total} settings{note}")
     sys.stderr.flush()
+
+  def note(self, text: str):
+    """A remark after the count, e.g. "compiling" while the program compiles ("" clears it)."""
+    if self.bar is not None:
+      self.bar.set_postfix_str(text)
+    elif self.enabled:
+      self._write(f" ({text})" if text else " " * 12)
+
+  def restart_clock(self):
+    """After compiling: rates and ETA count from here."""
+    if self.bar is not None:
+      self.bar.reset(total=self.total)
 
   def update(self, k: int):
     k = min(k, self.total - self.done)
@@ -396,7 +412,8 @@ def sweep(run: Callable[[Any], Any], schedules, *, devices=None, chunk_size: int
     stderr), advanced as each chunk finishes; ``False`` is silent.
 
   Returns ``run``'s output pytree with a leading batch axis (``batch_shape`` first), as
-  ``jax.Array``s sharded as computed when the batch was one chunk and needed no padding.
+  ``jax.Array``s: sharded over the devices on the batch axis, as computed (when padding had to be
+  sliced off, XLA chooses the layout of the slice).
 
   Multi-host: after ``jax.distributed.initialize()``, ``jax.devices()`` lists every process's
   devices; every process must call ``sweep`` with the same ``run`` and ``schedules`` (SPMD). Each
@@ -411,7 +428,9 @@ def sweep(run: Callable[[Any], Any], schedules, *, devices=None, chunk_size: int
 
 
 def _sweep(run, schedules, *, devices=None, chunk_size=None, progress=True, desc="sweep"):
-  """``sweep``, also returning timings: ``{"compile_s", "run_s", "chunks", "chunk_size", ...}``."""
+  """``sweep``, also returning facts for reports: ``compile_s`` (= ``lower_s``, tracing and lowering,
+  + ``xla_compile_s``), ``run_s`` (feeding, running, gathering), ``chunks``, ``chunk_size``,
+  ``devices``, ``padded`` (settings added), ``platform``."""
   if not callable(run):
     raise TypeError(f"sweep: run must be callable, got {type(run).__name__}")
   n, batch, host, treedef = _batch_of(schedules)
@@ -434,21 +453,26 @@ def _sweep(run, schedules, *, devices=None, chunk_size=None, progress=True, desc
   fn = jax.jit(jax.vmap(run), in_shardings=sharding, out_shardings=sharding)
   abstract = jax.tree.unflatten(treedef, [
       jax.ShapeDtypeStruct((chunk,) + h.shape[1:], h.dtype, sharding=sharding) for h in host])
-  started = time.perf_counter()
-  compiled = fn.lower(abstract).compile()
-  compile_s = time.perf_counter() - started
-
   show = progress and jax.process_index() == 0
   bar = _Progress(n, show, desc)
-  outs = []
-  started = time.perf_counter()
   try:
+    bar.note("compiling")
+    started = time.perf_counter()
+    lowered = fn.lower(abstract)               # tracing run under vmap, lowering to StableHLO
+    lowered_at = time.perf_counter()
+    compiled = lowered.compile()               # XLA
+    compile_s = time.perf_counter() - started
+    lower_s = lowered_at - started
+    bar.note("")
+    bar.restart_clock()
+    outs = []
+    started = time.perf_counter()
     for c in range(n_chunks):
       part = [h[c * chunk:(c + 1) * chunk] for h in host]
       args = jax.tree.unflatten(treedef, [
           jax.make_array_from_callback(p.shape, sharding, lambda index, p=p: p[index]) for p in part])
       out = compiled(args)
-      if show or n_chunks > 1:
+      if show or n_chunks > 1:         # one chunk in flight at a time: that is what bounds memory
         jax.block_until_ready(out)
       outs.append(out)
       bar.update(chunk)
@@ -461,6 +485,7 @@ def _sweep(run, schedules, *, devices=None, chunk_size=None, progress=True, desc
     result = jax.tree.map(lambda x: x.reshape(batch + x.shape[1:]), result)
   jax.block_until_ready(result)
   run_s = time.perf_counter() - started
-  stats = {"compile_s": compile_s, "run_s": run_s, "chunks": n_chunks, "chunk_size": chunk,
+  stats = {"compile_s": compile_s, "lower_s": lower_s, "xla_compile_s": compile_s - lower_s,
+           "run_s": run_s, "chunks": n_chunks, "chunk_size": chunk,
            "devices": d, "padded": padded - n, "platform": devs[0].platform}
   return result, stats

@@ -1,0 +1,207 @@
+"""``reduce_on_plateau`` (SPEC §3): torch ``ReduceLROnPlateau`` as an optax transformation."""
+from __future__ import annotations
+
+import math
+import numbers
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jaxsched import _df
+
+_INT32_MAX = 2**31 - 1
+
+
+class PlateauHyperparams(NamedTuple):
+  """The configuration as leaves, so that states of differently configured transformations stack
+  (``jax.tree.map(jnp.stack, ...)``) and vmap together. Modes are folded into numbers: a metric
+  ``a`` improves on ``best`` when ``sign·a < sign·best·rel − abs``."""
+  sign: jax.Array         # float32: +1 for mode="min", −1 for mode="max"
+  rel: jax.Array          # 1 − threshold (min, rel), 1 + threshold (max, rel), 1 (abs) ...
+  rel_lo: jax.Array       # ... as a float32 pair (hi, lo), from the double
+  abs: jax.Array          # threshold (abs), 0 (rel), as a float32 pair
+  abs_lo: jax.Array
+  factor: jax.Array       # float32
+  min_scale: jax.Array    # float32
+  eps: jax.Array          # float32
+  patience: jax.Array     # int32
+  cooldown: jax.Array     # int32
+  accumulation_steps: jax.Array  # int32
+
+
+class ReduceOnPlateauState(NamedTuple):
+  """Fixed dtypes (int32 counters, float32 values), so updates never recompile.
+
+  ``scale`` is the factor applied to the updates (1.0 at the start); ``best`` the best (averaged)
+  metric so far (±inf before the first); ``num_bad`` is torch's ``num_bad_epochs`` and
+  ``cooldown_counter`` torch's; ``count`` and ``accumulated`` gather the metrics toward the next
+  decision.
+  """
+  scale: jax.Array
+  best: jax.Array
+  num_bad: jax.Array
+  cooldown_counter: jax.Array
+  count: jax.Array
+  accumulated: jax.Array
+  hparams: PlateauHyperparams
+
+
+def _number(name, x, *, integer=False):
+  if isinstance(x, (bool, np.bool_)) or not isinstance(x, (numbers.Real, np.ndarray, jax.Array)):
+    raise TypeError(f"reduce_on_plateau: {name} must be a real number, got {x!r}")
+  try:
+    value = float(x)
+  except (TypeError, jax.errors.ConcretizationTypeError):
+    raise TypeError(f"reduce_on_plateau: {name} must be a concrete number, got {x!r}") from None
+  if not math.isfinite(value):
+    raise ValueError(f"reduce_on_plateau: {name} must be finite, got {value!r}")
+  if integer:
+    if value != round(value):
+      raise ValueError(f"reduce_on_plateau: {name} must be an integer, got {x!r}")
+    return int(value)
+  return value
+
+
+def reduce_on_plateau(factor: float = 0.1, patience: int = 10, *, mode: str = "min",
+                      threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
+                      min_scale: float = 0.0, accumulation_steps: int = 1,
+                      eps: float = 0.0) -> optax.GradientTransformationExtraArgs:
+  """Scales the updates by ``factor`` when a metric stops improving: torch ``ReduceLROnPlateau``.
+
+  ``update(updates, state, params=None, *, value)`` takes the metric as ``value=``. Every
+  ``accumulation_steps`` calls, the mean of the metrics passed since the last decision is one torch
+  ``scheduler.step(metric)``:
+
+  - it improves when ``a < best·(1 − threshold)`` (``mode="min"``, ``threshold_mode="rel"``),
+    ``a < best − threshold`` (min, abs), ``a > best·(1 + threshold)`` (max, rel),
+    ``a > best + threshold`` (max, abs); then ``best = a`` and the bad count restarts at 0, else it
+    grows by one;
+  - during a cooldown the cooldown counter drops by one and the bad count is reset;
+  - when the bad count exceeds ``patience`` the scale becomes ``max(scale·factor, min_scale)``
+    (never raised), the cooldown restarts at ``cooldown`` and the bad count at 0.
+
+  The updates of the same call are multiplied by the scale after that decision (as optax's
+  ``contrib.reduce_on_plateau`` does); ``state.scale`` is the current value, so the scale sequence
+  equals torch's ``get_last_lr()`` after each ``step`` for a base lr of 1.
+
+  Combine it with a schedule — the product of both is the step size::
+
+      tx = optax.chain(optax.adamw(jaxsched.warmup_cosine(1e-3, 500, 10_000)),
+                       jaxsched.reduce_on_plateau(factor=0.5, patience=5))
+      updates, state = tx.update(grads, state, params, value=val_loss)
+      scale = state[1].scale            # the plateau factor now in force
+
+  Negative metrics behave exactly as in torch: ``rel`` scales ``best`` by ``1 ∓ threshold`` with no
+  ``abs()``, so for a negative ``best`` the bar lies on the wrong side of it — in ``mode="min"`` a
+  slightly *worse* value (``best < a < best·(1 − threshold)``) counts as an improvement, and a flat
+  negative metric never plateaus (torch issues #38622, #47513). Use ``threshold_mode="abs"`` for
+  metrics that can be negative (log-likelihoods, ELBOs, rewards): it is sign-independent.
+  optax's ``contrib.reduce_on_plateau`` is not torch's: it reduces when the bad count *reaches*
+  ``patience`` (one decision earlier than torch, which waits until it exceeds it), folds ``rtol``
+  and ``atol`` into one bar ``(1 − rtol)·best − atol`` (so it shares torch's negative-``best`` flaw;
+  its open PR 1767 makes the margin sign-aware, which would then differ from torch), has no
+  ``mode="max"`` and no ``eps``. Here every rule is torch's, so the scale sequence equals torch's lr
+  sequence for improving, stalling, negative and ``mode="max"`` metrics alike.
+
+  ``eps`` is torch's: a reduction that would lower the scale by no more than ``eps`` is skipped
+  (the cooldown still restarts). torch's default ``eps=1e-8`` is in lr units, so it is
+  ``eps=1e-8/base_lr`` here; the default 0 never skips a reduction.
+
+  The configuration travels in ``state.hparams``: states from transformations with different
+  settings (but the same modes' *structure* — all are numbers) can be stacked and passed to one
+  ``jax.vmap(tx.update)``.
+  """
+  if mode not in ("min", "max"):
+    raise ValueError(f"reduce_on_plateau: mode must be one of ['min', 'max'], got {mode!r}")
+  if threshold_mode not in ("rel", "abs"):
+    raise ValueError(f"reduce_on_plateau: threshold_mode must be one of ['rel', 'abs'], got "
+                     f"{threshold_mode!r}")
+  factor = _number("factor", factor)
+  if not 0 <= factor < 1:
+    raise ValueError(f"reduce_on_plateau: factor must be in [0, 1), got {factor!r}")
+  threshold = _number("threshold", threshold)
+  if threshold < 0 or (mode == "min" and threshold_mode == "rel" and threshold >= 1):
+    allowed = "in [0, 1)" if mode == "min" and threshold_mode == "rel" else ">= 0"
+    raise ValueError(f"reduce_on_plateau: threshold must be {allowed}, got {threshold!r}")
+  min_scale = _number("min_scale", min_scale)
+  eps = _number("eps", eps)
+  for name, x in (("min_scale", min_scale), ("eps", eps)):
+    if x < 0:
+      raise ValueError(f"reduce_on_plateau: {name} must be >= 0, got {x!r}")
+  counts = {}
+  for name, x, low in (("patience", patience, 0), ("cooldown", cooldown, 0),
+                       ("accumulation_steps", accumulation_steps, 1)):
+    n = _number(name, x, integer=True)
+    if not low <= n <= _INT32_MAX:
+      raise ValueError(f"reduce_on_plateau: {name} must be an integer in [{low}, 2^31-1], "
+                       f"got {x!r}")
+    counts[name] = n
+
+  if threshold_mode == "rel":
+    rel, absolute = (1 - threshold) if mode == "min" else (1 + threshold), 0.0
+  else:
+    rel, absolute = 1.0, threshold
+  f32, i32 = (lambda x: jnp.asarray(x, jnp.float32)), (lambda x: jnp.asarray(x, jnp.int32))
+  (rel_hi, rel_lo), (abs_hi, abs_lo) = (_df.split_host(x, np.float32) for x in (rel, absolute))
+  hparams = PlateauHyperparams(
+      sign=f32(1.0 if mode == "min" else -1.0), rel=f32(rel_hi), rel_lo=f32(rel_lo),
+      abs=f32(abs_hi), abs_lo=f32(abs_lo), factor=f32(factor),
+      min_scale=f32(min_scale), eps=f32(eps), patience=i32(counts["patience"]),
+      cooldown=i32(counts["cooldown"]), accumulation_steps=i32(counts["accumulation_steps"]))
+
+  def init_fn(params):
+    del params
+    return ReduceOnPlateauState(
+        scale=jnp.ones((), jnp.float32), best=hparams.sign * jnp.float32(np.inf),
+        num_bad=jnp.zeros((), jnp.int32), cooldown_counter=jnp.zeros((), jnp.int32),
+        count=jnp.zeros((), jnp.int32), accumulated=jnp.zeros((), jnp.float32), hparams=hparams)
+
+  def update_fn(updates, state: ReduceOnPlateauState, params=None, *, value, **extra_args):
+    del params, extra_args
+    new_state = _step(state, value)
+    updates = jax.tree.map(lambda g: g * new_state.scale.astype(jnp.result_type(g)), updates)
+    return updates, new_state
+
+  return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+
+
+def _improves(a, best, hp: PlateauHyperparams):
+  """``a < best·rel − abs`` decided in pair precision: torch compares the (exact) double of a
+  float32 metric with a double bar, and a float32 bar would flip ties such as
+  ``−1.05 > −1.0·1.05``. ``best = +inf`` (nothing seen yet) is beaten by any finite ``a``."""
+  start = jnp.isinf(best)
+  finite_best = jnp.where(start, 0, best)
+  bar = _df.sub(_df.mul(_df.of(finite_best), _df.DF(hp.rel, hp.rel_lo)), _df.DF(hp.abs, hp.abs_lo))
+  return jnp.where(start, a < best, _df.sub(_df.of(a), bar).hi < 0)
+
+
+def _step(state: ReduceOnPlateauState, value) -> ReduceOnPlateauState:
+  """One call: accumulate the metric; every ``accumulation_steps`` calls, one torch ``step``."""
+  hp = state.hparams
+  count = state.count + 1
+  accumulated = state.accumulated + jnp.asarray(value, jnp.float32)
+  decide = count >= hp.accumulation_steps
+  metric = accumulated / count.astype(jnp.float32)
+
+  better = _improves(hp.sign * metric, hp.sign * state.best, hp)
+  best = jnp.where(better, metric, state.best)
+  num_bad = jnp.where(better, 0, jnp.minimum(state.num_bad, _INT32_MAX - 1) + 1)
+  cooling = state.cooldown_counter > 0
+  cooldown_counter = jnp.where(cooling, state.cooldown_counter - 1, state.cooldown_counter)
+  num_bad = jnp.where(cooling, 0, num_bad)
+  reduce = num_bad > hp.patience
+  lowered = jnp.maximum(state.scale * hp.factor, hp.min_scale)
+  scale = jnp.where(reduce & (state.scale - lowered > hp.eps), lowered, state.scale)
+  cooldown_counter = jnp.where(reduce, hp.cooldown, cooldown_counter)
+  num_bad = jnp.where(reduce, 0, num_bad)
+
+  keep = lambda new, old: jnp.where(decide, new, old)
+  return ReduceOnPlateauState(
+      scale=keep(scale, state.scale), best=keep(best, state.best),
+      num_bad=keep(num_bad, state.num_bad),
+      cooldown_counter=keep(cooldown_counter, state.cooldown_counter),
+      count=jnp.where(decide, 0, count), accumulated=jnp.where(decide, 0.0, accumulated),
+      hparams=hp)
