@@ -7,6 +7,9 @@ absolute error in ``x`` into a relative error of the result), a single float32 i
 gives ~48 bits, which is ample: only the arguments of ``exp``/``log`` are carried this way and the
 final value is rounded once.
 
+Limit: XLA flushes subnormals to zero, so a value below ~1e-31 (whose ``lo`` would be subnormal in
+float32) keeps only float32 precision. Learning rates that small are below SPEC's 1e-30 floor anyway.
+
 Every routine works for float32 and float64 alike. Splitting for exact products masks mantissa bits
 instead of Dekker's ``(2^s+1)·a`` trick, so a compiler that contracts ``a*b - c`` into an FMA cannot
 break it.

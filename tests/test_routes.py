@@ -123,3 +123,24 @@ def test_x64_gives_float64_results(case):
     got = jax.jit(lambda s, t: s(t))(s, t)
     assert got.dtype == jnp.float64
     assert_rel(got, reference_values(case, t), rtol=1e-11)
+
+
+CLOSURE_CASES = [
+    (lambda: js.linear(0.1, 1e-5, 2**24 + 1), [2**24 - 7, 2**24, 2**24 + 1]),
+    (lambda: js.cosine(1.0, 2**31 - 1), [2**31 - 9, 2**31 - 2]),
+    (lambda: js.inverse_time(0.1, 0.999999, decay_steps=3), [2**24 + 2, 30_000_000]),
+    (lambda: js.exponential(1.0, 0.999999, decay_steps=3, staircase=True), [2**24 + 2, 30_000_000]),
+    (lambda: js.cosine_restarts(0.1, 1000, period_mult=1.1), [2099, 2100, 2101]),
+]
+
+
+@pytest.mark.parametrize("build,steps", CLOSURE_CASES)
+def test_closed_over_constants_keep_full_precision(build, steps):
+  """Closed over by a jitted step (XLA constants) or passed as an argument (traced), a schedule must
+  give the same values to float32 rounding at its most precision-hungry steps. (test_df.py pins the
+  simplifier hazard this guards against.)"""
+  s = build()
+  t = jnp.asarray(steps, jnp.int32)
+  closed = np.asarray(jax.jit(lambda t: s(t))(t), np.float64)
+  passed = np.asarray(jax.jit(lambda s, t: s(t))(s, t), np.float64)
+  assert_rel(closed, passed, rtol=2.5e-7)
