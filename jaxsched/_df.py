@@ -48,27 +48,29 @@ def join_host(hi, lo) -> np.ndarray:
 
 
 def const(x, dtype) -> DF:
-  """A host constant (scalar or array) as a pair, opaque to XLA's simplifier.
-
-  Every literal that enters pair arithmetic comes through here: XLA rewrites ``(c + x) − c`` to ``x``
-  for a constant ``c``, which would silently zero the error term of ``two_sum(c, x)``.
-  """
+  """A host constant (scalar or array) as a pair."""
   hi, lo = split_host(x, dtype)
-  return DF(*jax.lax.optimization_barrier((jnp.asarray(hi, dtype), jnp.asarray(lo, dtype))))
+  return DF(jnp.asarray(hi, dtype), jnp.asarray(lo, dtype))
 
 
 # --- error-free transformations ----------------------------------------------------------------------
 
+# XLA's algebraic simplifier rewrites ``(c + x) − c`` to ``x`` when ``c`` is a constant, and under
+# ``jit`` every closed-over hyperparameter and literal is one: the textbook ``bb = s − a`` then
+# silently zeroes the error term. ``−(a − s)`` and ``(a − s) + b`` are the same IEEE operations
+# (negation is exact and rounding is sign-symmetric) in a form the simplifier leaves alone;
+# tests/test_df.py shows the textbook form failing and these holding.
+
 def two_sum(a, b) -> DF:
   s = a + b
-  bb = s - a
+  bb = -(a - s)
   return DF(s, (a - (s - bb)) + (b - bb))
 
 
 def fast_two_sum(a, b) -> DF:
   """Exact when ``|a| >= |b|`` or a is zero."""
   s = a + b
-  return DF(s, b - (s - a))
+  return DF(s, (a - s) + b)
 
 
 _MASKS = {np.dtype(np.float32): (np.uint32, 0xFFFFF000),            # keeps 12 of 24 significant bits

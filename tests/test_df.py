@@ -46,19 +46,30 @@ def test_log_gradient():
   np.testing.assert_allclose(g, 4.0, rtol=1e-7)
 
 
-def test_const_is_opaque_to_the_simplifier():
-  """XLA rewrites (c + x) − c to x for a literal c, zeroing two_sum's error term; _df.const hides c."""
-  x = jnp.float32(0.13686837)
-  exact = float(np.float64(1.0) + np.float64(x) - np.float64(np.float32(1.0 + x)))   # 1.49e-8
-  plain = jax.jit(lambda x: _df.two_sum(jnp.ones((), jnp.float32), x))(x)
-  guarded = jax.jit(lambda x: _df.two_sum(_df.const(1.0, jnp.float32).hi, x))(x)
-  assert float(plain.lo) == 0.0              # the hazard is real: without the guard, lo is lost
-  assert float(guarded.lo) == exact != 0.0
+def _textbook_two_sum(a, b):
+  s = a + b
+  bb = s - a
+  return (a - (s - bb)) + (b - bb)
 
 
-def test_closed_over_leaves_are_opaque_inside_a_schedule_call():
-  """The same hazard for hyperparameters: a schedule closed over by jit has constant leaves, and
-  Schedule.__call__ puts them behind a barrier. A probe family puts its leaf first in two_sum."""
+X = jnp.float32(0.13686837)
+EXACT = float(np.float64(1.0) + np.float64(X) - np.float64(np.float32(1.0 + X)))   # 1.49e-8
+
+
+def test_error_terms_survive_constants_under_jit():
+  """XLA rewrites (c + x) − c to x for a constant c: the textbook two_sum loses its error term under
+  jit when its first operand is a literal. Ours, the same IEEE operations, keeps it."""
+  one = jnp.ones((), jnp.float32)
+  assert float(jax.jit(lambda x: _textbook_two_sum(one, x))(X)) == 0.0      # the hazard is real
+  assert float(jax.jit(lambda x: _df.two_sum(one, x).lo)(X)) == EXACT != 0.0
+  assert float(jax.jit(lambda x: _df.two_sum(x, one).lo)(X)) == EXACT
+  assert float(jax.jit(lambda x: _df.fast_two_sum(one, x).lo)(X)) == EXACT
+  assert float(_df.two_sum(one, X).lo) == EXACT                               # and eagerly
+
+
+def test_closed_over_hyperparameters_keep_their_error_terms():
+  """The same hazard for hyperparameters: a schedule closed over by jit has constant leaves. A probe
+  family puts its leaf first in two_sum."""
 
   @family("_probe_leaf_first")
   class Probe(Schedule):
@@ -69,10 +80,7 @@ def test_closed_over_leaves_are_opaque_inside_a_schedule_call():
 
   try:
     probe = Probe(1.0)
-    x = jnp.float32(0.13686837)
-    exact = float(np.float64(1.0) + np.float64(x) - np.float64(np.float32(1.0 + x)))
-    assert float(jax.jit(lambda t: probe(t))(x)) == exact
-    unguarded = jax.jit(lambda t: probe._value(t))(x)        # the formula without __call__
-    assert float(unguarded) == 0.0
+    assert float(jax.jit(lambda t: probe(t))(X)) == EXACT
+    assert float(jax.jit(lambda s, t: s(t))(probe, X)) == EXACT
   finally:
     del FAMILIES["_probe_leaf_first"]
