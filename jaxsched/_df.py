@@ -35,8 +35,8 @@ class DF(NamedTuple):
 def split_host(x, dtype) -> tuple[np.ndarray, np.ndarray]:
   """Splits a float64 value (or array) into ``hi = dtype(x)`` and ``lo = dtype(x - hi)``."""
   x = np.asarray(x, np.float64)
-  hi = x.astype(dtype)
-  with np.errstate(invalid="ignore", over="ignore"):
+  with np.errstate(invalid="ignore", over="ignore"):   # a double past float32's range: hi = inf,
+    hi = x.astype(dtype)                               # which validation reports as not finite
     lo = (x - hi.astype(np.float64)).astype(dtype)
   lo = np.where(np.isfinite(hi), lo, np.zeros_like(lo))
   return hi, lo
