@@ -113,6 +113,19 @@ def sqrt_weights(pr: Progress):
   return root, _df.value(pr.p) / (1 + root)
 
 
+def sqrt_fall_weights(pr: Progress):
+  """``(1 − √p, √p)``: the decay shape 1 − √p, as (start, end) weights."""
+  root, rest = sqrt_weights(Progress(pr.q, pr.p))
+  return rest, root
+
+
+# (start, target) weights by shape name. A rise goes start → target with w(p): linear p, cosine
+# ½(1 − cos πp), sqrt 1 − √(1 − p). A fall goes with f(p): linear 1 − p, cosine ½(1 + cos πp),
+# sqrt 1 − √p (as the weight of the start).
+RISE_WEIGHTS = {"linear": linear_weights, "cosine": cosine_weights, "sqrt": sqrt_weights}
+FALL_WEIGHTS = {"linear": linear_weights, "cosine": cosine_weights, "sqrt": sqrt_fall_weights}
+
+
 def power_weights(base_w, base_wc, exponent: _df.DF):
   """``(w^k, 1 − w^k)`` for a weight ``w`` given with its complement ``wc = 1 − w``.
 

@@ -263,14 +263,12 @@ def _plan(steps: int):
       ("warmup_cosine", [lambda lr: js.warmup_cosine(lr, q, T),
                          lambda lr: js.warmup_cosine(lr, q2, T, end_value=lr / 10)]),
   ]
-  families = core.FAMILIES
-  if "wsd" in families:       # the cyclic families, when this build has them (SPEC §2 signatures)
-    w, d = q, max(T // 5, 1)
-    plan.append(("wsd", [lambda lr: families["wsd"](lr, w, max(T - w - d, 0), d),
-                         lambda lr: families["wsd"](lr, w, max(T - w - 2 * d, 0), min(2 * d, T - w))]))
-  if "one_cycle" in families and T >= 4:
-    plan.append(("one_cycle", [lambda lr: families["one_cycle"](lr, T),
-                               lambda lr: families["one_cycle"](lr, T, pct_start=0.1)]))
+  w, d = q, max(T // 5, 1)
+  plan.append(("wsd", [lambda lr: js.wsd(lr, w, max(T - w - d, 0), d),
+                       lambda lr: js.wsd(lr, w, max(T - w - 2 * d, 0), min(2 * d, T - w))]))
+  if T >= 4:                  # pct_start·T − 1 must leave the warmup phase a step or more
+    plan.append(("one_cycle", [lambda lr: js.one_cycle(lr, T),
+                               lambda lr: js.one_cycle(lr, T, pct_start=0.1)]))
   return plan
 
 

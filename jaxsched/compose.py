@@ -68,10 +68,8 @@ class Warmup(Schedule):
     target = self.schedule(0)
     pr = m.progress(t, 0, self.warmup_steps, self.dtype)
     init = self.init_value.hi
-    if self.shape == "linear":
-      warm = m.lerp(init, target, *m.linear_weights(pr))
-    elif self.shape == "cosine":
-      warm = m.lerp(init, target, *m.cosine_weights(pr))
+    if self.shape in m.RISE_WEIGHTS:
+      warm = m.lerp(init, target, *m.RISE_WEIGHTS[self.shape](pr))
     else:
       safe_target = jnp.where(target > 0, target, init)
       growth = _df.log(_df.div(_df.of(safe_target), self.init_value))

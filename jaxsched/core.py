@@ -235,12 +235,6 @@ class Schedule:
 
   # --- evaluation -----------------------------------------------------------------------------------
   def __call__(self, step):
-    batch = self.batch_shape
-    if batch:
-      fn = lambda s, t: s(t)
-      for _ in batch:
-        fn = jax.vmap(fn, in_axes=(0, None))
-      return fn(self, step)
     return _evaluate(self, _maths.as_step(step))
 
   def _value(self, t):
@@ -355,8 +349,12 @@ class Schedule:
 def _evaluate(schedule: "Schedule", t):
   """Every call runs the formula as one compiled program, cached by structure: an eager call is one
   dispatch, not hundreds; inside a user's ``jit`` it is inlined, and closed-over hyperparameters
-  are constant-folded (``_df`` is written so that folding cannot drop its error terms)."""
-  return jnp.asarray(schedule._value(t), schedule.dtype)
+  are constant-folded (``_df`` is written so that folding cannot drop its error terms). A batch
+  (``batch_shape``, static under tracing) is vmapped here, giving ``batch_shape + t.shape``."""
+  formula = lambda s: jnp.asarray(s._value(t), s.dtype)
+  for _ in schedule.batch_shape:
+    formula = jax.vmap(formula)
+  return formula(schedule)
 
 
 def _reciprocal(x: float) -> _df.DF:

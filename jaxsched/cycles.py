@@ -292,28 +292,6 @@ class Cyclic(Schedule):
     return m.lerp(self.base_value.hi, self.max_value.hi, hc + h * sc, h * s)
 
 
-_SHAPES = ("linear", "cosine", "sqrt")
-
-
-def _rise_weights(shape, pr: m.Progress):
-  """(weight of the start, weight of the target) for a warmup shape w(p): linear p, cosine
-  ½(1 − cos πp), sqrt 1 − √(1 − p)."""
-  if shape == "linear":
-    return m.linear_weights(pr)
-  if shape == "cosine":
-    return m.cosine_weights(pr)
-  return m.sqrt_weights(pr)
-
-
-def _fall_weights(shape, pr: m.Progress):
-  """(weight of the start, weight of the target) for a decay shape f(p): linear 1 − p, cosine
-  ½(1 + cos πp), sqrt 1 − √p."""
-  if shape == "sqrt":
-    root, rest = m.sqrt_weights(m.Progress(pr.q, pr.p))    # (√p, 1 − √p)
-    return rest, root
-  return _rise_weights(shape, pr)
-
-
 @family("wsd")
 class WSD(Schedule):
   """Warmup-stable-decay ("trapezoidal"): warmup ``init_value → peak_value`` over ``W`` steps with
@@ -333,15 +311,15 @@ class WSD(Schedule):
   _: KW_ONLY
   init_value: Any = real(0.0)
   end_value: Any = real(0.0)
-  warmup_shape: str = static("linear", choices=_SHAPES)
-  decay_shape: str = static("linear", choices=_SHAPES)
+  warmup_shape: str = static("linear", choices=tuple(m.RISE_WEIGHTS))
+  decay_shape: str = static("linear", choices=tuple(m.FALL_WEIGHTS))
 
   def _value(self, t):
     dtype, peak = self.dtype, self.peak_value.hi
-    rise = _rise_weights(self.warmup_shape, m.progress(t, 0, self.warmup_steps, dtype))
+    rise = m.RISE_WEIGHTS[self.warmup_shape](m.progress(t, 0, self.warmup_steps, dtype))
     warm = m.lerp(self.init_value.hi, peak, *rise)
     after = jnp.maximum(t - self.warmup_steps, 0)       # no int32 overflow: W + S is never formed
-    fall = _fall_weights(self.decay_shape, m.progress(after, self.stable_steps, self.decay_steps,
+    fall = m.FALL_WEIGHTS[self.decay_shape](m.progress(after, self.stable_steps, self.decay_steps,
                                                       dtype))
     cool = m.lerp(peak, self.end_value.hi, *fall)
     return jnp.where(t < self.warmup_steps, warm,

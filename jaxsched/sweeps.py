@@ -111,11 +111,15 @@ def unstack(batched: Schedule) -> list[Schedule]:
     raise TypeError(f"unstack: expects a jaxsched.Schedule, got {type(batched).__name__}")
   if core._is_traced(batched):
     raise ValueError("unstack: needs concrete hyperparameters, not traced ones")
-  batch = batched.batch_shape
-  n = math.prod(batch)
   leaves, treedef = jax.tree.flatten(batched)
-  host = [np.asarray(x).reshape((n,) + np.shape(x)[len(batch):]) for x in leaves]
+  n, host = _host_rows(leaves, batched.batch_shape)
   return [jax.tree.unflatten(treedef, [jnp.asarray(h[i]) for h in host]) for i in range(n)]
+
+
+def _host_rows(leaves, batch):
+  """``(n, the leaves on the host with their batch axes flattened into one of length n)``."""
+  n = math.prod(batch)
+  return n, [np.asarray(x).reshape((n,) + np.shape(x)[len(batch):]) for x in leaves]
 
 
 # --- grids and random search ----------------------------------------------------------------------
@@ -275,7 +279,7 @@ def sample(factory: Callable[..., Schedule], key, n: int, space: Mapping[str, An
 
 # --- evaluation -----------------------------------------------------------------------------------
 
-_evaluate = jax.jit(lambda schedule, steps: schedule(steps))
+_evaluate = core._evaluate     # the program every schedule call runs, batches included
 
 
 def evaluate(schedule: Schedule, steps) -> jax.Array:
@@ -287,7 +291,7 @@ def evaluate(schedule: Schedule, steps) -> jax.Array:
   """
   if not isinstance(schedule, Schedule):
     raise TypeError(f"evaluate: expects a jaxsched.Schedule, got {type(schedule).__name__}")
-  return _evaluate(schedule, jnp.asarray(steps))
+  return schedule(steps)
 
 
 # --- sweep ----------------------------------------------------------------------------------------
@@ -313,7 +317,7 @@ def _resolve_devices(devices) -> list:
 
 
 def _batch_of(schedules):
-  """(tree, n, batch_shape, flat host leaves, treedef) of what ``sweep`` was given."""
+  """(n, batch_shape, flat host leaves, treedef) of what ``sweep`` was given."""
   if isinstance(schedules, (list, tuple)) and schedules and all(
       isinstance(s, Schedule) for s in schedules):
     schedules = stack(schedules)
@@ -333,10 +337,9 @@ def _batch_of(schedules):
     if not batch or any(np.ndim(x) < 1 or np.shape(x)[0] != batch[0] for x in leaves):
       raise ValueError("sweep: every array in schedules needs the same leading batch axis; got shapes "
                        f"{sorted({tuple(np.shape(x)) for x in leaves})}")
-  n = math.prod(batch)
+  n, host = _host_rows(leaves, batch)
   if n == 0:
     raise ValueError("sweep: the batch is empty")
-  host = [np.asarray(x).reshape((n,) + np.shape(x)[len(batch):]) for x in leaves]
   return n, batch, host, treedef
 
 
