@@ -371,6 +371,13 @@ def _is_scalar_like(x) -> bool:
   return isinstance(x, (jax.Array, np.ndarray, jax.core.Tracer)) and np.ndim(x) == 0
 
 
+def real_value(x):
+  """A ``real`` field's value as one float array, for code outside the numeric core (composites,
+  sweeps, interop). Today the core stores a pair and this is its ``hi``; numeric core v2 stores one
+  leaf, and then this is the leaf itself."""
+  return x.hi if isinstance(x, _df.DF) else x
+
+
 def show(x) -> str:
   """A leaf for an error message: its value, or ``<traced>`` (checkify messages see tracers)."""
   if isinstance(x, _df.DF):

@@ -55,7 +55,7 @@ def _structure_diff(a: Schedule, b: Schedule, path: str) -> str | None:
         if found:
           return found
     else:
-      u, v = (x.hi, y.hi) if spec.kind == "real" else (x, y)
+      u, v = (core.real_value(x), core.real_value(y)) if spec.kind == "real" else (x, y)
       if np.shape(u) != np.shape(v):
         what = "length" if spec.rank == 1 else "shape"
         return f"{where}: {what} {_describe_shape(u, spec.rank)} vs {_describe_shape(v, spec.rank)}"
