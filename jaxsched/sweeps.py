@@ -298,22 +298,68 @@ def evaluate(schedule: Schedule, steps) -> jax.Array:
 
 
 def _resolve_devices(devices) -> list:
+  """The devices of a sweep's 1-D mesh, the same list in every process.
+
+  ``None``: every device of every process (``jax.devices()``). An int ``n``: with one process, the
+  first ``n`` devices; with ``P`` processes (``jax.distributed``), the first ``n / P`` local devices
+  of each process, so that every process owns part of the mesh and feeds it (``n`` must be a
+  multiple of ``P`` and at most ``P`` times the smallest local device count). A list of devices is
+  used as given; with several processes it must hold a device of every process. A bad request is a
+  ``ValueError`` computed from global facts only, so every process raises the same one instead of
+  some of them running on alone.
+  """
   available = jax.devices()
+  procs = sorted({d.process_index for d in available})
   if devices is None:
     return list(available)
   if isinstance(devices, numbers.Integral) and not isinstance(devices, bool):
+    devices = int(devices)
+    where = f"{len(available)} devices ({available[0].platform})"
+    if len(procs) > 1:
+      where = f"{len(available)} devices ({available[0].platform}) in {len(procs)} processes"
     if not 1 <= devices <= len(available):
-      raise ValueError(f"sweep: devices={devices}, but there are {len(available)} devices "
-                       f"({available[0].platform})")
-    return list(available[:devices])
+      raise ValueError(f"sweep: devices={devices}, but there are {where}")
+    if len(procs) == 1:
+      return list(available[:devices])
+    local = {p: [d for d in available if d.process_index == p] for p in procs}
+    fewest = min(len(v) for v in local.values())
+    if devices % len(procs) or devices // len(procs) > fewest:
+      raise ValueError(
+          f"sweep: devices={devices} cannot be split evenly over the {len(procs)} processes (each "
+          f"process must own devices/{len(procs)} of them, at most {fewest}); there are {where}. "
+          f"Use a multiple of {len(procs)} up to {fewest * len(procs)}, or None for all")
+    k = devices // len(procs)
+    return [d for p in procs for d in local[p][:k]]
   if isinstance(devices, jax.Device):
     devices = [devices]
-  devices = list(devices)
+  try:
+    devices = list(devices)
+  except TypeError:
+    devices = None
   if not devices or not all(isinstance(d, jax.Device) for d in devices):
     raise TypeError("sweep: devices must be None, a number of devices, or a list of jax.Device")
   if len(set(devices)) != len(devices):
     raise ValueError("sweep: devices lists a device twice")
+  if len(procs) > 1:
+    missing = sorted(set(procs) - {d.process_index for d in devices})
+    if missing:
+      raise ValueError(f"sweep: devices holds no device of process(es) {missing}; with several "
+                       "processes every process must own part of the mesh (or pass an int)")
   return devices
+
+
+def _to_host(tree):
+  """``tree``'s arrays as NumPy arrays holding their global values, in every process.
+
+  One process: a plain device-to-host copy. Several (``jax.distributed``): a sweep's results span
+  the devices of every process, which ``np.asarray`` cannot read, so they are gathered with
+  ``jax.experimental.multihost_utils.process_allgather(tiled=True)`` (a collective: every process
+  must call it).
+  """
+  if jax.process_count() == 1:
+    return jax.tree.map(np.asarray, jax.device_get(tree))
+  from jax.experimental import multihost_utils
+  return jax.tree.map(np.asarray, multihost_utils.process_allgather(tree, tiled=True))
 
 
 def _batch_of(schedules):
@@ -403,8 +449,8 @@ def sweep(run: Callable[[Any], Any], schedules, *, devices=None, chunk_size: int
   PartitionSpec("batch"))``). The batch is padded, by repeating the last setting, to a multiple of
   the number of devices (and of the chunk); the padding is sliced off the results.
 
-  - ``devices``: ``None`` for all of ``jax.devices()``; an int ``n`` for the first ``n``; or a list
-    of devices. On a CPU-only machine, JAX has one CPU device unless asked for more
+  - ``devices``: ``None`` for all of ``jax.devices()``; an int ``n`` for the first ``n`` (with
+    several processes, ``n / process_count`` from each); or a list of devices. On a CPU-only machine, JAX has one CPU device unless asked for more
     (``jax.config.update("jax_num_cpu_devices", n)`` or
     ``XLA_FLAGS=--xla_force_host_platform_device_count=n`` before JAX starts).
   - ``chunk_size``: at most this many settings run at once (rounded down to a multiple of the
@@ -419,12 +465,13 @@ def sweep(run: Callable[[Any], Any], schedules, *, devices=None, chunk_size: int
   sliced off, XLA chooses the layout of the slice).
 
   Multi-host: after ``jax.distributed.initialize()``, ``jax.devices()`` lists every process's
-  devices; every process must call ``sweep`` with the same ``run`` and ``schedules`` (SPMD). Each
-  process feeds only the shards of its own devices (``jax.make_array_from_callback``), and the
-  results are global arrays (gather them with
-  ``jax.experimental.multihost_utils.process_allgather``). Only JAX's own runtime is used. This
-  path follows JAX's multi-process API but has NOT been tested on more than one host; single-host
-  sharding over several devices is tested (CPU, 4 devices).
+  devices; every process must call ``sweep`` with the same ``run``, ``schedules`` and ``devices``
+  (SPMD). ``devices=n`` takes ``n / process_count`` local devices from every process (see
+  ``_resolve_devices``), so no process is left out. Each process feeds only the shards of its own
+  devices (``jax.make_array_from_callback``), and the results are global arrays: gather them with
+  ``jax.experimental.multihost_utils.process_allgather(results, tiled=True)``. Only JAX's own
+  runtime is used. Tested with 2 local CPU processes of 2 devices each against 1 process of 4
+  (``tests/test_multihost.py``): the same numbers.
   """
   out, _ = _sweep(run, schedules, devices=devices, chunk_size=chunk_size, progress=progress)
   return out
