@@ -177,7 +177,8 @@ def _on_signal(signum, frame):
     except Exception:               # a closed or broken stream: the message below still goes out
       pass
   try:
-    os.write(2, f"{_MESSAGES.get(signum, 'interrupted')}\n".encode())
+    fresh_line = "\n" if os.isatty(2) else ""     # after a progress bar drawn with \r
+    os.write(2, f"{fresh_line}{_MESSAGES.get(signum, 'interrupted')}\n".encode())
   finally:
     os._exit(128 + signum)
 
