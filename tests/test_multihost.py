@@ -1,0 +1,98 @@
+"""Many hosts, for real: 2 local CPU processes with 2 devices each (``jax.distributed`` on
+127.0.0.1) against 1 process with 4 devices, for the CLI main job and the library ``sweep``.
+
+The three processes run at the same time (one worker script each, ``tests/_multihost_worker.py``).
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKER = Path(__file__).with_name("_multihost_worker.py")
+SETTINGS, STEPS = 6, 20
+
+
+def _free_port() -> int:
+  with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    return s.getsockname()[1]
+
+
+def _start(out: Path, devices: int, flags):
+  out.mkdir()
+  path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+  env = dict(os.environ, PYTHONPATH=path, JAX_PLATFORMS="cpu",
+             XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
+  argv = [sys.executable, str(WORKER), str(out), "--settings", str(SETTINGS), "--steps",
+          str(STEPS), "--out", str(out), "--no-progress", "--top", "0", *flags]
+  return subprocess.Popen(argv, env=env, cwd=out, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True)
+
+
+def _finish(proc, timeout=240):
+  try:
+    stdout, stderr = proc.communicate(timeout=timeout)
+  except subprocess.TimeoutExpired:
+    proc.kill()
+    stdout, stderr = proc.communicate()
+    pytest.fail(f"timed out; stderr: {stderr[-3000:]}")
+  assert proc.returncode == 0, stderr[-3000:]
+  assert "Traceback" not in stderr
+  # Gloo (JAX's CPU collectives) announces its connections on stdout from C++: not ours
+  return "".join(line for line in stdout.splitlines(keepends=True) if not line.startswith("[Gloo]"))
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+  base = tmp_path_factory.mktemp("multihost")
+  port = _free_port()
+  procs = [_start(base / f"p{i}", 2, ["--coordinator", f"127.0.0.1:{port}", "--num-processes",
+                                      "2", "--process-id", str(i)]) for i in range(2)]
+  single = _start(base / "single", 4, [])
+  outs = [_finish(p) for p in procs]
+  return base, outs, _finish(single)
+
+
+def _results(path):
+  return {r["index"]: r for r in json.loads(path.read_text())["results"]}
+
+
+def test_cli_main_job_on_two_processes_matches_one(runs):
+  base, (out0, out1), single = runs
+  assert "rank" in out0 and "in 2 processes" in out0
+  assert out1 == ""                                   # only process 0 prints ...
+  assert not (base / "p1" / "sweep.json").exists()    # ... and writes
+  assert not (base / "p1" / "sweep.png").exists()
+  two = json.loads((base / "p0" / "sweep.json").read_text())
+  assert two["processes"] == 2 and two["devices"] == 4
+  a, b = _results(base / "p0" / "sweep.json"), _results(base / "single" / "sweep.json")
+  assert sorted(a) == sorted(b) == list(range(SETTINGS))
+  for i in a:
+    assert a[i]["config"] == b[i]["config"]
+    assert a[i]["rank"] == b[i]["rank"]
+    np.testing.assert_allclose(a[i]["loss_curve"], b[i]["loss_curve"], rtol=2e-6)
+    np.testing.assert_allclose(a[i]["lr_curve"], b[i]["lr_curve"], rtol=2e-6)
+  # the ranking printed by process 0 is the single process's ranking
+  assert out0.split("\n\n")[0] == single.split("\n\n")[0]
+
+
+def test_library_sweep_on_two_processes_matches_one(runs):
+  base, _, _ = runs
+  one = np.load(base / "single" / "lib_0.npz")
+  for i in range(2):                                  # every process gathered the same results
+    two = np.load(base / f"p{i}" / f"lib_{i}.npz")
+    for devices in (None, 2):                         # 2: one device of each process
+      np.testing.assert_allclose(two[f"lr_{devices}"], one[f"lr_{devices}"], rtol=1e-6)
+      np.testing.assert_allclose(two[f"sum_{devices}"], one[f"sum_{devices}"], rtol=1e-6)
+      assert two[f"lr_{devices}"].shape == (6, 22)
+  errors = {str(np.load(base / f"p{i}" / f"lib_{i}.npz")["error_3"]) for i in range(2)}
+  assert len(errors) == 1                             # the same clear error in every process
+  message = errors.pop()
+  assert "devices=3" in message and "2 processes" in message and "multiple of 2" in message
+  assert str(one["error_3"]) == "no error"            # 3 of 4 devices in one process is fine
