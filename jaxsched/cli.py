@@ -570,19 +570,19 @@ def _agree(problem: str | None):
 
 
 def _sweep_problem(args, outputs: _outputs.Outputs | None):
-  """Everything that can refuse the run before it compiles, as one message (or None): the int32
-  step range, the memory estimate, and (``outputs``: the process that writes) the output paths,
+  """Everything that can refuse the run before it compiles, as one message (or None): the memory
+  estimate, the int32 step range, and (``outputs``: the process that writes) the output paths,
   ``--out`` created if missing, and the free space for ``sweep.json``. Returns ``(problem,
   json_target, png_target or None)``."""
-  if args.steps > MAX_STEPS:
-    return (f"--steps {args.steps}: steps 0..N-1 must stay in the int32 step range, "
-            f"N <= {MAX_STEPS}"), None, None
   refused = _resources.refusal(
       f"--settings {args.settings} x --steps {args.steps}",
       _resources.sweep_bytes(args.settings, args.steps), _resources.available_bytes(),
       "lower --settings or --steps")
   if refused:
     return refused, None, None
+  if args.steps > MAX_STEPS:
+    return (f"--steps {args.steps}: steps 0..N-1 must stay in the int32 step range, "
+            f"N <= {MAX_STEPS}"), None, None
   if outputs is None:
     return None, None, None
   out = Path(args.out)

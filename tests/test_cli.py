@@ -1,6 +1,8 @@
 """The command line (SPEC §8): ``sweep`` end to end, ``plot``, ``families``, bad arguments."""
 import csv
+import hashlib
 import json
+import signal
 import os
 import subprocess
 import sys
@@ -63,7 +65,10 @@ def test_sweep_end_to_end(tmp_path):
       assert r["final_loss"] == pytest.approx(r["loss_curve"][-1], rel=1e-5)
       # the lr the optimizer used is the schedule's value at each step (curves keep 6 digits)
       np.testing.assert_allclose(r["lr_curve"], js.evaluate(schedule, np.arange(50)), rtol=1e-5)
-  assert (out / "sweep.png").read_bytes()[:8] == PNG
+  png = (out / "sweep.png").read_bytes()
+  assert png[:8] == PNG
+  assert report["figure"] == {"file": "sweep.png", "sha256": hashlib.sha256(png).hexdigest()}
+  assert [p.name for p in out.iterdir() if p.name.endswith(".tmp")] == []
 
 
 def test_sweep_grid_covers_many_families():
@@ -78,6 +83,7 @@ def test_sweep_grid_covers_many_families():
 
 def test_sweep_without_matplotlib_still_writes_json(tmp_path, monkeypatch, capsys):
   monkeypatch.setitem(sys.modules, "matplotlib", None)       # `import matplotlib` now fails
+  (tmp_path / "sweep.png").write_bytes(PNG + b"from an earlier run")   # must not pass for this one
   status = cli.main(["sweep", "--settings", "2", "--steps", "5", "--out", str(tmp_path),
                      "--no-progress"])
   out = capsys.readouterr().out
@@ -175,10 +181,24 @@ def test_spec_is_never_evaluated(spec):
 def test_families_lists_every_family_with_its_formula(capsys):
   assert cli.main(["families"]) == 0
   out = capsys.readouterr().out
+  families, composition = out.split("\ncomposition")
+  composites = {"product", "scaled", "join", "warmup", "clip", "per_epoch"}
+  lines = families.splitlines()
   for name in js.FAMILIES:
     assert f"\n{name}(" in "\n" + out
+    # composites (``scaled`` is what ``s * c`` builds) are listed apart, as composition
+    assert (f"\n{name}(" in "\n" + composition) == (name in composites or cli._is_composite(
+        js.FAMILIES[name])), name
   assert "cosine(init_value, steps, *, end_value=0.0, exponent=1.0, begin=0)" in out
   assert "init_value · gamma^⌊t / step_size⌋" in out
+  formulas = dict(zip([x.split("(")[0] for x in lines[1::2]], lines[2::2]))
+  assert set(formulas) == {n for n, c in js.FAMILIES.items() if not cli._is_composite(c)}
+  for name, formula in formulas.items():          # a formula, not only words, for every family
+    assert formula.startswith("    ") and (any(c in formula for c in "·/^=→+−")
+                                         or name == "constant"), (name, formula)
+  assert "½(1 + cos(π·(t − S_i)/T_i))" in formulas["cosine_restarts"]
+  assert "pct_start·T − 1" in formulas["one_cycle"] and "cos π·pct" in formulas["one_cycle"]
+  assert "t mod L" in formulas["cyclic"] and "1/2^⌊t/L⌋" in formulas["cyclic"]
 
 
 @pytest.mark.parametrize("argv, words", [
@@ -208,3 +228,225 @@ def test_bad_arguments_in_a_real_process(tmp_path):
     done = _jaxsched(*argv, cwd=tmp_path)
     assert done.returncode == 2, (argv, done.stderr)
     _one_error_line(done.stderr)
+
+
+# --- hardening: interrupts, whole files, paths first, sizes, no tracebacks ------------------------
+
+
+def test_ctrl_c_while_compiling_prints_one_line_exits_130_and_leaves_old_files(tmp_path):
+  old_json, old_png = b'{"old": true}\n', PNG + b"old"
+  (tmp_path / "sweep.json").write_bytes(old_json)
+  (tmp_path / "sweep.png").write_bytes(old_png)
+  proc = subprocess.Popen([sys.executable, "-m", "jaxsched", "sweep", "--settings", "96",
+                           "--steps", "3000", "--out", str(tmp_path)], cwd=tmp_path, env=_env(),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+  seen = b""
+  try:
+    while b"compiling" not in seen:             # the progress counter says so before XLA starts
+      byte = proc.stderr.read(1)
+      assert byte, seen.decode(errors="replace")
+      seen += byte
+    time.sleep(0.5)                             # inside the compile by now
+    sent = time.perf_counter()
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+  finally:
+    if proc.poll() is None:
+      proc.kill()
+  waited = time.perf_counter() - sent
+  stderr = (seen + stderr).decode()
+  assert proc.returncode == 130, stderr[-2000:]
+  assert stderr.splitlines()[-1].split("\r")[-1].endswith("interrupted")
+  assert stderr.count("interrupted") == 1 and "Traceback" not in stderr
+  assert waited < 10                            # at once, not after the compile
+  assert stdout == b""
+  assert (tmp_path / "sweep.json").read_bytes() == old_json
+  assert (tmp_path / "sweep.png").read_bytes() == old_png
+  assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep.json", "sweep.png"]
+
+
+def test_ctrl_c_while_writing_keeps_the_old_file_and_removes_the_temporary(tmp_path):
+  target = tmp_path / "out.csv"
+  target.write_text("old\n")
+  script = (
+      "import sys, time\n"
+      "from jaxsched import _outputs\n"
+      "def job():\n"
+      "  o = _outputs.Outputs()\n"
+      "  t = o.check(sys.argv[1])\n"
+      "  def slow(tmp):\n"
+      "    with open(tmp, 'w') as f:\n"
+      "      f.write('half')\n"
+      "      f.flush()\n"
+      "      print('writing', flush=True)\n"
+      "      time.sleep(60)\n"
+      "  o.render(t, slow)\n"
+      "  o.commit()\n"
+      "  return 0\n"
+      "sys.exit(_outputs.interruptible(job))\n")
+  proc = subprocess.Popen([sys.executable, "-c", script, str(target)], env=_env(),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+  try:
+    assert proc.stdout.readline() == "writing\n"
+    assert len(list(tmp_path.iterdir())) == 2   # the old file and the half-written temporary
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+  finally:
+    if proc.poll() is None:
+      proc.kill()
+  assert proc.returncode == 130 and stderr == "interrupted\n"
+  assert target.read_text() == "old\n"
+  assert list(tmp_path.iterdir()) == [target]
+
+
+def test_outputs_are_replaced_together_or_not_at_all(tmp_path):
+  from jaxsched import _outputs
+  a, b = tmp_path / "a.json", tmp_path / "b.png"
+  a.write_text("old a")
+  b.write_text("old b")
+  os.chmod(a, 0o640)
+  o = _outputs.Outputs()
+  ta, tb = o.check(a), o.check(b)
+  o.render(ta, lambda tmp: Path(tmp).write_text("new a"))
+  with pytest.raises(RuntimeError):               # the second render fails: nothing is replaced
+    o.render(tb, lambda tmp: (_ for _ in ()).throw(RuntimeError("boom")))
+  o.discard()
+  assert a.read_text() == "old a" and b.read_text() == "old b"
+  assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.png"]
+  o = _outputs.Outputs()
+  ta, tb = o.check(a), o.check(b)
+  o.render(ta, lambda tmp: Path(tmp).write_text("new a"))
+  o.render(tb, lambda tmp: Path(tmp).write_text("new b"))
+  assert a.read_text() == "old a"                 # nothing visible before the commit
+  o.commit()
+  assert a.read_text() == "new a" and b.read_text() == "new b"
+  assert os.stat(a).st_mode & 0o777 == 0o640      # the old file's permissions are kept
+  assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.png"]
+  link = tmp_path / "link.json"
+  link.symlink_to(a)
+  o = _outputs.Outputs()
+  o.render(o.check(link), lambda tmp: Path(tmp).write_text("via link"))
+  o.commit()
+  assert link.is_symlink() and a.read_text() == "via link"
+
+
+@pytest.fixture
+def memory(monkeypatch):
+  """16 GiB available, whatever this machine has."""
+  from jaxsched import _resources
+  monkeypatch.setattr(_resources, "available_bytes", lambda: 16 * 2**30)
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["sweep", "--settings", "1000000000"], ["--settings 1000000000", "needs about", "TiB",
+                                              "16.0 GiB available"]),
+    (["sweep", "--steps", "1000000000"], ["--steps 1000000000", "needs about", "TiB"]),
+    (["sweep", "--steps", "3000000000"], ["needs about"]),
+    (["plot", "cosine(0.1, 10)", "--steps", "99999999999"], ["--steps 99999999999", "TiB"]),
+    (["sweep", "--seed", "-1"], ["--seed", ">= 0", "'-1'"]),
+    (["sweep", "--process-id", "2", "--num-processes", "2"], ["--process-id 2 must be <"]),
+    (["plot", "cosine(0.1, 10)", "-o", "noext"], ["no extension", "supported:", "png", "csv",
+                                                   "pdf", "svg"]),
+    (["plot", "cosine(0.1, 10)", "-o", "x.xyz"], ["unknown format '.xyz'", "supported:", "png"]),
+    (["plot", "cosine(0.1, 10)", "-o", "/dev/full"], ["no extension", "supported:"]),
+    (["plot", "cosine(0.1, 10)", "--csv", "/dev/full"], ["/dev/full", "not a regular file"]),
+    (["plot", "cosine(0.1, 10)", "-o", "same.csv", "--csv", "same.csv"], ["two outputs"]),
+])
+def test_refused_before_anything_runs(argv, words, memory, tmp_path, monkeypatch, capsys):
+  monkeypatch.chdir(tmp_path)
+  started = time.perf_counter()
+  assert cli.main(argv) == 2
+  assert time.perf_counter() - started < 5        # refused up front: nothing built or compiled
+  line = _one_error_line(capsys.readouterr().err)
+  for w in words:
+    assert w in line, line
+  assert list(tmp_path.iterdir()) == []           # nothing written (-o noext: no noext.png)
+
+
+def test_sweep_output_paths_are_checked_before_compiling(tmp_path, capsys):
+  (tmp_path / "sweep.json").mkdir()
+  assert cli.main(["sweep", "--settings", "2", "--steps", "5", "--out", str(tmp_path)]) == 2
+  captured = capsys.readouterr()
+  assert "sweep.json: it is a directory" in _one_error_line(captured.err)
+  assert captured.out == "" and "compiling" not in captured.err       # no ranking, no compile
+  (tmp_path / "file").write_text("x")
+  assert cli.main(["sweep", "--out", str(tmp_path / "file" / "sub")]) == 2
+  assert "cannot create" in _one_error_line(capsys.readouterr().err)
+
+
+def test_plot_output_is_used_exactly_as_given(tmp_path, capsys):
+  assert cli.main(["plot", "cosine(0.1, 10)", "--steps", "5", "-o", str(tmp_path / "x.pdf"),
+                   "--csv", str(tmp_path / "x.data")]) == 0
+  assert (tmp_path / "x.pdf").read_bytes()[:5] == b"%PDF-"
+  assert (tmp_path / "x.data").read_text().splitlines()[:2] == ["step,value", "0,0.100000001"]
+  assert cli.main(["plot", "linear(1.0, 0.0, 2)", "--steps", "3", "-o",
+                   str(tmp_path / "only.csv")]) == 0
+  assert (tmp_path / "only.csv").read_text().splitlines() == ["step,value", "0,1", "1,0.5", "2,0"]
+  assert sorted(p.name for p in tmp_path.iterdir()) == ["only.csv", "x.data", "x.pdf"]
+  assert cli.main(["plot", "linear(1.0, 0.0, 2)", "--steps", "2", "--csv", "-"]) == 0
+  assert capsys.readouterr().out.splitlines()[-3:] == ["step,value", "0,1", "1,0.5"]
+
+
+def test_long_spec_errors_show_an_excerpt_around_the_error(capsys):
+  inner = ", ".join(["constant(0.1)"] * 3000)
+  spec = f"join([{inner}, nosuch(1)], [{', '.join(map(str, range(1, 3001)))}])"
+  assert cli.main(["plot", spec]) == 2
+  line = _one_error_line(capsys.readouterr().err)
+  assert len(line) < cli.MESSAGE_LIMIT + 40
+  assert "unknown family 'nosuch'" in line and "nosuch(1)]" in line      # the excerpt holds it
+  assert f"{len(spec)} characters" in line
+  broken = '{"family": "constant", "value": 0.1' + " " * 100_000 + ', "x": }'
+  assert cli.main(["plot", broken]) == 2
+  line = _one_error_line(capsys.readouterr().err)
+  assert "not valid JSON" in line and '"x": }' in line and len(line) < cli.MESSAGE_LIMIT + 40
+
+
+def test_deep_nesting_is_one_line(capsys):
+  spec = "clip(" * 100 + "constant(0.1)" + ", 0.0)" * 100
+  status = cli.main(["plot", spec, "--steps", "3", "--csv", "-"])
+  captured = capsys.readouterr()
+  if status == 0:                                 # a depth limit may refuse it; a crash may not
+    assert captured.out.splitlines()[-1] == "2,0.100000001"
+  else:
+    assert status == 2 and "nested" in _one_error_line(captured.err)
+
+
+def test_debug_shows_the_traceback_and_internal_errors_are_one_line(monkeypatch, capsys):
+  def broken(args):
+    raise RuntimeError("a bug")
+  monkeypatch.setattr(cli, "_cmd_families", broken)
+  assert cli.main(["families"]) == 1
+  line = _one_error_line(capsys.readouterr().err)
+  assert "internal error: RuntimeError: a bug" in line and "--debug" in line
+  assert cli.main(["families", "--debug"]) == 1
+  err = capsys.readouterr().err
+  assert "Traceback" in err and "a bug" in err
+  monkeypatch.setenv("JAXSCHED_DEBUG", "1")
+  assert cli.main(["plot", "cosine(0.1"]) == 2
+  err = capsys.readouterr().err
+  assert "Traceback" in err and err.splitlines()[-1].startswith("jaxsched: error: cannot parse")
+
+
+def test_bare_distributed_outside_a_cluster_is_one_line(monkeypatch, capsys):
+  for var in ("SLURM_JOB_ID", "OMPI_COMM_WORLD_SIZE", "OMPI_MCA_orte_hnp_uri", "PMI_RANK"):
+    monkeypatch.delenv(var, raising=False)
+  import jax
+  monkeypatch.setattr(jax.distributed, "initialize",
+                      lambda **kw: (_ for _ in ()).throw(ValueError("coordinator_address should "
+                                                                    "be defined.")))
+  assert cli.main(["sweep", "--distributed"]) == 2
+  line = _one_error_line(capsys.readouterr().err)
+  assert "cannot join the multi-process run" in line and "--coordinator HOST:PORT" in line
+
+
+def test_sweep_devices_single_process():
+  import jax
+  from jaxsched.sweeps import _resolve_devices
+  assert _resolve_devices(1) == jax.devices()[:1]
+  assert _resolve_devices(None) == jax.devices()
+  with pytest.raises(ValueError, match="devices=99"):
+    _resolve_devices(99)
+  with pytest.raises(TypeError, match="devices must be"):
+    _resolve_devices(["cpu"])
+  with pytest.raises(TypeError, match="devices must be"):
+    _resolve_devices(3.5)
