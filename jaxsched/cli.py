@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import csv
 import dataclasses
 import hashlib
@@ -632,18 +633,25 @@ def _cmd_sweep(args) -> int:
   both into place together."""
   started = time.perf_counter()
   _join(args)
-  from jaxsched import _demo
   lead = jax.process_index() == 0
   outputs = _outputs.Outputs() if lead else None
   problem, json_target, png_target = _sweep_problem(args, outputs)
-  _agree(problem or _device_problem(args))
-  draw = False
-  if lead:
-    try:
-      import matplotlib  # noqa: F401  (the plot extra)
-      draw = True
-    except ImportError:
-      pass
+  with _native_stdout_to_stderr(jax.process_count() > 1):
+    _agree(problem or _device_problem(args))
+    result, stats, groups, settings, setup_s = _train(args, lead, started)
+  if not lead:
+    return 0
+  loss = np.asarray(result["loss"], np.float64)
+  lr = np.asarray(result["lr"], np.float64)
+  _report(args, outputs, json_target, png_target, groups, settings, loss, lr, stats, setup_s,
+          started)
+  return 0
+
+
+def _train(args, lead, started):
+  """Builds the settings and runs them: ``(results on the host, stats, groups, settings, setup_s)``
+  in every process."""
+  from jaxsched import _demo
   try:
     _resolve_devices(args.devices)
     groups = build_grid(args.settings, args.steps)
@@ -667,11 +675,20 @@ def _cmd_sweep(args) -> int:
   result, stats = _sweep(run, (which, slots), devices=args.devices, chunk_size=chunk,
                          progress=progress, desc="training")
   result = _to_host({"loss": result["loss"], "lr": result["lr"]})    # every process takes part
-  if not lead:
-    return 0
-  loss = np.asarray(result["loss"], np.float64)
-  lr = np.asarray(result["lr"], np.float64)
+  return result, stats, groups, settings, setup_s
 
+
+def _report(args, outputs, json_target, png_target, groups, settings, loss, lr, stats, setup_s,
+            started):
+  """Process 0: the ranking on stdout, then ``sweep.png`` and ``sweep.json`` rendered into
+  temporary files and renamed into place together."""
+  from jaxsched import _demo
+  n = len(settings)
+  try:
+    import matplotlib  # noqa: F401  (the plot extra)
+    draw = True
+  except ImportError:
+    draw = False
   records = [{"index": i, "family": family, "config": s.to_config(), "final_loss": float(loss[i, -1])}
              for i, (family, s) in enumerate(settings)]
   order = sorted(range(n), key=lambda j: (not math.isfinite(records[j]["final_loss"]),
@@ -715,6 +732,24 @@ def _cmd_sweep(args) -> int:
         f"{stats['run_s']:.1f} s ({stats['chunks']} chunks); total {total_s:.1f} s")
   print("wrote " + ", ".join(written))
   return 0
+
+
+@contextlib.contextmanager
+def _native_stdout_to_stderr(active: bool):
+  """Points file descriptor 1 at stderr meanwhile: Gloo (JAX's CPU collectives) announces each
+  connection on stdout from C++, which in a multi-process run would mix with the ranking."""
+  if not active:
+    yield
+    return
+  sys.stdout.flush()
+  saved = os.dup(1)
+  os.dup2(2, 1)
+  try:
+    yield
+  finally:
+    sys.stdout.flush()
+    os.dup2(saved, 1)
+    os.close(saved)
 
 
 def _sha256(path: str) -> str:

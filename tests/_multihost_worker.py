@@ -10,6 +10,8 @@ import sys
 
 import numpy as np
 
+LIBRARY = "--- library sweep ---"
+
 
 def main():
   out, flags = sys.argv[1], sys.argv[2:]
@@ -17,6 +19,7 @@ def main():
   status = cli.main(["sweep", *flags])
   if status != 0:
     sys.exit(status)
+  print(LIBRARY, flush=True)                # what follows is not the CLI's output
 
   import jax
   import jax.numpy as jnp
