@@ -242,11 +242,11 @@ def test_ctrl_c_while_compiling_prints_one_line_exits_130_and_leaves_old_files(t
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
   seen = b""
   try:
-    while b"compiling" not in seen:             # the progress counter says so before XLA starts
+    while b"task:" not in seen or not seen.endswith(b"\n"):   # the header, just before tracing
       byte = proc.stderr.read(1)
       assert byte, seen.decode(errors="replace")
       seen += byte
-    time.sleep(0.5)                             # inside the compile by now
+    time.sleep(2.0)                             # tracing or compiling (~5 s of it) by now
     sent = time.perf_counter()
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)

@@ -96,3 +96,29 @@ def test_library_sweep_on_two_processes_matches_one(runs):
   message = errors.pop()
   assert "devices=3" in message and "2 processes" in message and "multiple of 2" in message
   assert str(one["error_3"]) == "no error"            # 3 of 4 devices in one process is fine
+
+
+def test_a_run_refused_by_one_process_stops_every_process(tmp_path):
+  """Process 0 cannot write its outputs: it says why, process 1 points to it, both exit 2 before
+  compiling (neither waits for the other forever)."""
+  (tmp_path / "file").write_text("x")
+  port = _free_port()
+  path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+  env = dict(os.environ, PYTHONPATH=path, JAX_PLATFORMS="cpu",
+             XLA_FLAGS="--xla_force_host_platform_device_count=1")
+  procs = [subprocess.Popen([sys.executable, "-m", "jaxsched", "sweep", "--out",
+                             str(tmp_path / "file" / "sub"), "--coordinator", f"127.0.0.1:{port}",
+                             "--num-processes", "2", "--process-id", str(i)],
+                            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True) for i in range(2)]
+  errors = []
+  for p in procs:
+    try:
+      out, err = p.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+      p.kill()
+      pytest.fail("a process kept waiting")
+    assert p.returncode == 2 and out == "" and "Traceback" not in err, err[-2000:]
+    errors.append([x for x in err.splitlines() if x.startswith("jaxsched: error: ")])
+  assert len(errors[0]) == 1 and "cannot create" in errors[0][0]
+  assert errors[1] == ["jaxsched: error: process 0 refused the run (its error says why)"]
