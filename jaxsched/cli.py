@@ -28,6 +28,7 @@ import json
 import math
 import os
 import re
+import socket
 import sys
 import time
 import traceback
@@ -270,7 +271,7 @@ def _output_format(path: str) -> str:
   known = sorted({"csv", *(images or _IMAGE_FORMATS)})
   if ext not in known:
     what = f"unknown format '.{ext}'" if ext else "no extension to tell the format"
-    raise CliError(f"-o {_cut(path, 120)}: {what}; supported: {', '.join(known)}")
+    raise CliError(f"-o {_cut(path, 120)!r}: {what}; supported: {', '.join(known)}")
   if ext != "csv" and images is None:
     raise CliError(INSTALL_HINT)
   return ext
@@ -547,12 +548,45 @@ def _join(args):
       and args.process_id >= args.num_processes:
     raise CliError(f"--process-id {args.process_id} must be < --num-processes "
                    f"{args.num_processes} (processes count from 0)")
+  if args.coordinator is not None:
+    host, port = _address(args.coordinator)
+    who = "" if args.process_id is None else f" as process {args.process_id}"
+    of = "" if args.num_processes is None else f" of {args.num_processes}"
+    sys.stderr.write(f"jaxsched: joining a multi-process run via {args.coordinator}{who}{of} "
+                     f"(waiting up to {args.init_timeout} s for the others)\n")
+    if args.process_id:
+      _reach(host, port, args.init_timeout, args.coordinator)
   try:
-    jax.distributed.initialize(**given)
+    jax.distributed.initialize(**given, initialization_timeout=args.init_timeout)
   except Exception as e:          # ValueError (nothing to detect), runtime errors (unreachable)
     hint = "" if given else (" (outside SLURM/Open MPI, give --coordinator HOST:PORT "
                              "--num-processes N --process-id I)")
     raise CliError(f"cannot join the multi-process run: {_cut(_one_line(e), 200)}{hint}") from None
+
+
+def _address(text: str) -> tuple[str, int]:
+  host, sep, port = text.rpartition(":")
+  if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    raise CliError(f"--coordinator {_cut(text, 80)!r}: expected HOST:PORT, e.g. node0:8476")
+  return host.strip("[]"), int(port)
+
+
+def _reach(host: str, port: int, timeout: int, text: str):
+  """Waits until process 0's coordinator accepts connections. XLA ends a process that cannot
+  register in time with a C++ abort, so an absent or misspelled coordinator is caught here first,
+  as one line."""
+  deadline = time.monotonic() + timeout
+  while True:
+    try:
+      socket.create_connection((host, port), timeout=2).close()
+      return
+    except socket.gaierror as e:
+      raise CliError(f"--coordinator {text}: cannot resolve {host!r} ({e.strerror or e})") from None
+    except OSError:
+      if time.monotonic() >= deadline:
+        raise CliError(f"--coordinator {text}: nothing answered within {timeout} s (is process 0 "
+                       "running, with the same --coordinator?)") from None
+      time.sleep(0.5)
 
 
 def _agree(problem: str | None):
@@ -853,6 +887,9 @@ def _parser() -> argparse.ArgumentParser:
                  help="this process's index, 0..N-1 (process_id); process 0 prints and writes")
   g.add_argument("--distributed", action="store_true",
                  help="join a multi-process run detected from the environment (SLURM, Open MPI)")
+  g.add_argument("--init-timeout", type=_positive_int, metavar="S", default=300,
+                 help="seconds to wait for every process to join (initialization_timeout; "
+                 "default 300)")
   p.set_defaults(func=_cmd_sweep)
 
   p = sub.add_parser("plot", parents=[common],

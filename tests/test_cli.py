@@ -450,3 +450,18 @@ def test_sweep_devices_single_process():
     _resolve_devices(["cpu"])
   with pytest.raises(TypeError, match="devices must be"):
     _resolve_devices(3.5)
+
+
+def test_an_absent_coordinator_is_one_line_not_an_abort(capsys):
+  import socket
+  with socket.socket() as s:                      # a port nothing listens on
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+  assert cli.main(["sweep", "--coordinator", f"127.0.0.1:{port}", "--num-processes", "2",
+                   "--process-id", "1", "--init-timeout", "1"]) == 2
+  err = capsys.readouterr().err
+  assert "waiting up to 1 s" in err
+  assert "nothing answered within 1 s" in err.splitlines()[-1]
+  assert cli.main(["sweep", "--coordinator", "node0", "--num-processes", "2",
+                   "--process-id", "1"]) == 2
+  assert "expected HOST:PORT" in _one_error_line(capsys.readouterr().err)
