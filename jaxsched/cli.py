@@ -24,7 +24,7 @@ import numpy as np
 import jaxsched
 from jaxsched import core
 from jaxsched.plotting import INSTALL_HINT
-from jaxsched.sweeps import _resolve_devices, _sweep, evaluate, stack
+from jaxsched.sweeps import _resolve_devices, _sweep, evaluate, stack, unstack
 
 DEFAULT_SETTINGS = 96
 DEFAULT_STEPS = 200
@@ -302,23 +302,6 @@ def _share(total: int, parts: int, i: int) -> int:
   return total // parts + (i < total % parts)
 
 
-def _mux_inputs(groups):
-  """One batch for every setting of every family: ``(family index, (batch of family 0, …))``.
-
-  Setting ``i`` of family ``g`` carries its own hyperparameters in slot ``g`` and a filler (the
-  family's first setting) in the other slots; ``run`` picks slot ``g``. So one vmapped program covers
-  all families, whatever their structures.
-  """
-  which = np.concatenate([np.full(len(s), g, np.int32) for g, (_, s) in enumerate(groups)])
-  slots = []
-  for g, (_, schedules) in enumerate(groups):
-    own = stack(schedules)
-    index = np.zeros(len(which), np.int64)
-    index[which == g] = np.arange(len(schedules))
-    slots.append(jax.tree.map(lambda x: jnp.asarray(np.asarray(x)[index]), own))
-  return jnp.asarray(which), tuple(slots)
-
-
 def _finite_or_none(x: float, digits: int = 7):
   return float(f"{x:.{digits}g}") if math.isfinite(x) else None
 
@@ -344,11 +327,11 @@ def compact(config: dict, short: bool = True) -> str:
 
 
 def _cmd_sweep(args) -> int:
-  """The main job. Every setting of every family runs in ONE compiled XLA program: the input is
-  one batch of ``(family index, one slot per family)`` (``_mux_inputs``), and ``run`` trains the
-  built-in model with the learning rate of its own family's slot. The batch is vmapped, sharded
-  over the devices and fed in chunks by ``jaxsched.sweep`` (the chunks reuse the program). Besides
-  it, only a handful of tiny eager operations compile (schedule validation, transfers)."""
+  """The main job. Every setting of every family runs in ONE compiled XLA program: the settings
+  are one mixed batch (``jaxsched.stack`` of schedules of several families), and the built-in
+  model trains under each setting's own schedule. The batch is vmapped, sharded over the devices
+  and fed in chunks by ``jaxsched.sweep`` (the chunks reuse the program). Besides it, only a
+  handful of tiny eager operations compile (schedule validation, transfers)."""
   started = time.perf_counter()
   from jaxsched import _demo
   try:
@@ -356,14 +339,10 @@ def _cmd_sweep(args) -> int:
     groups = build_grid(args.settings, args.steps)
   except (ValueError, TypeError) as e:
     raise CliError(_one_line(e)) from None
-  settings = [(family, s) for family, schedules in groups for s in schedules]
-  n = len(settings)
-  which, slots = _mux_inputs(groups)
+  batch = stack([s for _, schedules in groups for s in schedules])    # one mixed batch
+  members = unstack(batch)                       # the settings, as stacked: family and config
+  n = len(members)
   train = _demo.make_run(args.steps, seed=args.seed)
-
-  def run(setting):
-    family, schedules = setting
-    return train(lambda count: jnp.stack([s(count) for s in schedules])[family])
 
   out = Path(args.out)
   try:
@@ -376,13 +355,13 @@ def _cmd_sweep(args) -> int:
     print(f"jaxsched sweep: {n} settings from {len(groups)} families x {args.steps} steps; "
           f"task: {_demo.DESCRIPTION}", file=sys.stderr)
   chunk = args.chunk_size or max(1, -(-n // 8))
-  result, stats = _sweep(run, (which, slots), devices=args.devices, chunk_size=chunk,
+  result, stats = _sweep(train, batch, devices=args.devices, chunk_size=chunk,
                          progress=progress, desc="training")
   loss = np.asarray(result["loss"], np.float64)
   lr = np.asarray(result["lr"], np.float64)
 
-  records = [{"index": i, "family": family, "config": s.to_config(), "final_loss": float(loss[i, -1])}
-             for i, (family, s) in enumerate(settings)]
+  records = [{"index": i, "family": s.family, "config": s.to_config(),
+              "final_loss": float(loss[i, -1])} for i, s in enumerate(members)]
   order = sorted(range(n), key=lambda j: (not math.isfinite(records[j]["final_loss"]),
                                           records[j]["final_loss"]))
   for rank, j in enumerate(order, start=1):
@@ -396,7 +375,7 @@ def _cmd_sweep(args) -> int:
       "command": "jaxsched sweep",
       "task": _demo.DESCRIPTION,
       "steps": args.steps, "seed": args.seed, "settings": n,
-      "families": [name for name, _ in groups],
+      "families": list(dict.fromkeys(s.family for s in members)),
       "devices": stats["devices"], "platform": stats["platform"],
       "compiled_programs": 1, "chunks": stats["chunks"],
       "timing": timing,
