@@ -57,19 +57,14 @@ def _structure_diff(a: Schedule, b: Schedule, path: str) -> str | None:
           return found
     else:
       u, v = (core.real_value(x), core.real_value(y)) if spec.kind == "real" else (x, y)
-      if np.shape(u) != np.shape(v):
-        what = "length" if spec.rank == 1 else "shape"
-        return f"{where}: {what} {_describe_shape(u, spec.rank)} vs {_describe_shape(v, spec.rank)}"
+      su, sv = tuple(np.shape(u)), tuple(np.shape(v))
+      if su != sv:
+        if spec.rank == 1 and su and sv and su[:-1] == sv[:-1]:
+          return f"{where}: length {su[-1]} vs {sv[-1]}"
+        return f"{where}: shape {su} vs {sv}"
       if u.dtype != v.dtype:
         return f"{where}: dtype {u.dtype} vs {v.dtype}"
   return None
-
-
-def _describe_shape(x, rank: int) -> str:
-  shape = tuple(np.shape(x))
-  if rank == 1 and len(shape) == 1:
-    return str(shape[0])
-  return str(shape)
 
 
 def stack(schedules: Sequence[Schedule]) -> Schedule:
