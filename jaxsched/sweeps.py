@@ -4,6 +4,8 @@ A batch of schedules is an ordinary ``Schedule`` whose leaves carry a leading ba
 (``schedule.batch_shape``); calling it returns ``batch_shape + t.shape``. ``stack``, ``grid`` and
 ``sample`` make batches, ``unstack`` takes them apart for reports, ``evaluate`` tabulates them and
 ``sweep`` runs a user's training function over every setting, vmapped and sharded over devices.
+Settings of different structures (families, static choices) share a batch as a mixed batch
+(``jaxsched.mixed``), which every helper here accepts.
 """
 from __future__ import annotations
 
@@ -315,7 +317,8 @@ def evaluate(schedule: Schedule, steps) -> jax.Array:
   """``schedule(steps)`` for a single schedule or a batch: shape ``batch_shape + steps.shape``.
 
   One compiled call, cached by structure: another batch of the same family, static fields and
-  shapes but different values reuses it (no recompilation). ``steps`` is an array of steps (an int
+  shapes but different values reuses it (no recompilation); so does a mixed batch of the same
+  length made of the same set of structures. ``steps`` is an array of steps (an int
   is one step, as for ``schedule(t)``).
   """
   if not isinstance(schedule, Schedule):
