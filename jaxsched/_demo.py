@@ -11,7 +11,9 @@ their schedule.
 ``loss[t]`` is the full training-set mean squared error after update ``t`` and ``lr[t]`` the learning
 rate that update used (read back from the optax state). ``schedule`` is a ``jaxsched.Schedule`` or
 any optax schedule (``count -> lr``). It is vmappable, so ``jaxsched.sweep`` runs a batch of
-schedules in one compiled program.
+schedules in one compiled program, and the batch may mix families (``jaxsched.stack`` of schedules
+of several structures): each vmapped setting is then a mixed schedule that evaluates as its own
+member, so ``run`` needs no knowledge of families.
 """
 from __future__ import annotations
 

@@ -35,14 +35,13 @@ import traceback
 from pathlib import Path
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 import jaxsched
 from jaxsched import _outputs, _resources, core
 from jaxsched._outputs import OutputError
 from jaxsched.plotting import INSTALL_HINT
-from jaxsched.sweeps import _resolve_devices, _sweep, _to_host, evaluate, stack
+from jaxsched.sweeps import _resolve_devices, _sweep, _to_host, evaluate, stack, unstack
 
 DEFAULT_SETTINGS = 96
 DEFAULT_STEPS = 200
@@ -490,23 +489,6 @@ def _share(total: int, parts: int, i: int) -> int:
   return total // parts + (i < total % parts)
 
 
-def _mux_inputs(groups):
-  """One batch for every setting of every family: ``(family index, (batch of family 0, …))``.
-
-  Setting ``i`` of family ``g`` carries its own hyperparameters in slot ``g`` and a filler (the
-  family's first setting) in the other slots; ``run`` picks slot ``g``. So one vmapped program covers
-  all families, whatever their structures.
-  """
-  which = np.concatenate([np.full(len(s), g, np.int32) for g, (_, s) in enumerate(groups)])
-  slots = []
-  for g, (_, schedules) in enumerate(groups):
-    own = stack(schedules)
-    index = np.zeros(len(which), np.int64)
-    index[which == g] = np.arange(len(schedules))
-    slots.append(jax.tree.map(lambda x: jnp.asarray(np.asarray(x)[index]), own))
-  return jnp.asarray(which), tuple(slots)
-
-
 def _finite_or_none(x: float, digits: int = 7):
   return float(f"{x:.{digits}g}") if math.isfinite(x) else None
 
@@ -655,11 +637,11 @@ def _device_problem(args):
 
 
 def _cmd_sweep(args) -> int:
-  """The main job. Every setting of every family runs in ONE compiled XLA program: the input is
-  one batch of ``(family index, one slot per family)`` (``_mux_inputs``), and ``run`` trains the
-  built-in model with the learning rate of its own family's slot. The batch is vmapped, sharded
-  over the devices and fed in chunks by ``jaxsched.sweep`` (the chunks reuse the program). Besides
-  it, only a handful of tiny eager operations compile (schedule validation, transfers).
+  """The main job. Every setting of every family runs in ONE compiled XLA program: the settings
+  are one mixed batch (``jaxsched.stack`` of schedules of several families), and the built-in
+  model trains under each setting's own schedule. The batch is vmapped, sharded over the devices
+  and fed in chunks by ``jaxsched.sweep`` (the chunks reuse the program). Besides it, only a
+  handful of tiny eager operations compile (schedule validation, transfers).
 
   Order: join the processes; refuse (steps, memory, output paths) before building or compiling
   anything, all processes agreeing; train; gather the results into every process; process 0
@@ -672,18 +654,18 @@ def _cmd_sweep(args) -> int:
   problem, json_target, png_target = _sweep_problem(args, outputs)
   with _native_stdout_to_stderr(jax.process_count() > 1):
     _agree(problem or _device_problem(args))
-    result, stats, groups, settings, setup_s = _train(args, lead, started)
+    result, stats, groups, members, setup_s = _train(args, lead, started)
   if not lead:
     return 0
   loss = np.asarray(result["loss"], np.float64)
   lr = np.asarray(result["lr"], np.float64)
-  _report(args, outputs, json_target, png_target, groups, settings, loss, lr, stats, setup_s,
+  _report(args, outputs, json_target, png_target, groups, members, loss, lr, stats, setup_s,
           started)
   return 0
 
 
 def _train(args, lead, started):
-  """Builds the settings and runs them: ``(results on the host, stats, groups, settings, setup_s)``
+  """Builds the settings and runs them: ``(results on the host, stats, groups, members, setup_s)``
   in every process."""
   from jaxsched import _demo
   try:
@@ -691,14 +673,10 @@ def _train(args, lead, started):
     groups = build_grid(args.settings, args.steps)
   except (ValueError, TypeError) as e:
     raise CliError(_one_line(e)) from None
-  settings = [(family, s) for family, schedules in groups for s in schedules]
-  n = len(settings)
-  which, slots = _mux_inputs(groups)
+  batch = stack([s for _, schedules in groups for s in schedules])    # one mixed batch
+  members = unstack(batch)                       # the settings, as stacked: family and config
+  n = len(members)
   train = _demo.make_run(args.steps, seed=args.seed)
-
-  def run(setting):
-    family, schedules = setting
-    return train(lambda count: jnp.stack([s(count) for s in schedules])[family])
 
   setup_s = time.perf_counter() - started
   progress = not args.no_progress
@@ -706,25 +684,25 @@ def _train(args, lead, started):
     print(f"jaxsched sweep: {n} settings from {len(groups)} families x {args.steps} steps; "
           f"task: {_demo.DESCRIPTION}", file=sys.stderr)
   chunk = args.chunk_size or max(1, -(-n // 8))
-  result, stats = _sweep(run, (which, slots), devices=args.devices, chunk_size=chunk,
+  result, stats = _sweep(train, batch, devices=args.devices, chunk_size=chunk,
                          progress=progress, desc="training")
   result = _to_host({"loss": result["loss"], "lr": result["lr"]})    # every process takes part
-  return result, stats, groups, settings, setup_s
+  return result, stats, groups, members, setup_s
 
 
-def _report(args, outputs, json_target, png_target, groups, settings, loss, lr, stats, setup_s,
+def _report(args, outputs, json_target, png_target, groups, members, loss, lr, stats, setup_s,
             started):
   """Process 0: the ranking on stdout, then ``sweep.png`` and ``sweep.json`` rendered into
   temporary files and renamed into place together."""
   from jaxsched import _demo
-  n = len(settings)
+  n = len(members)
   try:
     import matplotlib  # noqa: F401  (the plot extra)
     draw = True
   except ImportError:
     draw = False
-  records = [{"index": i, "family": family, "config": s.to_config(), "final_loss": float(loss[i, -1])}
-             for i, (family, s) in enumerate(settings)]
+  records = [{"index": i, "family": s.family, "config": s.to_config(),
+              "final_loss": float(loss[i, -1])} for i, s in enumerate(members)]
   order = sorted(range(n), key=lambda j: (not math.isfinite(records[j]["final_loss"]),
                                           records[j]["final_loss"]))
   for rank, j in enumerate(order, start=1):
@@ -746,7 +724,7 @@ def _report(args, outputs, json_target, png_target, groups, settings, loss, lr, 
       "command": "jaxsched sweep",
       "task": _demo.DESCRIPTION,
       "steps": args.steps, "seed": args.seed, "settings": n,
-      "families": [name for name, _ in groups],
+      "families": list(dict.fromkeys(s.family for s in members)),
       "devices": stats["devices"], "processes": jax.process_count(), "platform": stats["platform"],
       "compiled_programs": 1, "chunks": stats["chunks"],
       "timing": timing,

@@ -26,8 +26,9 @@ def require_matplotlib():
 def plot(schedule, steps, ax=None, label=None, **line_kwargs):
   """Draws ``schedule(t)`` against ``t`` on ``ax`` and returns the matplotlib ``Axes``.
 
-  - ``schedule``: one schedule, or a batch (``jaxsched.stack``/``grid``/``sample``), which draws one
-    line per setting (row-major).
+  - ``schedule``: one schedule, or a batch (``jaxsched.stack``/``grid``/``sample``, mixed batches
+    of several families included), which draws one line per setting (row-major), labelled by
+    default with each member's own ``repr``.
   - ``steps``: an int ``n`` for ``t = 0, 1, …, n − 1``, or a 1-D array of steps (ints, or floats
     for fractional steps).
   - ``ax``: the Axes to draw on; ``None`` uses ``matplotlib.pyplot.gca()``.

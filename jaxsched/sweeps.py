@@ -4,6 +4,8 @@ A batch of schedules is an ordinary ``Schedule`` whose leaves carry a leading ba
 (``schedule.batch_shape``); calling it returns ``batch_shape + t.shape``. ``stack``, ``grid`` and
 ``sample`` make batches, ``unstack`` takes them apart for reports, ``evaluate`` tabulates them and
 ``sweep`` runs a user's training function over every setting, vmapped and sharded over devices.
+Settings of different structures (families, static choices) share a batch as a mixed batch
+(``jaxsched.mixed``), which every helper here accepts.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxsched import core
 from jaxsched.core import Schedule
+from jaxsched.mixed import Mixed, stack_mixed, unstack_mixed
 
 __all__ = ["stack", "unstack", "grid", "sample", "uniform", "log_uniform", "choice", "int_uniform",
            "evaluate", "sweep"]
@@ -56,28 +59,33 @@ def _structure_diff(a: Schedule, b: Schedule, path: str) -> str | None:
           return found
     else:
       u, v = (core.real_value(x), core.real_value(y)) if spec.kind == "real" else (x, y)
-      if np.shape(u) != np.shape(v):
-        what = "length" if spec.rank == 1 else "shape"
-        return f"{where}: {what} {_describe_shape(u, spec.rank)} vs {_describe_shape(v, spec.rank)}"
+      su, sv = tuple(np.shape(u)), tuple(np.shape(v))
+      if su != sv:
+        if spec.rank == 1 and su and sv and su[:-1] == sv[:-1]:
+          return f"{where}: length {su[-1]} vs {sv[-1]}"
+        return f"{where}: shape {su} vs {sv}"
       if u.dtype != v.dtype:
         return f"{where}: dtype {u.dtype} vs {v.dtype}"
   return None
 
 
-def _describe_shape(x, rank: int) -> str:
-  shape = tuple(np.shape(x))
-  if rank == 1 and len(shape) == 1:
-    return str(shape[0])
-  return str(shape)
-
-
 def stack(schedules: Sequence[Schedule]) -> Schedule:
-  """One batched schedule from same-structure schedules, stacked on a new leading axis.
+  """One batched schedule from a list of schedules: ``stack([s₀, …, sₙ₋₁])(t)[i] == sᵢ(t)``.
 
-  ``stack([s₀, …, sₙ₋₁])(t)[i] == sᵢ(t)``. The schedules must share family, static fields (mode
-  strings, flags), which optional fields are None, and vector lengths (milestones, boundaries):
-  those are the program's structure. A mismatch is a ``ValueError`` naming the first difference.
-  Stacking batches (each of the same ``batch_shape``) adds one more leading axis.
+  Schedules of one structure (family, static fields such as mode strings and flags, which optional
+  fields are None, vector lengths such as the number of milestones) give a plain batch of that
+  family: every leaf stacked on a new leading axis.
+
+  Schedules of different structures give a *mixed batch* (``jaxsched.mixed.Mixed``): one batch
+  per distinct structure, each padded to the full length, and an int32 leaf selecting each
+  setting's group. It is used exactly like a plain batch (``vmap``, ``jit``, sharding, ``sweep``,
+  ``evaluate``, ``plot``, ``unstack``); a step costs one evaluation per distinct structure (not per
+  setting), with no per-step control flow. Two mixed batches of the same length made of the same
+  set of structures share one compiled program.
+
+  Stacking batches (each of the same ``batch_shape`` and structure) adds one more leading axis;
+  batches of different structures are a ``ValueError`` naming the first difference (``unstack``
+  them and stack their settings instead).
   """
   schedules = list(schedules)
   if not schedules:
@@ -85,16 +93,26 @@ def stack(schedules: Sequence[Schedule]) -> Schedule:
   for i, s in enumerate(schedules):
     if not isinstance(s, Schedule):
       raise TypeError(f"stack: item {i} is a {type(s).__name__}, not a jaxsched.Schedule")
+  schedules = [s.member() if isinstance(s, Mixed) and not s.batch_shape and not core._is_traced(s)
+               else s for s in schedules]
   first = schedules[0]
   leaves0, treedef0 = jax.tree.flatten(first)
   shapes0 = [(np.shape(x), x.dtype) for x in leaves0]
   for i, s in enumerate(schedules[1:], start=1):
     leaves, treedef = jax.tree.flatten(s)
     if treedef != treedef0 or [(np.shape(x), x.dtype) for x in leaves] != shapes0:
+      if not any(x.batch_shape for x in schedules):
+        return stack_mixed(schedules, _stack_same)
       found = _structure_diff(first, s, "") or f"tree structure {treedef0} vs {treedef}"
       raise ValueError(f"stack: schedule {i} ({s.family}) does not have the structure of schedule 0 "
-                       f"({first.family}): {found}. Settings that change structure need separate "
-                       f"batches (one sweep call, or one entry of a dict of batches, per structure).")
+                       f"({first.family}): {found}. Batches of different structures cannot be "
+                       f"stacked on a new axis; jaxsched.unstack them and stack their settings "
+                       f"into one mixed batch.")
+  return _stack_same(schedules)
+
+
+def _stack_same(schedules: list[Schedule]) -> Schedule:
+  """Same-structure schedules stacked leaf by leaf on a new leading axis."""
   if core._is_traced(schedules):
     return jax.tree.map(lambda *xs: jnp.stack(xs), *schedules)
   # Concrete leaves: stack on the host (no per-shape device program to compile), then one transfer.
@@ -105,12 +123,15 @@ def unstack(batched: Schedule) -> list[Schedule]:
   """The single schedules of a batch, as a list (row-major for a multi-axis ``batch_shape``).
 
   Each has concrete leaves, so ``to_config()`` and ``repr`` work; ``stack(unstack(b)) == b`` for a
-  one-axis batch. An unbatched schedule gives ``[schedule]``.
+  one-axis batch. The members of a mixed batch come back as the schedules that were stacked (their
+  own families). An unbatched schedule gives ``[schedule]``.
   """
   if not isinstance(batched, Schedule):
     raise TypeError(f"unstack: expects a jaxsched.Schedule, got {type(batched).__name__}")
   if core._is_traced(batched):
     raise ValueError("unstack: needs concrete hyperparameters, not traced ones")
+  if isinstance(batched, Mixed):
+    return unstack_mixed(batched)
   leaves, treedef = jax.tree.flatten(batched)
   n, host = _host_rows(leaves, batched.batch_shape)
   return [jax.tree.unflatten(treedef, [jnp.asarray(h[i]) for h in host]) for i in range(n)]
@@ -145,8 +166,16 @@ def grid(factory: Callable[..., Schedule], axes: Mapping[str, Sequence], **fixed
   ``grid(jaxsched.exponential, {"init_value": [.1, .01], "gamma": [.9, .99]})`` is a batch of 4:
   (0.1, 0.9), (0.1, 0.99), (0.01, 0.9), (0.01, 0.99); the first axis is the outermost. ``fixed``
   keyword arguments go to every setting. Each setting is built by ``factory`` from Python values (so
-  doubles keep their precision and bad values raise at once), then the settings are stacked; a
-  swept value that changes structure (a static flag, None vs a value) is a ``ValueError``.
+  doubles keep their precision and bad values raise at once), then the settings are ``stack``ed.
+
+  Axes may sweep structure too: a static choice (``{"decay_shape": ["linear", "cosine"]}``), None vs
+  a value, or a factory that returns different families; the result is then a mixed batch (see
+  ``stack``), still one program::
+
+      families = {"cosine": lambda lr: jaxsched.cosine(lr, 1000),
+                  "wsd": lambda lr: jaxsched.wsd(lr, 100, 700, 200)}
+      batch = grid(lambda family, lr: families[family](lr),
+                   {"family": list(families), "lr": [1e-3, 3e-3]})     # 4 settings, 2 families
   """
   axes = dict(axes)
   _check_fixed(axes, fixed, "grid")
@@ -222,7 +251,8 @@ class int_uniform:
 
 @dataclasses.dataclass(frozen=True)
 class choice:
-  """One of ``options``, each equally likely (options that change structure cannot share a batch)."""
+  """One of ``options``, each equally likely. Options may be static choices (mode strings, flags),
+  None, or anything the factory turns into a different family: the batch is then a mixed batch."""
   options: tuple
 
   def __init__(self, options):
@@ -257,7 +287,8 @@ def sample(factory: Callable[..., Schedule], key, n: int, space: Mapping[str, An
   or ``choice(options)``. ``key`` is a ``jax.random`` key (or an int seed); the draw is
   deterministic: parameter ``i`` of ``space`` uses ``jax.random.split(key, len(space))[i]``. The
   uniform draws are mapped to the range in float64 on the host, and each setting is built by
-  ``factory`` from Python values, then stacked.
+  ``factory`` from Python values, then ``stack``ed (a mixed batch when the draws change structure,
+  e.g. ``"decay_shape": choice(["linear", "cosine"])``).
   """
   if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
     raise ValueError(f"sample: n must be a positive integer, got {n!r}")
@@ -286,7 +317,8 @@ def evaluate(schedule: Schedule, steps) -> jax.Array:
   """``schedule(steps)`` for a single schedule or a batch: shape ``batch_shape + steps.shape``.
 
   One compiled call, cached by structure: another batch of the same family, static fields and
-  shapes but different values reuses it (no recompilation). ``steps`` is an array of steps (an int
+  shapes but different values reuses it (no recompilation); so does a mixed batch of the same
+  length made of the same set of structures. ``steps`` is an array of steps (an int
   is one step, as for ``schedule(t)``).
   """
   if not isinstance(schedule, Schedule):
@@ -389,29 +421,66 @@ def _batch_of(schedules):
   return n, batch, host, treedef
 
 
-class _Progress:
-  """tqdm when it is installed, else a one-line ``\\r`` counter on stderr; silent when disabled."""
+def _stderr_is_terminal() -> bool:
+  try:
+    return bool(sys.stderr.isatty())
+  except (AttributeError, ValueError):          # replaced or closed streams
+    return False
 
-  def __init__(self, total: int, enabled: bool, desc: str = "sweep"):
-    self.total, self.done, self.enabled, self.desc = total, 0, enabled, desc
+
+def _progress_mode(progress) -> str:
+  """``"live"`` (redrawn in place), ``"lines"`` (plain lines, for logs) or ``"off"``."""
+  if progress is not None and not isinstance(progress, (bool, np.bool_)):
+    raise TypeError(f"sweep: progress must be None (auto), True or False, got {progress!r}")
+  if progress is None:
+    return "live" if _stderr_is_terminal() else "off"
+  if progress:
+    return "live" if _stderr_is_terminal() else "lines"
+  return "off"
+
+
+class _Progress:
+  """A sweep's progress on stderr, fitted to where stderr goes.
+
+  - ``"live"`` (a terminal): tqdm when it is installed, else a one-line counter redrawn with ``\r``.
+  - ``"lines"`` (a log file, a pipe, CI): plain lines and never ``\r``: one at the start, one per
+    finished chunk when there is more than one chunk, one at the end.
+  - ``"off"``: silent.
+  """
+
+  def __init__(self, total: int, mode: str, desc: str = "sweep", *, chunks: int = 1,
+               chunk_size: int = 0, devices: int = 1, platform: str = "cpu"):
+    self.total, self.done, self.mode, self.desc = total, 0, mode, desc
+    self.chunks, self.chunk_index = chunks, 0
     self.bar = None
-    if enabled:
+    self.started = time.perf_counter()
+    self.summary = ""
+    if mode == "live":
       try:
         from tqdm.auto import tqdm
       except ImportError:
         self._write()
       else:
         self.bar = tqdm(total=total, desc=desc, unit="setting", file=sys.stderr, leave=True)
+    elif mode == "lines":
+      layout = f"{chunks} chunks of {chunk_size}" if chunks > 1 else "one chunk"
+      self._line(f"{total} settings in {layout} on {devices} {platform} device(s); compiling one "
+                 "program")
 
   def _write(self, note: str = ""):
     sys.stderr.write(f"\r{self.desc}: {self.done}/{self.total} settings{note}")
     sys.stderr.flush()
 
+  def _line(self, text: str):
+    sys.stderr.write(f"{self.desc}: {text}\n")
+    sys.stderr.flush()
+
   def note(self, text: str):
-    """A remark after the count, e.g. "compiling" while the program compiles ("" clears it)."""
+    """A remark after the count, e.g. "compiling" while the program compiles ("" clears it); only
+    a live display shows it."""
     if self.bar is not None:
       self.bar.set_postfix_str(text)
-    elif self.enabled:
+    elif self.mode == "live":
       self._write(f" ({text})" if text else " " * 12)
 
   def restart_clock(self):
@@ -422,27 +491,37 @@ class _Progress:
   def update(self, k: int):
     k = min(k, self.total - self.done)
     self.done += k
+    self.chunk_index += 1
     if self.bar is not None:
       self.bar.update(k)
-    elif self.enabled:
+    elif self.mode == "live":
       self._write()
+    elif self.mode == "lines" and self.chunks > 1:
+      self._line(f"{self.done}/{self.total} settings (chunk {self.chunk_index}/{self.chunks}, "
+                 f"{time.perf_counter() - self.started:.1f} s)")
 
   def close(self):
     if self.bar is not None:
       self.bar.close()
-    elif self.enabled:
+    elif self.mode == "live":
       sys.stderr.write("\n")
       sys.stderr.flush()
+    elif self.mode == "lines":
+      elapsed = time.perf_counter() - self.started
+      if self.done == self.total:
+        self._line(f"{self.total}/{self.total} settings done in {elapsed:.1f} s{self.summary}")
+      else:
+        self._line(f"stopped after {self.done}/{self.total} settings ({elapsed:.1f} s)")
 
 
 def sweep(run: Callable[[Any], Any], schedules, *, devices=None, chunk_size: int | None = None,
-          progress: bool = True):
+          progress: bool | None = None):
   """Runs the pure ``run(schedule) -> pytree`` for every setting of a batch in one compiled program.
 
-  ``schedules`` is a batched ``Schedule`` (from ``stack``, ``grid``, ``sample``; a multi-axis
-  ``batch_shape`` is flattened row-major and restored in the results), a list of same-structure
-  schedules (stacked for you), or any pytree whose arrays share one leading batch axis (e.g. a dict
-  of batches of different families, padded to one size, for ``run`` to train one model per entry).
+  ``schedules`` is a batched ``Schedule`` (from ``stack``, ``grid``, ``sample``, mixed batches of
+  several families included; a multi-axis ``batch_shape`` is flattened row-major and restored in the
+  results), a list of schedules (``stack``ed for you, whatever their families), or any pytree whose
+  arrays share one leading batch axis.
 
   ``jax.vmap(run)`` is compiled once (ahead of time: ``jit(...).lower(...).compile()``) with the
   batch axis sharded over a 1-D ``jax.sharding.Mesh`` named ``"batch"`` (``NamedSharding(mesh,
@@ -457,8 +536,12 @@ def sweep(run: Callable[[Any], Any], schedules, *, devices=None, chunk_size: int
     number of devices, at least one per device), bounding the memory of ``run``'s intermediates; the
     chunks reuse the one compiled program and the results are concatenated (the outputs themselves
     are all kept).
-  - ``progress``: a progress bar over the settings (tqdm if installed, else a one-line counter on
-    stderr), advanced as each chunk finishes; ``False`` is silent.
+  - ``progress``: ``None`` (the default) shows a live progress bar only when stderr is a terminal
+    (tqdm if installed, else a one-line counter), and is silent otherwise, so a library call in a
+    script whose output goes to a log prints nothing. ``True`` always reports: live on a terminal,
+    and on anything else (a log, CI) plain lines without ``\r``: one at the start, one per
+    finished chunk when there are several chunks, one at the end. ``False`` is silent. Only
+    process 0 reports. (tqdm's ``disable=None`` is the same rule.)
 
   Returns ``run``'s output pytree with a leading batch axis (``batch_shape`` first), as
   ``jax.Array``s: sharded over the devices on the batch axis, as computed (when padding had to be
@@ -477,7 +560,7 @@ def sweep(run: Callable[[Any], Any], schedules, *, devices=None, chunk_size: int
   return out
 
 
-def _sweep(run, schedules, *, devices=None, chunk_size=None, progress=True, desc="sweep"):
+def _sweep(run, schedules, *, devices=None, chunk_size=None, progress=None, desc="sweep"):
   """``sweep``, also returning facts for reports: ``compile_s`` (= ``lower_s``, tracing and lowering,
   + ``xla_compile_s``), ``run_s`` (feeding, running, gathering), ``chunks``, ``chunk_size``,
   ``devices``, ``padded`` (settings added), ``platform``."""
@@ -503,8 +586,9 @@ def _sweep(run, schedules, *, devices=None, chunk_size=None, progress=True, desc
   fn = jax.jit(jax.vmap(run), in_shardings=sharding, out_shardings=sharding)
   abstract = jax.tree.unflatten(treedef, [
       jax.ShapeDtypeStruct((chunk,) + h.shape[1:], h.dtype, sharding=sharding) for h in host])
-  show = progress and jax.process_index() == 0
-  bar = _Progress(n, show, desc)
+  mode = _progress_mode(progress) if jax.process_index() == 0 else "off"
+  bar = _Progress(n, mode, desc, chunks=n_chunks, chunk_size=chunk, devices=d,
+                  platform=devs[0].platform)
   try:
     bar.note("compiling")
     started = time.perf_counter()
@@ -514,6 +598,7 @@ def _sweep(run, schedules, *, devices=None, chunk_size=None, progress=True, desc
     compile_s = time.perf_counter() - started
     lower_s = lowered_at - started
     bar.note("")
+    bar.summary = f" (compiling {compile_s:.1f} s)"
     bar.restart_clock()
     outs = []
     started = time.perf_counter()
@@ -522,7 +607,7 @@ def _sweep(run, schedules, *, devices=None, chunk_size=None, progress=True, desc
       args = jax.tree.unflatten(treedef, [
           jax.make_array_from_callback(p.shape, sharding, lambda index, p=p: p[index]) for p in part])
       out = compiled(args)
-      if show or n_chunks > 1:         # one chunk in flight at a time: that is what bounds memory
+      if mode != "off" or n_chunks > 1:   # one chunk in flight at a time: that is what bounds memory
         jax.block_until_ready(out)
       outs.append(out)
       bar.update(chunk)

@@ -94,9 +94,10 @@ def test_composites_stack():
     (js.warmup(js.cosine(0.1, 10), 5), js.warmup(js.linear(0.1, 0, 10), 5), "schedule: family"),
     (js.warmup(js.cosine(0.1, 10), 5), js.warmup(js.cosine(0.1, 10), 5, shape="cosine"), "shape"),
 ])
-def test_stack_structure_mismatch_names_the_difference(a, b, words):
-  with pytest.raises(ValueError, match="schedule 1") as info:
-    js.stack([a, a, b][1:])
+def test_stacking_batches_of_different_structures_names_the_difference(a, b, words):
+  assert js.unstack(js.stack([a, b])) == [a, b]           # single schedules: a mixed batch
+  with pytest.raises(ValueError, match="schedule 1") as info:  # batches: no new axis across structures
+    js.stack([js.stack([a, a]), js.stack([b, b])])
   assert words in str(info.value)
 
 
@@ -191,15 +192,34 @@ def test_sweep_of_a_dict_of_batches():
   assert out["cos"].shape == (2,)
 
 
-def test_sweep_progress_fallback_without_tqdm(monkeypatch, capsys):
+def test_sweep_progress_on_a_terminal_without_tqdm(monkeypatch, capsys):
   monkeypatch.setitem(sys.modules, "tqdm", None)
   monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+  monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
   batch = js.grid(js.constant, {"value": [1.0, 2.0, 3.0]})
-  js.sweep(_run, batch, chunk_size=1, progress=True)
+  js.sweep(_run, batch, chunk_size=1)                 # default: shown, stderr is a terminal
   err = capsys.readouterr().err
   assert "\rsweep: 3/3 settings" in err and err.endswith("\n")
   js.sweep(_run, batch, progress=False)
   assert capsys.readouterr().err == ""
+
+
+def test_sweep_progress_in_a_log_is_lines_without_carriage_returns(capsys):
+  batch = js.grid(js.constant, {"value": [1.0, 2.0, 3.0]})
+  js.sweep(_run, batch, chunk_size=1)                 # default, not a terminal: a library is quiet
+  assert capsys.readouterr().err == ""
+  js.sweep(_run, batch, chunk_size=1, progress=True)  # asked for: start, one per chunk, end
+  lines = capsys.readouterr().err.split("\n")
+  assert "\r" not in "\n".join(lines) and lines[-1] == ""
+  assert len(lines[:-1]) == 5, lines
+  assert "3 settings in 3 chunks" in lines[0]
+  assert [l.split(" settings")[0] for l in lines[1:4]] == ["sweep: 1/3", "sweep: 2/3", "sweep: 3/3"]
+  assert "3/3 settings done" in lines[4]
+  js.sweep(_run, batch, progress=True)                # one chunk: no per-chunk line
+  lines = capsys.readouterr().err.splitlines()
+  assert len(lines) == 2 and "done" in lines[1]
+  with pytest.raises(TypeError, match="progress"):
+    js.sweep(_run, batch, progress="yes")
 
 
 def test_sweep_bad_arguments():
@@ -258,6 +278,19 @@ SHARDED = textwrap.dedent("""
     last = js.sweep(run, batch, devices=jax.devices()[2:], progress=False)   # a list: those
     assert last["loss"].sharding.device_set == set(jax.devices()[2:])
     np.testing.assert_allclose(last["loss"], expected["loss"], rtol=1e-6)
+
+    # a mixed batch (three families, two decay shapes) sharded over the 4 devices, padded, chunked
+    members = [js.linear(0.3, 0.0, 30), js.wsd(0.2, 3, 10, 15), js.exponential(0.25, 0.95),
+               js.wsd(0.1, 0, 20, 8, decay_shape="cosine"), js.linear(0.1, 0.01, 20),
+               js.exponential(0.05, 0.9, decay_steps=2, staircase=True)]
+    mixed = js.stack(members)
+    assert type(mixed).__name__ == "Mixed" and len(mixed) == 6
+    loop = [jax.jit(run)(s) for s in members]                # one run per member
+    want = {k: np.stack([np.asarray(x[k]) for x in loop]) for k in loop[0]}
+    got = js.sweep(run, mixed, chunk_size=4, progress=False)  # padded to 8: 2 chunks over 4 devices
+    assert len(got["loss"].sharding.device_set) == 4 and got["loss"].shape == (6, 30)
+    for k in want:
+      np.testing.assert_allclose(got[k], want[k], rtol=2e-6, err_msg=k)
     print("sharded sweep ok")
 """)
 
