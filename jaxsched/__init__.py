@@ -4,10 +4,13 @@ from jaxsched.families import (constant, cosine, exponential, inverse_sqrt, inve
                                multistep, piecewise, polynomial, step, warmup_cosine)
 from jaxsched.cycles import cosine_restarts, cyclic, one_cycle, wsd
 from jaxsched.compose import clip, join, per_epoch, product, warmup
+from jaxsched.compose import repeat, shift
 from jaxsched.plateau import ReduceOnPlateauState, reduce_on_plateau
 from jaxsched.optax_glue import current_lr
 from jaxsched.sweeps import (choice, evaluate, grid, int_uniform, log_uniform, sample, stack, sweep,
                              uniform, unstack)
 from jaxsched.plotting import plot
+from jaxsched.parse import parse
+from jaxsched.interop import from_big_vision, from_hf, from_keras, from_t5x, from_torch
 
 __version__ = "0.1.0"

@@ -40,6 +40,7 @@ import numpy as np
 import jaxsched
 from jaxsched import _outputs, _resources, core
 from jaxsched._outputs import OutputError
+from jaxsched.parse import parse
 from jaxsched.plotting import INSTALL_HINT
 from jaxsched.sweeps import _resolve_devices, _sweep, _to_host, evaluate, stack, unstack
 
@@ -150,73 +151,12 @@ def _spec_message(message: str, text: str) -> str:
 # --- SPEC parsing (plot) --------------------------------------------------------------------------
 
 
-def _construct(name: str, args: list, kwargs: dict) -> core.Schedule:
-  """``FAMILIES[name](*args, **kwargs)``: positional arguments fill the fields in order, except that
-  a family whose first field holds schedules takes them positionally, ``product(a, b)``."""
-  cls = core.FAMILIES[name]
-  specs = core._specs(cls)
-  if specs and specs[0][1].kind == "children" and args and specs[0][0] not in kwargs \
-      and all(isinstance(a, core.Schedule) for a in args):
-    args = [tuple(args)]
-  return cls(*args, **kwargs)
-
-
-def _literal(node: ast.AST, text: str):
-  if isinstance(node, ast.Call):
-    return _call(node, text)
-  if isinstance(node, (ast.List, ast.Tuple)):
-    items = [_literal(e, text) for e in node.elts]
-    return items if isinstance(node, ast.List) else tuple(items)
-  try:
-    return ast.literal_eval(node)
-  except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-    raise CliError(f"SPEC {text!r}: {ast.unparse(node)!r} is not a literal (only numbers, strings, "
-                   "True/False/None, lists and schedule calls are allowed)") from None
-
-
-def _call(node: ast.Call, text: str):
-  if not isinstance(node.func, ast.Name):
-    raise CliError(f"SPEC {text!r}: only calls of a family name are allowed, got "
-                   f"{ast.unparse(node.func)!r}")
-  name = node.func.id
-  if name not in core.FAMILIES:
-    raise CliError(f"unknown family {name!r} in SPEC {text!r}; known families: "
-                   f"{', '.join(core.FAMILIES)}")
-  args = []
-  for a in node.args:
-    if isinstance(a, ast.Starred):
-      raise CliError(f"SPEC {text!r}: *arguments are not allowed")
-    args.append(_literal(a, text))
-  kwargs = {}
-  for kw in node.keywords:
-    if kw.arg is None:
-      raise CliError(f"SPEC {text!r}: **arguments are not allowed")
-    kwargs[kw.arg] = _literal(kw.value, text)
-  try:
-    return _construct(name, args, kwargs)
-  except (ValueError, TypeError) as e:
-    reason = _one_line(e).replace(f"{core.FAMILIES[name].__name__}.__init__()", name)
-    raise CliError(f"SPEC {text!r}: {reason}") from None
-
-
 def parse_spec(text: str) -> core.Schedule:
-  """A schedule from a config JSON string, a path to a ``.json`` config file, or a call such as
-  ``cosine(init_value=0.1, steps=1000)`` / ``warmup(cosine(0.1, 100), warmup_steps=10)``.
-
-  Calls are parsed with ``ast`` and only calls of registered family names with literal arguments
-  (and nested schedule calls) are accepted; nothing is ever evaluated. Positional arguments map to
-  the family's parameters in order. Raises ``CliError`` with a one-line reason.
-  """
+  """A schedule from a SPEC: what ``jaxsched.parse`` reads (a call such as
+  ``warmup(cosine(0.1, 100), 10) * 2``, or a config JSON string), or a path to a ``.json`` config
+  file. Raises ``CliError`` with a one-line reason; nothing is ever evaluated."""
   s = text.strip()
-  if not s:
-    raise CliError("empty SPEC")
-  config = None
-  if s.startswith("{"):
-    try:
-      config = json.loads(s)
-    except json.JSONDecodeError as e:
-      raise CliError(f"SPEC {text!r} is not valid JSON: {e}") from None
-  else:
+  if s and not s.startswith("{"):
     try:
       is_file = Path(s).is_file()
     except (OSError, ValueError):
@@ -228,24 +168,14 @@ def parse_spec(text: str) -> core.Schedule:
         raise CliError(f"cannot read SPEC file {s!r}: {e.strerror or e}") from None
       except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CliError(f"SPEC file {s!r} is not valid JSON: {_one_line(e)}") from None
-  if config is not None:
-    try:
-      return jaxsched.from_config(config)
-    except (ValueError, TypeError) as e:
-      raise CliError(f"SPEC {text!r}: {_one_line(e)}") from None
+      try:
+        return jaxsched.from_config(config)
+      except (ValueError, TypeError) as e:
+        raise CliError(f"SPEC {text!r}: {_one_line(e)}") from None
   try:
-    tree = ast.parse(s, mode="eval")
-  except (SyntaxError, ValueError, MemoryError, RecursionError) as e:
-    reason = getattr(e, "msg", None) or e
-    raise CliError(f"cannot parse SPEC {text!r}: expected a config JSON, a .json file or a call "
-                   f"like cosine(init_value=0.1, steps=1000) ({reason})") from None
-  if not isinstance(tree.body, ast.Call):
-    raise CliError(f"cannot parse SPEC {text!r}: expected a call like cosine(init_value=0.1, "
-                   "steps=1000)")
-  try:
-    return _call(tree.body, text)
-  except RecursionError:
-    raise CliError(f"SPEC {text!r} is nested too deeply") from None
+    return parse(text)
+  except (ValueError, TypeError) as e:
+    raise CliError(_one_line(e)) from None
 
 
 # --- plot -----------------------------------------------------------------------------------------

@@ -126,3 +126,38 @@ join = Join
 warmup = Warmup
 clip = Clip
 per_epoch = PerEpoch
+
+
+@family("shift")
+class Shift(Schedule):
+  """``schedule(max(t − steps, 0))``: the schedule starts ``steps`` updates late and holds its first
+  value until then.
+
+  t5x ``create_learning_rate_scheduler(step_offset=n)`` is ``shift(…, n)``; a schedule resumed in a
+  run that had already made ``n`` updates. Unlike ``join``, nothing else runs before: steps below
+  ``steps`` see ``schedule(0)``.
+  """
+  schedule: Schedule = child()
+  steps: Any = count()
+
+  def _value(self, t):
+    return self.schedule(jnp.maximum(t - self.steps, 0))
+
+
+@family("repeat")
+class Repeat(Schedule):
+  """``schedule(t mod period)``: the first ``period`` steps of ``schedule``, over and over.
+
+  torch ``CosineAnnealingLR(T_max, eta_min)`` past ``T_max`` (its recursive form is a cosine wave
+  of period ``2·T_max``) is ``repeat(join([cosine(b, T, end_value=eta), cosine(eta, T,
+  end_value=b)], [T]), 2·T)``. The modulo is int32 arithmetic, exact up to 2^31 − 1.
+  """
+  schedule: Schedule = child()
+  period: Any = count(checks=[AT_LEAST_ONE])
+
+  def _value(self, t):
+    return self.schedule(t % jnp.maximum(self.period, 1))
+
+
+shift = Shift
+repeat = Repeat

@@ -22,6 +22,8 @@ COMPOSITES = [
     js.cyclic(1e-3, 1e-2, 20, step_size_down=35, mode="exp_range", gamma=0.999),
     js.wsd(3e-4, 10, 100, 50, init_value=3e-5, end_value=3e-6, warmup_shape="sqrt",
            decay_shape="cosine"),
+    js.shift(js.cosine(0.1, 100), 25),
+    js.repeat(js.linear(0.1, 0.0, 10), 12),
 ]
 
 

@@ -1,0 +1,126 @@
+"""t5x ``utils.create_learning_rate_scheduler`` (also copied by the Flax T5 examples) → jaxsched.
+
+t5x multiplies the factors named in ``factors`` (``'constant * linear_warmup * rsqrt_decay'``),
+floors the product at ``min_learning_rate`` and reads the step as ``max(step − step_offset, 0)``.
+Each factor is one jaxsched schedule (``W`` = ``warmup_steps``):
+
+| factor | t5x | jaxsched |
+|---|---|---|
+| ``constant`` | base | ``constant(base)`` |
+| ``linear_warmup`` | min(1, t/W) | ``linear(0.0, 1.0, W)`` |
+| ``linear_decay`` | base·min(t/W, 1 + decay_factor·(W − t)) | ``warmup(linear(base, base·(1 − d·S), S), W)`` with ``S = ⌈1/d⌉`` |
+| ``rsqrt_decay`` | 1/√max(t, W) | ``shift(inverse_sqrt(1/√W, W), W)`` |
+| ``rsqrt_normalized_decay`` | √W/√max(t, W) | ``shift(inverse_sqrt(1.0, W), W)`` |
+| ``decay_every`` | decay_factor^⌊t/steps_per_decay⌋ | ``step(1.0, steps_per_decay, decay_factor)`` |
+| ``cosine_decay`` | ½(1 + cos(π·(max(0, (t − W)/C) mod 1))) | ``shift(cosine_restarts(1.0, C), W)`` (C = ``steps_per_cycle``) |
+
+The whole is ``shift(clip(product(...), min_value=min_learning_rate), step_offset)``.
+"""
+from __future__ import annotations
+
+import difflib
+import math
+
+from jaxsched import compose, cycles, families
+from jaxsched.core import Schedule
+from jaxsched.interop._checks import real, whole
+
+_WHERE = "from_t5x"
+
+
+def _warmup_steps(p, factor):
+  if p["warmup_steps"] < 1:
+    raise ValueError(f"{_WHERE}: factor {factor!r} needs warmup_steps >= 1 (t5x divides by it), "
+                     f"got {p['warmup_steps']}")
+  return p["warmup_steps"]
+
+
+def _constant(p):
+  return families.constant(p["base"])
+
+
+def _linear_warmup(p):
+  return families.linear(0.0, 1.0, _warmup_steps(p, "linear_warmup"))
+
+
+def _linear_decay(p):
+  """After the warmup, ``base·(1 − d·n)``: a straight line that reaches 0 at ``n = 1/d``. As a
+  ``linear`` over ``S = ⌈1/d⌉`` whole steps its end is ``base·(1 − d·S) <= 0``; t5x's line goes
+  further below 0, and both are then floored by ``min_learning_rate`` (every other factor is >= 0)."""
+  W, d, base = _warmup_steps(p, "linear_decay"), p["decay_factor"], p["base"]
+  if d < 0:
+    raise ValueError(f"{_WHERE}: factor 'linear_decay' needs decay_factor >= 0, got {d}")
+  if d == 0:
+    return compose.warmup(families.constant(base), W)
+  span = 1.0 / d
+  near = round(span)
+  if near >= 1 and abs(span - near) <= 1e-9 * span:   # 1/d is a whole number of steps (d = 1e-5)
+    S, end = near, 0.0
+  else:
+    S = math.ceil(span)
+    end = base * (1.0 - d * S)
+  return compose.warmup(families.linear(base, end, S), W)
+
+
+def _rsqrt_decay(p):
+  W = _warmup_steps(p, "rsqrt_decay")
+  return compose.shift(families.inverse_sqrt(1.0 / math.sqrt(W), float(W)), W)
+
+
+def _rsqrt_normalized_decay(p):
+  W = _warmup_steps(p, "rsqrt_normalized_decay")
+  return compose.shift(families.inverse_sqrt(1.0, float(W)), W)
+
+
+def _decay_every(p):
+  return families.step(1.0, p["steps_per_decay"], p["decay_factor"])
+
+
+def _cosine_decay(p):
+  curve = cycles.cosine_restarts(1.0, p["steps_per_cycle"])
+  return compose.shift(curve, p["warmup_steps"]) if p["warmup_steps"] else curve
+
+
+TABLE = {
+    "constant": _constant,
+    "linear_warmup": _linear_warmup,
+    "linear_decay": _linear_decay,
+    "rsqrt_decay": _rsqrt_decay,
+    "rsqrt_normalized_decay": _rsqrt_normalized_decay,
+    "decay_every": _decay_every,
+    "cosine_decay": _cosine_decay,
+}
+
+
+def from_t5x(factors: str = "constant * linear_warmup * rsqrt_decay",
+             base_learning_rate: float = 0.5, warmup_steps: int = 1000,
+             decay_factor: float = 0.5, steps_per_decay: int = 20000,
+             steps_per_cycle: int = 100000, step_offset: int = 0,
+             min_learning_rate: float = 1e-8) -> Schedule:
+  """The jaxsched schedule of t5x's ``create_learning_rate_scheduler`` with the same arguments
+  and defaults (a gin line ``utils.create_learning_rate_scheduler.factors = '...'`` converts
+  argument for argument). ``schedule(k)`` equals t5x's ``step_fn(k)``. An unknown factor is a
+  ``ValueError`` that names it.
+  """
+  if not isinstance(factors, str):
+    raise TypeError(f"{_WHERE}: factors must be a string like 'constant * linear_warmup', got "
+                    f"{factors!r}")
+  names = [n.strip() for n in factors.split("*")]
+  for n in names:
+    if n not in TABLE:
+      close = difflib.get_close_matches(n, list(TABLE), n=1)
+      hint = f"; did you mean {close[0]!r}?" if close else ""
+      raise ValueError(f"{_WHERE}: unknown factor {n!r} in factors {factors!r}{hint} Known "
+                       f"factors: {', '.join(TABLE)}")
+  p = {"base": real(_WHERE, "base_learning_rate", base_learning_rate),
+       "warmup_steps": whole(_WHERE, "warmup_steps", warmup_steps),
+       "decay_factor": real(_WHERE, "decay_factor", decay_factor)}
+  if "decay_every" in names:
+    p["steps_per_decay"] = whole(_WHERE, "steps_per_decay", steps_per_decay, minimum=1)
+  if "cosine_decay" in names:
+    p["steps_per_cycle"] = whole(_WHERE, "steps_per_cycle", steps_per_cycle, minimum=1)
+  parts = [TABLE[n](p) for n in names]
+  out = parts[0] if len(parts) == 1 else compose.product(*parts)
+  out = compose.clip(out, min_value=real(_WHERE, "min_learning_rate", min_learning_rate))
+  offset = whole(_WHERE, "step_offset", step_offset)
+  return compose.shift(out, offset) if offset else out

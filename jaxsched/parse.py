@@ -1,0 +1,195 @@
+"""Schedules as strings: ``jaxsched.parse("warmup(cosine(0.1, 1000), 50) * 2")``.
+
+The language is Python call syntax restricted to what a config file needs, read with ``ast`` and
+never evaluated:
+
+- calls of registered family names, ``cosine(0.1, 1000, end_value=1e-5)``; positional arguments
+  fill the family's leading parameters in order (those before its ``*``), as in Python;
+  ``product(a, b)`` takes its schedules positionally;
+- literals: numbers, strings, ``True``/``False``/``None``, lists and tuples; arithmetic on numbers
+  (``1e-3 * 4``, ``-0.5``);
+- schedule arithmetic: ``s * c``, ``c * s``, ``s1 * s2``, ``s / c``, ``-s``, and ``s + c``,
+  ``c + s``, ``s - c``, ``s1 + s2``, ``s1 - s2`` (the same Python operators on ``Schedule``);
+- a JSON config, ``{"family": "cosine", ...}`` (``to_config`` output).
+
+``parse(repr(s)) == s`` for every single (not batched) schedule. Anything else — names, attribute
+access, subscripts, lambdas, ``*args``/``**kwargs`` — is a ``ValueError`` naming what was found.
+Unknown families and fields get a "did you mean ...?" and the list of valid fields.
+"""
+from __future__ import annotations
+
+import ast
+import dataclasses
+import difflib
+import json
+import numbers
+import operator
+
+from jaxsched import core
+
+_ALLOWED = ("numbers, strings, True/False/None, lists, schedule calls and + - * / between them")
+
+_OPERATORS = {ast.Add: ("+", operator.add), ast.Sub: ("-", operator.sub),
+              ast.Mult: ("*", operator.mul), ast.Div: ("/", operator.truediv)}
+
+
+class ParseError(ValueError):
+  """A SPEC that is not a schedule; the message says where and why, on one line."""
+
+
+def parse(spec: str) -> core.Schedule:
+  """The schedule written in ``spec``: a call such as ``"warmup(cosine(0.1, 1000), 50)"``, with
+  arithmetic (``"cosine(0.1, 100) * 2"``, ``"warmup(cosine(0.1, 100), 10) + 0.001"``), or a JSON
+  config string. Safe for untrusted config files: parsed with ``ast``, nothing is evaluated or
+  imported. Raises ``ValueError`` (``jaxsched.parse.ParseError``) with a one-line reason.
+  """
+  if not isinstance(spec, str):
+    raise TypeError(f"parse: spec must be a string, got {type(spec).__name__}")
+  text = spec.strip()
+  if not text:
+    raise ParseError("empty SPEC")
+  if text.startswith("{"):
+    try:
+      config = json.loads(text)
+    except json.JSONDecodeError as e:
+      raise ParseError(f"SPEC {spec!r} is not valid JSON: {e}") from None
+    try:
+      return core.from_config(config)
+    except (ValueError, TypeError) as e:
+      raise ParseError(f"SPEC {spec!r}: {_one_line(e)}") from None
+  try:
+    tree = ast.parse(text, mode="eval")
+  except (SyntaxError, ValueError, MemoryError, RecursionError) as e:
+    reason = getattr(e, "msg", None) or e
+    raise ParseError(f"cannot parse SPEC {spec!r}: expected a call like cosine(init_value=0.1, "
+                     f"steps=1000) or a JSON config ({reason})") from None
+  try:
+    value = _Reader(spec).read(tree.body)
+  except RecursionError:
+    raise ParseError(f"SPEC {spec!r} is nested too deeply") from None
+  if not isinstance(value, core.Schedule):
+    raise ParseError(f"SPEC {spec!r} is a {type(value).__name__}, not a schedule: expected a call "
+                     "like cosine(init_value=0.1, steps=1000)")
+  return value
+
+
+def _one_line(e: BaseException) -> str:
+  return " ".join(str(e).split()) or type(e).__name__
+
+
+def _suggest(word: str, options) -> str:
+  close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+  return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _is_number(x) -> bool:
+  return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+class _Reader:
+  def __init__(self, text: str):
+    self.text = text
+
+  def fail(self, message: str):
+    raise ParseError(f"SPEC {self.text!r}: {message}")
+
+  def read(self, node: ast.AST):
+    if isinstance(node, ast.Call):
+      return self.call(node)
+    if isinstance(node, ast.BinOp):
+      return self.binop(node)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+      value = self.read(node.operand)
+      if isinstance(node.op, ast.UAdd) and (_is_number(value) or isinstance(value, core.Schedule)):
+        return value
+      if _is_number(value):
+        return -value
+      if isinstance(value, core.Schedule):
+        return value * -1.0
+      self.fail(f"cannot negate {ast.unparse(node.operand)!r}")
+    if isinstance(node, (ast.List, ast.Tuple)):
+      items = [self.read(e) for e in node.elts]
+      return items if isinstance(node, ast.List) else tuple(items)
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, complex, str, bool,
+                                                                  type(None))):
+      return node.value
+    self.fail(f"{ast.unparse(node)!r} is not allowed (only {_ALLOWED})")
+
+  def binop(self, node: ast.BinOp):
+    if type(node.op) not in _OPERATORS:
+      self.fail(f"operator in {ast.unparse(node)!r} is not allowed (only + - * /)")
+    symbol, apply = _OPERATORS[type(node.op)]
+    left, right = self.read(node.left), self.read(node.right)
+    if not all(_is_number(x) or isinstance(x, core.Schedule) for x in (left, right)):
+      self.fail(f"{symbol} needs numbers or schedules on both sides in {ast.unparse(node)!r}")
+    if symbol == "/" and isinstance(right, core.Schedule):
+      self.fail(f"cannot divide by a schedule in {ast.unparse(node)!r}")
+    try:
+      result = apply(left, right)
+    except ZeroDivisionError:
+      self.fail(f"division by zero in {ast.unparse(node)!r}")
+    except TypeError:
+      kinds = " and ".join("a schedule" if isinstance(x, core.Schedule) else "a number"
+                           for x in (left, right))
+      self.fail(f"{symbol} is not supported between {kinds} in {ast.unparse(node)!r}")
+    except ValueError as e:
+      self.fail(f"{ast.unparse(node)!r}: {_one_line(e)}")
+    return result
+
+  def call(self, node: ast.Call):
+    if not isinstance(node.func, ast.Name):
+      self.fail(f"only calls of a family name are allowed, got {ast.unparse(node.func)!r}")
+    name = node.func.id
+    if name not in core.FAMILIES:
+      self.fail(f"unknown family {name!r}{_suggest(name, core.FAMILIES) or '.'} Known families: "
+                f"{', '.join(core.FAMILIES)}")
+    args = []
+    for a in node.args:
+      if isinstance(a, ast.Starred):
+        self.fail("*arguments are not allowed")
+      args.append(self.read(a))
+    kwargs = {}
+    for kw in node.keywords:
+      if kw.arg is None:
+        self.fail("**arguments are not allowed")
+      if kw.arg in kwargs:
+        self.fail(f"{name}: {kw.arg} is given twice")
+      kwargs[kw.arg] = self.read(kw.value)
+    return self.construct(name, args, kwargs)
+
+  def construct(self, name: str, args: list, kwargs: dict) -> core.Schedule:
+    """``FAMILIES[name](*args, **kwargs)`` with the user's view of its parameters: positional
+    arguments fill the leading (not keyword-only) fields; a family whose first field holds
+    schedules takes them positionally, ``product(a, b)``."""
+    cls = core.FAMILIES[name]
+    fields = [f for f in dataclasses.fields(cls) if f.init and "spec" in f.metadata]
+    names = [f.name for f in fields]
+    for key in kwargs:
+      if key not in names:
+        self.fail(f"{name}: unknown field {key!r}{_suggest(key, names) or '.'} Fields of {name}: "
+                  f"{', '.join(names)}")
+    first = fields[0] if fields else None
+    if (first is not None and first.metadata["spec"].kind == "children" and args
+        and first.name not in kwargs and all(isinstance(a, core.Schedule) for a in args)):
+      args = [tuple(args)]
+    positional = [f.name for f in fields if not f.kw_only]
+    if len(args) > len(positional):
+      keyword_only = [f.name for f in fields if f.kw_only]
+      hint = f"; pass {', '.join(keyword_only)} by name" if keyword_only else ""
+      self.fail(f"{name} takes at most {len(positional)} positional argument"
+                f"{'s' if len(positional) != 1 else ''} ({', '.join(positional)}), "
+                f"{len(args)} were given{hint}")
+    given = dict(zip(positional, args))
+    for key in kwargs:
+      if key in given:
+        self.fail(f"{name}: {key} is given both by position and by name")
+    given.update(kwargs)
+    missing = [f.name for f in fields if f.name not in given
+               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    if missing:
+      self.fail(f"{name}: missing required field{'s' if len(missing) > 1 else ''} "
+                f"{', '.join(missing)} (fields of {name}: {', '.join(names)})")
+    try:
+      return cls(**given)
+    except (ValueError, TypeError) as e:
+      self.fail(_one_line(e).replace(f"{cls.__name__}.__init__()", name))
