@@ -504,24 +504,19 @@ def _check_rows(checkify, ok, message: str, shown, batch):
   index = jnp.nonzero(bad, size=slots, fill_value=0)[0].astype(jnp.int32)
   per_row = None if shown is None else shown.reshape((n,) + shown.shape[len(batch):])
 
+  # The same arguments for every check (the first failing rows and their values, padded), with
+  # the message indexing into them ("{0[1]}"): checkify threads one payload per distinct argument
+  # signature through the whole program, so a signature per count would bloat the compile.
+  args = (failing - slots, index) + (() if per_row is None else (per_row[index],))
+
   def listing(k):
-    args, parts = [], []
-    for j in range(k):
-      if per_row is None:
-        parts.append(f"{{{len(args)}}}")
-        args.append(index[j])
-      else:
-        parts.append(f"{{{len(args)}}} ({{{len(args) + 1}}})")
-        args.extend((index[j], per_row[index[j]]))
-    return ("; row " if k == 1 else "; rows ") + ", ".join(parts), args
+    parts = [f"{{1[{j}]}}" if per_row is None else f"{{1[{j}]}} ({{2[{j}]}})" for j in range(k)]
+    return ("; row " if k == 1 else "; rows ") + ", ".join(parts)
 
   for k in range(1, slots + 1):
-    text, args = listing(k)
-    checkify.check(failing != k, message + text, *args)
+    checkify.check(failing != k, message + listing(k), *args)
   if n > slots:
-    text, args = listing(slots)
-    checkify.check(failing <= slots, message + text + f", and {{{len(args)}}} more rows",
-                   *args, failing - slots)
+    checkify.check(failing <= slots, message + listing(slots) + ", and {0} more rows", *args)
 
 
 @jax.jit
