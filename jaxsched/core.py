@@ -549,7 +549,7 @@ def _check_config_depth(config) -> None:
         raise ValueError(f"the schedule config is nested deeper than the limit of {MAX_DEPTH} "
                          f"schedules (jaxsched.core.MAX_DEPTH)")
       stack.extend((v, depth + 1) for v in node.values() if isinstance(v, (dict, list, tuple)))
-    else:  # a list: its items sit at the depth of the schedule holding it
+    elif isinstance(node, (list, tuple)):  # its items sit at the depth of the schedule holding it
       stack.extend((v, depth) for v in node if isinstance(v, (dict, list, tuple)))
 
 
