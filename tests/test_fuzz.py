@@ -51,7 +51,7 @@ junk = st.one_of(st.sampled_from(JUNK), st.complex_numbers(allow_nan=True), st.t
                  st.floats(allow_nan=True, allow_infinity=True))
 
 real_ok = st.one_of(
-    st.floats(-1e3, 1e3, allow_nan=False),
+    st.floats(1e-6, 1e3), st.floats(-1e3, 1e3, allow_nan=False),
     st.sampled_from([0.0, 1e-30, 1.5e-38, 0.5, 1.0, 0.999999, 1.000001, 2.0, -1.0, 1e6, 1e30,
                      3.4e38, -3.4e38]),
     st.integers(-10, 1000))
@@ -77,7 +77,9 @@ children_junk = st.sampled_from([[], 5, [5], SMALL[0], "ab", (None,), [SMALL[0],
 STATIC_JUNK = [1, 0, 1.0, "yes", "", None, "Linear", "cos ", np.int64(1), [True], "True"]
 
 
-def _value_for(spec: core.Spec):
+def _value_for(spec: core.Spec, how: str = "any"):
+  """A value for one field: ``how`` is "ok" (valid kind and type; ranges may still be broken),
+  "bad" (junk), or "any" (mostly ok)."""
   if spec.kind == "real":
     ok = real_ok if spec.rank == 0 else _vector(real_ok)
     bad = junk if spec.rank == 0 else st.one_of(junk, _vector(st.one_of(real_ok, junk), False))
@@ -93,22 +95,23 @@ def _value_for(spec: core.Spec):
     ok, bad = children_ok, children_junk
   if spec.optional:
     ok = st.one_of(ok, st.none())
-  return st.one_of(ok, ok, ok, bad)        # mostly valid, so that schedules get evaluated too
-
-
-_OMIT = object()
+  return {"ok": ok, "bad": bad, "any": st.one_of(ok, ok, ok, bad)}[how]
 
 
 @st.composite
 def kwargs_for(draw, cls):
+  """All fields valid (half the time), one junk field, or junk anywhere; defaults sometimes
+  left out, and now and then a required field too."""
+  fields = [f for f in core.dataclasses.fields(cls) if "spec" in f.metadata]
+  mode = draw(st.sampled_from(["valid", "valid", "one", "chaos"]))
+  bad_one = draw(st.integers(0, len(fields) - 1))
   kwargs = {}
-  for f in core.dataclasses.fields(cls):
-    if "spec" not in f.metadata:
-      continue
+  for i, f in enumerate(fields):
     has_default = f.default is not core.dataclasses.MISSING
-    if draw(st.integers(0, 9)) < (3 if has_default else 0) + (draw(st.integers(0, 19)) == 0):
-      continue                                   # leave it out: its default (or a missing one)
-    kwargs[f.name] = draw(_value_for(f.metadata["spec"]))
+    if draw(st.integers(0, 9)) < (3 if has_default else 0) + (draw(st.integers(0, 39)) == 0):
+      continue
+    how = "any" if mode == "chaos" else "bad" if mode == "one" and i == bad_one else "ok"
+    kwargs[f.name] = draw(_value_for(f.metadata["spec"], how))
   return kwargs
 
 
@@ -185,8 +188,8 @@ def test_constructor_fuzz(family, data):
   _outcome(lambda: cls(**kwargs), family, fields, f"{family}(**{kwargs!r})")
 
 
-@given(children=st.one_of(st.lists(child_ok, max_size=3), st.lists(st.one_of(child_ok, junk),
-                                                                   max_size=3)))
+@given(children=st.one_of(st.lists(st.just(SMALL[0]), max_size=3),
+                          st.lists(st.one_of(st.just(SMALL[0]), junk), max_size=3)))
 def test_product_factory_fuzz(children):
   _outcome(lambda: js.product(*children), "product", ["schedules"], f"product(*{children!r})")
 
@@ -220,7 +223,8 @@ def configs(draw):
     elif spec.kind == "children":
       value = draw(st.one_of(st.just([SMALL[0].to_config()]), json_junk))
     else:
-      value = draw(st.one_of(_value_for(spec).map(_jsonable), json_junk))
+      value = draw(st.one_of(_value_for(spec, "ok").map(_jsonable),
+                             _value_for(spec, "ok").map(_jsonable), json_junk))
     config[name] = value
   if draw(st.integers(0, 9)) == 0:
     config[draw(st.text(max_size=5))] = draw(json_junk)
