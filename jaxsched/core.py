@@ -541,16 +541,19 @@ def from_config(config: dict) -> Schedule:
 
 
 def _check_config_depth(config) -> None:
-  stack = [(config, 1)]
+  """Refuses a config nested deeper than ``MAX_DEPTH`` schedules, walking it without recursion.
+  Lists count toward a looser bound too, so that even a list that contains itself is refused."""
+  stack = [(config, 1, 0)]
   while stack:
-    node, depth = stack.pop()
+    node, depth, containers = stack.pop()
+    if depth > MAX_DEPTH or containers > 4 * MAX_DEPTH:
+      raise ValueError(f"the schedule config is nested deeper than the limit of {MAX_DEPTH} "
+                       f"schedules (jaxsched.core.MAX_DEPTH)")
     if isinstance(node, dict):
-      if depth > MAX_DEPTH:
-        raise ValueError(f"the schedule config is nested deeper than the limit of {MAX_DEPTH} "
-                         f"schedules (jaxsched.core.MAX_DEPTH)")
-      stack.extend((v, depth + 1) for v in node.values() if isinstance(v, (dict, list, tuple)))
+      stack.extend((v, depth + 1, containers + 1) for v in node.values()
+                   if isinstance(v, (dict, list, tuple)))
     elif isinstance(node, (list, tuple)):  # its items sit at the depth of the schedule holding it
-      stack.extend((v, depth) for v in node if isinstance(v, (dict, list, tuple)))
+      stack.extend((v, depth, containers + 1) for v in node if isinstance(v, (dict, list, tuple)))
 
 
 def _from_config(config, where: str) -> Schedule:

@@ -319,3 +319,14 @@ def test_checked_mode_on_a_concrete_batch_and_a_vector_field():
 def test_checked_mode_unbatched_traced_value_is_shown():
   err, _ = jax.jit(lambda g: js.checked(js.exponential(0.1, g), 3))(-0.5)
   assert err.get().startswith("exponential: gamma must be > 0, got -0.5")
+
+
+def test_from_config_refuses_self_referential_configs():
+  loop = {"family": "clip"}
+  loop["schedule"] = loop
+  with pytest.raises(ValueError, match="nested deeper than the limit"):
+    js.from_config(loop)
+  items = []
+  items.append(items)
+  with pytest.raises(ValueError, match="nested deeper than the limit"):
+    js.from_config({"family": "product", "schedules": items})
