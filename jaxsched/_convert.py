@@ -53,7 +53,8 @@ def _where(name: str, index) -> str:
 
 
 def _kind_words(kind: str) -> str:
-  return "a real number" if kind == "real" else "a non-negative integer step count"
+  """The kind of number a field holds, in words: "real", or a count's own words."""
+  return "a real number" if kind == "real" else kind
 
 
 def _scalars(family: str, name: str, x, rank: int, kind: str):
@@ -95,7 +96,7 @@ def _host_array(family: str, name: str, x, rank: int, kind: str,
     leaves = None
   else:
     leaves = _scalars(family, name, x, rank, kind)
-    if kind == "count":
+    if kind != "real":
       for i, v in enumerate(leaves):
         if isinstance(v, int) and not 0 <= v <= INT32_MAX:
           where = _where(name, i if rank and isinstance(x, (list, tuple)) else None)
@@ -189,18 +190,20 @@ def host_real(family: str, name: str, x, rank: int = 0, *, dtype=np.float32) -> 
   return host
 
 
-def host_count(family: str, name: str, x, rank: int = 0) -> np.ndarray:
+def host_count(family: str, name: str, x, rank: int = 0, *,
+               what: str = "a non-negative integer step count") -> np.ndarray:
   """``x`` as an int64 NumPy array of ``rank`` dims, every element a whole number in
-  ``[0, 2^31-1]`` (floats such as ``3.0`` are accepted when whole). Errors as in ``host_real``."""
-  arr, leaves = _host_array(family, name, x, rank, "count")
+  ``[0, 2^31-1]`` (floats such as ``3.0`` are accepted when whole). Errors as in ``host_real``;
+  ``what`` names the kind of number in messages."""
+  arr, leaves = _host_array(family, name, x, rank, what)
   if arr.dtype.kind not in "iu":
     with np.errstate(invalid="ignore"):
       host = arr.astype(np.float64)
       whole = np.isfinite(host) & (host == np.round(host))
     i = _first_bad(~whole)
     if i is not None:
-      raise ValueError(f"{family}: {_where(name, i if rank else None)} must be a non-negative "
-                       f"integer step count, got {_written(_leaf(x, leaves, i))}")
+      raise ValueError(f"{family}: {_where(name, i if rank else None)} must be {what}, got "
+                       f"{_written(_leaf(x, leaves, i))}")
     out_of_range = (host < 0) | (host > INT32_MAX)
   else:
     out_of_range = (arr < 0) | (arr > INT32_MAX)

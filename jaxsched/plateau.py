@@ -53,7 +53,7 @@ def _number(name, x, *, integer=False):
   """A concrete scalar through the library's one validation path (``jaxsched._convert``): no
   bools, strings or complex numbers; finite and within float32; counts whole and in int32."""
   if integer:
-    return int(_convert.host_count("reduce_on_plateau", name, x))
+    return int(_convert.host_count("reduce_on_plateau", name, x, what="an integer"))
   return float(_convert.host_real("reduce_on_plateau", name, x, dtype=np.float32))
 
 
@@ -106,11 +106,9 @@ def reduce_on_plateau(factor: float = 0.1, patience: int = 10, *, mode: str = "m
   settings (but the same modes' *structure* — all are numbers) can be stacked and passed to one
   ``jax.vmap(tx.update)``.
   """
-  if mode not in ("min", "max"):
-    raise ValueError(f"reduce_on_plateau: mode must be one of ['min', 'max'], got {mode!r}")
-  if threshold_mode not in ("rel", "abs"):
-    raise ValueError(f"reduce_on_plateau: threshold_mode must be one of ['rel', 'abs'], got "
-                     f"{threshold_mode!r}")
+  mode = _convert.static_flag("reduce_on_plateau", "mode", mode, ("min", "max"))
+  threshold_mode = _convert.static_flag("reduce_on_plateau", "threshold_mode", threshold_mode,
+                                        ("rel", "abs"))
   factor = _number("factor", factor)
   if not 0 <= factor < 1:
     raise ValueError(f"reduce_on_plateau: factor must be in [0, 1), got {factor!r}")

@@ -224,6 +224,9 @@ PLATEAU = [
     (dict(cooldown=2**70), ValueError, "cooldown must be an integer in [0, 2^31-1]"),
     (dict(min_scale=1e-40), ValueError, "min_scale must be 0 or at least"),
     (dict(threshold=1e300), ValueError, "threshold must be finite in float32"),
+    (dict(mode=np.array([1.0, 2.0])), TypeError, "mode must be one of ['min', 'max']"),   # fuzz
+    (dict(threshold_mode=1), TypeError, "threshold_mode must be one of ['rel', 'abs']"),
+    (dict(mode="mni"), ValueError, "did you mean 'min'?"),
 ]
 
 
