@@ -337,6 +337,7 @@ FOUND = [
     lambda: js.inverse_time(1.0, 1e30),                            # 1 / (1 + 1e30·t): 0
     lambda: js.polynomial(1.0, 1.0, 3, power=3.4e38),              # end + 0·(1−p)^power = 1
     lambda: js.warmup_cosine(1.0, 0, 3, exponent=3.4e38),
+    lambda: js.cosine(1.0, 3, exponent=3.4e38),                    # (seed 3)
     lambda: js.one_cycle(3.4e38, 1, div_factor=0.5),               # max/div overflows float32
 ]
 
