@@ -19,9 +19,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxsched import _df, _maths
+from jaxsched import _convert, _df, _maths
 
 INT32_MAX = 2**31 - 1
+MAX_DEPTH = 64    # nested schedules (SPEC §7): deep enough for any recipe, far from Python's
+                  # recursion limit when a nest is traced, compared, printed or configured
 
 # --- field specifications --------------------------------------------------------------------------
 
@@ -36,8 +38,9 @@ POSITIVE = Check(lambda x: x > 0, "> 0")
 NONNEGATIVE = Check(lambda x: x >= 0, ">= 0")
 OPEN_UNIT = Check(lambda x: (x > 0) & (x < 1), "in the open interval (0, 1)")
 AT_LEAST_ONE = Check(lambda x: x >= 1, ">= 1")
-NONDECREASING = Check(lambda x: jnp.all(jnp.diff(x) >= 0) if x.shape[-1] > 1 else True,
-                      "sorted in non-decreasing order")
+NONDECREASING = Check(  # per row of a batch, so that the checked mode can name the failing rows
+    lambda x: jnp.all(jnp.diff(x, axis=-1) >= 0, axis=-1) if x.shape[-1] > 1 else True,
+    "sorted in non-decreasing order")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,43 +96,32 @@ def default_float():
 def _to_real(name: str, family: str, x, rank: int) -> _df.DF:
   if isinstance(x, _df.DF):
     return x
-  if isinstance(x, (bool, np.bool_, str, bytes)) or x is None:
-    raise TypeError(f"{family}: {name} must be a real number, got {x!r}")
+  if isinstance(x, (list, tuple)) and _is_traced(x):
+    x = jnp.asarray(x)                     # a vector of traced scalars is one traced vector
   if isinstance(x, (jax.Array, jax.core.Tracer)) and not isinstance(x, np.ndarray):
     if not jnp.issubdtype(x.dtype, jnp.floating) and not jnp.issubdtype(x.dtype, jnp.integer):
       raise TypeError(f"{family}: {name} must be a real number, got dtype {x.dtype}")
+    if not _is_traced(x):                  # concrete: the one validation path, kept on device
+      _convert.host_real(family, name, x, rank, dtype=default_float())
     x = x.astype(jnp.promote_types(x.dtype, default_float())) if jnp.issubdtype(
         x.dtype, jnp.floating) else x.astype(default_float())
     return _df.DF(x, jnp.zeros_like(x))
-  try:
-    host = np.asarray(x, dtype=np.float64)
-  except (TypeError, ValueError):
-    raise TypeError(f"{family}: {name} must be a real number, got {x!r}") from None
+  host = _convert.host_real(family, name, x, rank, dtype=default_float())
   hi, lo = _df.split_host(host, default_float())
   return _df.DF(jnp.asarray(hi), jnp.asarray(lo))
 
 
-def _to_count(name: str, family: str, x) -> jax.Array:
-  if isinstance(x, (bool, np.bool_, str, bytes)) or x is None:
-    raise TypeError(f"{family}: {name} must be a non-negative integer step count, got {x!r}")
+def _to_count(name: str, family: str, x, rank: int = 0) -> jax.Array:
+  if isinstance(x, (list, tuple)) and _is_traced(x):
+    x = jnp.asarray(x)
   if isinstance(x, (jax.Array, jax.core.Tracer)) and not isinstance(x, np.ndarray):
     if jnp.issubdtype(x.dtype, jnp.floating) and _is_traced(x):
       raise TypeError(f"{family}: {name} must be an integer step count, got a traced {x.dtype}")
     if _is_traced(x):
       return x.astype(jnp.int32)
     x = np.asarray(x)
-  try:
-    host = np.asarray(x)
-  except (TypeError, ValueError):
-    raise TypeError(f"{family}: {name} must be a non-negative integer step count, got {x!r}") from None
-  if host.dtype.kind not in "iuf":
-    raise TypeError(f"{family}: {name} must be a non-negative integer step count, got {x!r}")
-  if host.dtype.kind == "f":
-    if not np.all(np.isfinite(host)) or not np.all(host == np.round(host)):
-      raise ValueError(f"{family}: {name} must be a non-negative integer step count, got {x!r}")
-  if np.any(host < 0) or np.any(host > INT32_MAX):
-    raise ValueError(f"{family}: {name} must be an integer in [0, 2^31-1], got {_show(host)}")
-  return jnp.asarray(host.astype(np.int64).astype(np.int32))
+  host = _convert.host_count(family, name, x, rank)
+  return jnp.asarray(host.astype(np.int32))
 
 
 def _show(x) -> str:
@@ -173,16 +165,21 @@ class Schedule:
   ``jax.grad(..., allow_int=True)``); mode strings and flags are static.
   """
   family: ClassVar[str] = "schedule"
+  __array_ufunc__ = None   # NumPy defers to our arithmetic: array * schedule is not an object array
 
   # --- construction ---------------------------------------------------------------------------------
   def __post_init__(self):
     for name, spec in _specs(type(self)):
       raw = getattr(self, name)
       object.__setattr__(self, name, self._convert(name, spec, raw))
+    depth = nesting_depth(self)
+    if depth > MAX_DEPTH:
+      raise ValueError(f"{self.family}: schedules are nested {depth} deep, deeper than the limit "
+                       f"of {MAX_DEPTH} (jaxsched.core.MAX_DEPTH)")
     if not _is_traced(self):
-      for ok, message in self._all_checks():
+      for ok, message, value in _with_values(self._all_checks()):
         if not bool(np.all(np.asarray(ok))):
-          raise ValueError(message)
+          raise ValueError(message if value is None else f"{message}, got {show(value)}")
 
   def _convert(self, name, spec: Spec, raw):
     family = self.family
@@ -191,17 +188,20 @@ class Schedule:
     if spec.kind == "real":
       value = _to_real(name, family, raw, spec.rank)
     elif spec.kind == "count":
-      value = _to_count(name, family, raw)
+      value = _to_count(name, family, raw, spec.rank)
     elif spec.kind == "static":
-      if spec.choices is not None and raw not in spec.choices:
-        raise ValueError(f"{family}: {name} must be one of {list(spec.choices)}, got {raw!r}")
-      return raw
+      return _convert.static_flag(family, name, raw, spec.choices)
     elif spec.kind == "child":
       if not isinstance(raw, Schedule):
         raise TypeError(f"{family}: {name} must be a jaxsched.Schedule, got {type(raw).__name__}")
       return raw
     else:  # children
+      if isinstance(raw, Schedule) or not isinstance(raw, (list, tuple)):
+        raise TypeError(f"{family}: {name} must be a list of jaxsched.Schedule objects, got "
+                        f"{type(raw).__name__}")
       raw = tuple(raw)
+      if not raw:
+        raise ValueError(f"{family}: {name} must hold at least one schedule, got none")
       for s in raw:
         if not isinstance(s, Schedule):
           raise TypeError(f"{family}: {name} must hold jaxsched.Schedule objects, got "
@@ -216,17 +216,18 @@ class Schedule:
     return value
 
   def _all_checks(self):
-    """(ok, message) pairs: every field's range, then the family's cross-field rules."""
+    """``(ok, message, value)`` for every field's range (the message without the value, which
+    construction and the checked mode each format their own way), then the family's cross-field
+    rules as ``(ok, message)`` pairs."""
     for name, spec in _specs(type(self)):
       value = getattr(self, name)
       if value is None or spec.kind not in ("real", "count"):
         continue
       x = _df.value(value) if spec.kind == "real" else value
       if spec.kind == "real":
-        yield jnp.isfinite(x), f"{self.family}: {name} must be finite, got {show(x)}"
+        yield jnp.isfinite(x), f"{self.family}: {name} must be finite", value
       for check in spec.checks:
-        yield check.test(x), (f"{self.family}: {name} must be {check.allowed}, got "
-                              f"{show(x)}")
+        yield check.test(x), f"{self.family}: {name} must be {check.allowed}", value
     yield from self._checks()
 
   def _checks(self):
@@ -337,6 +338,7 @@ class Schedule:
 
   def __truediv__(self, other):
     if isinstance(other, numbers.Real) and not isinstance(other, bool):
+      other = float(_convert.host_real("scaled", "divisor", other, dtype=default_float()))
       if other == 0:
         raise ValueError("cannot divide a schedule by zero")
       return Scaled(schedule=self, factor=_reciprocal(other))
@@ -379,10 +381,34 @@ def real_value(x):
 
 
 def show(x) -> str:
-  """A leaf for an error message: its value, or ``<traced>`` (checkify messages see tracers)."""
+  """A leaf for an error message: its value, or ``<traced>`` (checkify messages see tracers).
+  A concrete real pair shows the shortest decimal that gives it back, as the user wrote it."""
+  if _is_traced(x):
+    return "<traced>"
   if isinstance(x, _df.DF):
-    x = _df.value(x)
-  return "<traced>" if _is_traced(x) else _show(x)
+    return repr(_host_real(x))
+  return _show(x)
+
+
+def nesting_depth(schedule: "Schedule") -> int:
+  """How many schedules deep ``schedule`` nests (1 for a family without children). Iterative, so
+  that it can refuse a nest before anything recursive (tracing, ``repr``, ``==``) meets it."""
+  depth, stack = 0, [(schedule, 1)]
+  while stack:
+    s, d = stack.pop()
+    depth = max(depth, d)
+    for name, spec in _specs(type(s)):
+      if spec.kind == "child":
+        stack.append((getattr(s, name), d + 1))
+      elif spec.kind == "children":
+        stack.extend((c, d + 1) for c in getattr(s, name))
+  return depth
+
+
+def _with_values(checks):
+  """``(ok, message, value or None)`` from the field triples and the families' pairs."""
+  for item in checks:
+    yield item if len(item) == 3 else (*item, None)
 
 
 def _repr_value(value, spec: Spec) -> str:
@@ -425,6 +451,9 @@ def _plain_flatten(cls):
   return flatten
 
 
+ROWS_SHOWN = 8    # the checked mode names at most this many failing rows of a batch, then "and N more"
+
+
 def validate(schedule: Schedule) -> None:
   """Checks every hyperparameter range with ``jax.experimental.checkify`` (the checked mode).
 
@@ -434,17 +463,60 @@ def validate(schedule: Schedule) -> None:
       err, lr = checkify.checkify(lambda s, t: (jaxsched.validate(s), s(t))[1])(s, t)
       err.throw()   # ValueError-like JaxRuntimeError naming the parameter and its range
 
-  ``jaxsched.checked(schedule, step)`` is that line, jitted.
+  ``jaxsched.checked(schedule, step)`` is that line, jitted. The message names the parameter, its
+  range and the value that broke it (``exponential: gamma must be > 0, got -0.25``); on a batch
+  (``jaxsched.stack``, ``grid``) it names the failing rows (flat, row-major indices) and their
+  values, up to ``ROWS_SHOWN`` of them: ``exponential: gamma must be > 0; rows 5 (-0.25), 11 (0.0)``.
   """
   from jax.experimental import checkify
-  for ok, message in schedule._all_checks():
-    checkify.check(jnp.all(jnp.asarray(ok)), message.replace("{", "{{").replace("}", "}}"))
+  batch = schedule.batch_shape
+  for ok, message, value in _with_values(schedule._all_checks()):
+    message = message.replace("{", "{{").replace("}", "}}")
+    ok = jnp.asarray(ok)
+    shown = None if value is None else jnp.asarray(
+        _df.value(value) if isinstance(value, _df.DF) else value)
+    if not batch or ok.ndim < len(batch):
+      if shown is None:
+        checkify.check(jnp.all(ok), message)
+      else:
+        checkify.check(jnp.all(ok), message + ", got {}", shown)
+      continue
+    _check_rows(checkify, ok, message, shown, batch)
   for name, spec in _specs(type(schedule)):
     if spec.kind == "child":
       validate(getattr(schedule, name))
     elif spec.kind == "children":
       for s in getattr(schedule, name):
         validate(s)
+
+
+def _check_rows(checkify, ok, message: str, shown, batch):
+  """One checkify check per possible count of failing rows (1 .. ROWS_SHOWN, then more): exactly
+  one of them fails, and checkify keeps the first failure, so the message lists exactly the rows
+  that fail, each as ``index (value)``, with no padding. A format string is static; a count of
+  failures is not, so the count chooses among static strings."""
+  n = math.prod(batch)
+  rows_ok = jnp.all(ok.reshape((n, -1)), axis=-1) if ok.ndim > len(batch) or ok.size == n else \
+      jnp.broadcast_to(jnp.all(ok), (n,))
+  bad = ~rows_ok
+  failing = jnp.sum(bad, dtype=jnp.int32)
+  slots = min(ROWS_SHOWN, n)
+  index = jnp.nonzero(bad, size=slots, fill_value=0)[0].astype(jnp.int32)
+  per_row = None if shown is None else shown.reshape((n,) + shown.shape[len(batch):])
+
+  # The same arguments for every check (the first failing rows and their values, padded), with
+  # the message indexing into them ("{0[1]}"): checkify threads one payload per distinct argument
+  # signature through the whole program, so a signature per count would bloat the compile.
+  args = (failing - slots, index) + (() if per_row is None else (per_row[index],))
+
+  def listing(k):
+    parts = [f"{{1[{j}]}}" if per_row is None else f"{{1[{j}]}} ({{2[{j}]}})" for j in range(k)]
+    return ("; row " if k == 1 else "; rows ") + ", ".join(parts)
+
+  for k in range(1, slots + 1):
+    checkify.check(failing != k, message + listing(k), *args)
+  if n > slots:
+    checkify.check(failing <= slots, message + listing(slots) + ", and {0} more rows", *args)
 
 
 @jax.jit
@@ -460,12 +532,40 @@ def checked(schedule: Schedule, step):
 
 
 def from_config(config: dict) -> Schedule:
-  """Rebuilds a schedule from ``to_config()`` output. Never evaluates or unpickles anything."""
+  """Rebuilds a schedule from ``to_config()`` output. Never evaluates or unpickles anything.
+
+  Junk is a ``ValueError``/``TypeError`` naming the family and field; a config nested deeper than
+  ``MAX_DEPTH`` schedules is refused (checked without recursion) before anything is built."""
+  _check_config_depth(config)
+  return _from_config(config, "config")
+
+
+def _check_config_depth(config) -> None:
+  """Refuses a config nested deeper than ``MAX_DEPTH`` schedules, walking it without recursion.
+  Lists count toward a looser bound too, so that even a list that contains itself is refused."""
+  stack = [(config, 1, 0)]
+  while stack:
+    node, depth, containers = stack.pop()
+    if depth > MAX_DEPTH or containers > 4 * MAX_DEPTH:
+      raise ValueError(f"the schedule config is nested deeper than the limit of {MAX_DEPTH} "
+                       f"schedules (jaxsched.core.MAX_DEPTH)")
+    if isinstance(node, dict):
+      stack.extend((v, depth + 1, containers + 1) for v in node.values()
+                   if isinstance(v, (dict, list, tuple)))
+    elif isinstance(node, (list, tuple)):  # its items sit at the depth of the schedule holding it
+      stack.extend((v, depth, containers + 1) for v in node if isinstance(v, (dict, list, tuple)))
+
+
+def _from_config(config, where: str) -> Schedule:
   if not isinstance(config, dict):
-    raise TypeError(f"a schedule config must be a dict, got {type(config).__name__}")
+    raise TypeError(f"{where} must be a schedule config (a dict with a 'family' key), got "
+                    f"{type(config).__name__}")
   if "family" not in config:
-    raise ValueError("a schedule config needs a 'family' key")
+    raise ValueError(f"{where}: a schedule config needs a 'family' key")
   name = config["family"]
+  if not isinstance(name, str):
+    raise TypeError(f"{where}: 'family' must be a string naming a family, got "
+                    f"{type(name).__name__} {_convert._written(name)}")
   if name not in FAMILIES:
     raise ValueError(f"unknown family {name!r}; known families: {sorted(FAMILIES)}")
   cls = FAMILIES[name]
@@ -478,12 +578,17 @@ def from_config(config: dict) -> Schedule:
       raise ValueError(f"{name}: unknown field {key!r}; fields are {sorted(specs)}")
     spec = specs[key]
     if spec.kind == "child":
-      value = from_config(value)
+      value = _from_config(value, f"{name}: {key}")
     elif spec.kind == "children":
       if not isinstance(value, (list, tuple)):
-        raise ValueError(f"{name}: {key} must be a list of schedule configs")
-      value = tuple(from_config(v) for v in value)
+        raise TypeError(f"{name}: {key} must be a list of schedule configs, got "
+                        f"{type(value).__name__}")
+      value = tuple(_from_config(v, f"{name}: {key}[{i}]") for i, v in enumerate(value))
     kwargs[key] = value
+  missing = [f.name for f in dataclasses.fields(cls) if "spec" in f.metadata and f.name not in
+             kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+  if missing:
+    raise ValueError(f"{name}: the config lacks the required field(s) {missing}")
   return cls(**kwargs)
 
 

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxsched import _df
+from jaxsched import _convert, _df
 
 _INT32_MAX = 2**31 - 1
 
@@ -50,19 +50,11 @@ class ReduceOnPlateauState(NamedTuple):
 
 
 def _number(name, x, *, integer=False):
-  if isinstance(x, (bool, np.bool_)) or not isinstance(x, (numbers.Real, np.ndarray, jax.Array)):
-    raise TypeError(f"reduce_on_plateau: {name} must be a real number, got {x!r}")
-  try:
-    value = float(x)
-  except (TypeError, jax.errors.ConcretizationTypeError):
-    raise TypeError(f"reduce_on_plateau: {name} must be a concrete number, got {x!r}") from None
-  if not math.isfinite(value):
-    raise ValueError(f"reduce_on_plateau: {name} must be finite, got {value!r}")
+  """A concrete scalar through the library's one validation path (``jaxsched._convert``): no
+  bools, strings or complex numbers; finite and within float32; counts whole and in int32."""
   if integer:
-    if value != round(value):
-      raise ValueError(f"reduce_on_plateau: {name} must be an integer, got {x!r}")
-    return int(value)
-  return value
+    return int(_convert.host_count("reduce_on_plateau", name, x, what="an integer"))
+  return float(_convert.host_real("reduce_on_plateau", name, x, dtype=np.float32))
 
 
 def reduce_on_plateau(factor: float = 0.1, patience: int = 10, *, mode: str = "min",
@@ -114,11 +106,9 @@ def reduce_on_plateau(factor: float = 0.1, patience: int = 10, *, mode: str = "m
   settings (but the same modes' *structure* — all are numbers) can be stacked and passed to one
   ``jax.vmap(tx.update)``.
   """
-  if mode not in ("min", "max"):
-    raise ValueError(f"reduce_on_plateau: mode must be one of ['min', 'max'], got {mode!r}")
-  if threshold_mode not in ("rel", "abs"):
-    raise ValueError(f"reduce_on_plateau: threshold_mode must be one of ['rel', 'abs'], got "
-                     f"{threshold_mode!r}")
+  mode = _convert.static_flag("reduce_on_plateau", "mode", mode, ("min", "max"))
+  threshold_mode = _convert.static_flag("reduce_on_plateau", "threshold_mode", threshold_mode,
+                                        ("rel", "abs"))
   factor = _number("factor", factor)
   if not 0 <= factor < 1:
     raise ValueError(f"reduce_on_plateau: factor must be in [0, 1), got {factor!r}")

@@ -3,3 +3,14 @@ import sys
 
 # The tests import ``tests.cases``; make the repository root importable without an install too.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# Hypothesis profiles. "ci" (the default) is fast and derandomized, so CI runs are reproducible;
+# HYPOTHESIS_PROFILE=big explores far more (and randomly) on demand. Tests that pin their own
+# max_examples keep them.
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile("ci", max_examples=30, deadline=None, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("big", max_examples=1000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -100,7 +100,7 @@ BAD = [
     (lambda: js.piecewise([10, 5], [1.0, 0.5, 0.1]), ValueError, "boundaries must be sorted"),
     (lambda: js.piecewise([10, 20], [1.0, 0.5]), ValueError, r"len\(values\) must be"),
     (lambda: js.piecewise(10, [1.0, 0.5]), ValueError, "boundaries must be a 1-D sequence"),
-    (lambda: js.exponential(0.1, 0.9, staircase="yes"), ValueError, "staircase must be one of"),
+    (lambda: js.exponential(0.1, 0.9, staircase="yes"), TypeError, "staircase must be one of"),
     (lambda: js.warmup(js.constant(0.1), 10, shape="quadratic"), ValueError, "shape must be one of"),
     (lambda: js.warmup(js.constant(0.1), 10, shape="exponential"), ValueError,
      "cannot start from 0"),
