@@ -9,5 +9,8 @@ from jaxsched.optax_glue import current_lr
 from jaxsched.sweeps import (choice, evaluate, grid, int_uniform, log_uniform, sample, stack, sweep,
                              uniform, unstack)
 from jaxsched.plotting import plot
+from jaxsched import serialization as _serialization
+
+_serialization.install()   # flax.serialization support, without importing flax
 
 __version__ = "0.1.0"
