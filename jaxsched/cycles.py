@@ -363,5 +363,6 @@ def one_cycle(max_value, total_steps=None, *, epochs=None, steps_per_epoch=None,
   return OneCycle(max_value, total_steps, **kwargs)
 
 
+one_cycle.family = OneCycle.family       # like every other factory (those are the classes)
 cyclic = Cyclic
 wsd = WSD
