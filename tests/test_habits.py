@@ -271,6 +271,16 @@ def test_current_lr_reads_a_flax_nnx_optimizer():
   for lr in (js.current_lr(optimizer.opt_state), js.current_lr(optimizer)):
     assert isinstance(lr, jax.Array) and lr.shape == ()      # not an OptArray wrapper
     assert_rel(lr, 0.5 * float(schedule(3)), rtol=1e-6)
+  # A Linen-style TrainState holds the same optax state: read it whole or by its opt_state.
+  from flax.training import train_state
+  ts = train_state.TrainState.create(apply_fn=None, params=GRADS, tx=tx)
+  for v in (1.0, 2.0, None):       # TrainState.apply_gradients passes no value=: update by hand
+    updates, opt_state = ts.tx.update(GRADS, ts.opt_state, ts.params,
+                                      **({} if v is None else {"value": v}))
+    ts = ts.replace(step=ts.step + 1, params=optax.apply_updates(ts.params, updates),
+                    opt_state=opt_state)
+  assert_rel(js.current_lr(ts), 0.5 * float(schedule(2)), rtol=1e-6)
+  assert_rel(js.current_lr(ts.opt_state), js.current_lr(ts), rtol=0)
 
 
 def test_torch_one_cycle_overwrites_the_plateau_reduction_and_jaxsched_keeps_it():
