@@ -354,7 +354,9 @@ def one_cycle(max_value, total_steps=None, *, epochs=None, steps_per_epoch=None,
                        f"(as torch OneCycleLR); got epochs={epochs!r}, "
                        f"steps_per_epoch={steps_per_epoch!r}")
     for name, x in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch)):
-      if isinstance(x, bool) or not isinstance(x, numbers.Integral) or x < 1:
+      if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise TypeError(f"one_cycle: {name} must be an integer >= 1, got {x!r}")
+      if not (math.isfinite(x) and x == int(x) and x >= 1):   # 4.0 is 4, as for step counts
         raise ValueError(f"one_cycle: {name} must be an integer >= 1, got {x!r}")
     total_steps = int(epochs) * int(steps_per_epoch)
     if total_steps > INT32_MAX:

@@ -187,6 +187,15 @@ def test_one_cycle_length_errors_name_the_arguments(kwargs, words):
     assert w in str(e.value), (w, str(e.value))
 
 
+def test_one_cycle_epochs_types():
+  assert js.one_cycle(0.1, epochs=4.0, steps_per_epoch=np.int64(25)) == js.one_cycle(0.1, 100)
+  for bad in ("4", True, 4 + 0j):
+    with pytest.raises(TypeError, match="one_cycle: epochs must be an integer >= 1"):
+      js.one_cycle(0.1, epochs=bad, steps_per_epoch=25)
+  with pytest.raises(ValueError, match="epochs must be an integer >= 1, got inf"):
+    js.one_cycle(0.1, epochs=float("inf"), steps_per_epoch=25)
+
+
 # --- 3. reduce_on_plateau once an epoch; current_lr is the rate really used --------------------------
 
 GRADS = {"w": jnp.ones(3)}
