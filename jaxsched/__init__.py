@@ -12,5 +12,8 @@ from jaxsched.sweeps import (choice, evaluate, grid, int_uniform, log_uniform, s
 from jaxsched.plotting import plot
 from jaxsched.parse import parse
 from jaxsched.interop import from_big_vision, from_hf, from_keras, from_t5x, from_torch
+from jaxsched import serialization as _serialization
+
+_serialization.install()   # flax.serialization support, without importing flax
 
 __version__ = "0.1.0"

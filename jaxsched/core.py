@@ -152,6 +152,7 @@ def _host_real(x: _df.DF):
 # --- the Schedule base -------------------------------------------------------------------------------
 
 FAMILIES: dict[str, type["Schedule"]] = {}
+FAMILY_HOOKS: list[Callable[[type], None]] = []   # run on every new family (flax registration)
 
 
 def _specs(cls) -> list[tuple[str, Spec]]:
@@ -323,7 +324,7 @@ class Schedule:
         config[name] = [s.to_config() for s in value]
     return config
 
-  # --- arithmetic (SPEC §1): s * c, c * s, s * s2, s / c -------------------------------------------
+  # --- arithmetic (SPEC §1): s * c, c * s, s * s2, s / c, s ± c, c ± s, s ± s2, -s ---------------
   def __mul__(self, other):
     if isinstance(other, Schedule):
       return Product(schedules=(self, other))
@@ -335,6 +336,33 @@ class Schedule:
     if _is_scalar_like(other):
       return Scaled(schedule=self, factor=other)
     return NotImplemented
+
+  def __add__(self, other):
+    if isinstance(other, Schedule):
+      return Sum(schedules=(self, other))
+    if _is_scalar_like(other):
+      return Offset(schedule=self, offset=other)
+    return NotImplemented
+
+  def __radd__(self, other):
+    if _is_scalar_like(other):
+      return Offset(schedule=self, offset=other)
+    return NotImplemented
+
+  def __sub__(self, other):
+    if isinstance(other, Schedule):
+      return Sum(schedules=(self, -other))
+    if _is_scalar_like(other):
+      return Offset(schedule=self, offset=-other)
+    return NotImplemented
+
+  def __rsub__(self, other):
+    if _is_scalar_like(other):
+      return Offset(schedule=-self, offset=other)
+    return NotImplemented
+
+  def __neg__(self):
+    return Scaled(schedule=self, factor=-1.0)
 
   def __truediv__(self, other):
     if isinstance(other, numbers.Real) and not isinstance(other, bool):
@@ -356,7 +384,20 @@ def _evaluate(schedule: "Schedule", t):
   formula = lambda s: jnp.asarray(s._value(t), s.dtype)
   for _ in schedule.batch_shape:
     formula = jax.vmap(formula)
-  return formula(schedule)
+  return _weak(formula(schedule))
+
+
+try:  # JAX's own cast to a weakly typed array (what a Python float becomes); private, so guarded
+  from jax._src.lax.lax import _convert_element_type as _convert
+except ImportError:  # pragma: no cover  (tests/test_habits.py fails loudly if this path is taken)
+  _convert = None
+
+
+def _weak(x):
+  """The value weakly typed, as optax schedules built from Python floats return theirs: computed in
+  float32 (float64 under x64), it then adopts the dtype of what it multiplies, so bf16/f16
+  parameters keep bf16/f16 updates under ``inject_hyperparams`` as under ``learning_rate=``."""
+  return x if _convert is None else _convert(x, x.dtype, weak_type=True)
 
 
 def _reciprocal(x: float) -> _df.DF:
@@ -440,6 +481,8 @@ def family(name: str):
     if name in FAMILIES:
       raise ValueError(f"family {name!r} registered twice")
     FAMILIES[name] = cls
+    for hook in FAMILY_HOOKS:
+      hook(cls)
     return cls
 
   return register
@@ -620,3 +663,32 @@ class Scaled(Schedule):
 
   def _value(self, t):
     return self.schedule(t) * self.factor.hi
+
+
+@family("sum")
+class Sum(Schedule):
+  """Element-wise sum ``s₁(t) + s₂(t) + ···``; made by ``s1 + s2`` and ``s1 - s2`` (as
+  ``s1 + (−1)·s2``). A sum is only as exact as float32 addition: where terms cancel, the result
+  carries their rounding (2⁻²⁴ of the larger), not 1e-6 of the difference."""
+  schedules: tuple = children()
+
+  def _checks(self):
+    if not self.schedules:
+      yield False, "sum: schedules must hold at least one schedule"
+
+  def _value(self, t):
+    out = self.schedules[0](t)
+    for s in self.schedules[1:]:
+      out = out + s(t)
+    return out
+
+
+@family("offset")
+class Offset(Schedule):
+  """``schedule(t) + offset``; made by ``s + c``, ``c + s``, ``s − c`` (offset −c) and ``c − s``
+  (``(−s) + c``). E.g. a floor under a decay: ``cosine(0.1 − 1e-4, T) + 1e-4``."""
+  schedule: Schedule = child()
+  offset: Any = real()
+
+  def _value(self, t):
+    return self.schedule(t) + real_value(self.offset)

@@ -10,6 +10,7 @@ integers (every start when ``period_mult`` is one) come out exact, up to t = 2^3
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import KW_ONLY
 from typing import Any
 
@@ -327,6 +328,43 @@ class WSD(Schedule):
 
 
 cosine_restarts = CosineRestarts
-one_cycle = OneCycle
+
+
+def one_cycle(max_value, total_steps=None, *, epochs=None, steps_per_epoch=None,
+              **kwargs) -> OneCycle:
+  """The 1cycle policy, exactly torch ``OneCycleLR`` (the formula is ``OneCycle``'s docstring):
+  initial = max_value/div_factor → max_value over ``pct_start·T − 1`` steps, then → initial/
+  final_div_factor at ``T − 1`` (cosine or linear; three phases with ``three_phase``).
+
+  The length ``T`` is ``total_steps``, or, as torch ``OneCycleLR(max_lr, epochs=E,
+  steps_per_epoch=S)`` accepts it, ``epochs·steps_per_epoch``. Give one form: both or neither is a
+  ``ValueError`` (torch silently prefers ``total_steps`` when both are given). The schedule stores
+  ``total_steps = E·S``, so its repr and config show that product. Keyword arguments
+  (``pct_start``, ``div_factor``, ``final_div_factor``, ``anneal``, ``three_phase``) are
+  ``OneCycle``'s.
+  """
+  per_epoch = epochs is not None or steps_per_epoch is not None
+  if total_steps is not None and per_epoch:
+    raise ValueError("one_cycle: give either total_steps or (epochs and steps_per_epoch), not "
+                     f"both; got total_steps={total_steps!r}, epochs={epochs!r}, "
+                     f"steps_per_epoch={steps_per_epoch!r}")
+  if total_steps is None:
+    if epochs is None or steps_per_epoch is None:
+      raise ValueError("one_cycle: give either total_steps or both epochs and steps_per_epoch "
+                       f"(as torch OneCycleLR); got epochs={epochs!r}, "
+                       f"steps_per_epoch={steps_per_epoch!r}")
+    for name, x in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch)):
+      if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise TypeError(f"one_cycle: {name} must be an integer >= 1, got {x!r}")
+      if not (math.isfinite(x) and x == int(x) and x >= 1):   # 4.0 is 4, as for step counts
+        raise ValueError(f"one_cycle: {name} must be an integer >= 1, got {x!r}")
+    total_steps = int(epochs) * int(steps_per_epoch)
+    if total_steps > INT32_MAX:
+      raise ValueError(f"one_cycle: epochs * steps_per_epoch must be <= 2^31-1, got "
+                       f"{epochs} * {steps_per_epoch} = {total_steps}")
+  return OneCycle(max_value, total_steps, **kwargs)
+
+
+one_cycle.family = OneCycle.family       # like every other factory (those are the classes)
 cyclic = Cyclic
 wsd = WSD

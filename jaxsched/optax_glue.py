@@ -12,8 +12,13 @@ A ``Schedule`` is already an optax schedule (a callable ``count -> value``), so 
 """
 from __future__ import annotations
 
+import numbers
+
 import jax
+import numpy as np
 from optax import InjectHyperparamsState
+
+from jaxsched.plateau import ReduceOnPlateauState
 
 try:  # optax >= 0.2.3 also has a stateful variant with the same ``hyperparams`` dict
   from optax import InjectStatefulHyperparamsState
@@ -27,22 +32,60 @@ def _is_inject_state(x) -> bool:
 
 
 def current_lr(opt_state, name: str = "learning_rate"):
-  """The learning rate held in an ``optax.inject_hyperparams`` state, wherever it sits.
+  """The learning rate the *last* update really used, read from an ``optax.inject_hyperparams``
+  state wherever it sits, times the scale of every ``reduce_on_plateau`` that follows it.
 
-  It is the value the *last* update used: after ``k`` updates the state's ``count`` is ``k`` and the
-  value is ``schedule(k − 1)`` (``schedule(0)`` straight after ``init``). The state may be nested in
-  ``optax.chain``, ``optax.multi_transform``/``partition``, ``MultiSteps`` or any pytree. One match
-  returns its value; several (one per ``multi_transform`` group) return a dict keyed by the path to
-  each, e.g. ``{"inner_states['head']": 0.01, ...}``. ``name`` picks another hyperparameter.
+  After ``k`` updates the inject state's ``count`` is ``k`` and its value is ``schedule(k − 1)``
+  (``schedule(0)`` straight after ``init``). A ``jaxsched.reduce_on_plateau`` placed *after* the
+  optimizer in the same ``optax.chain`` (at any nesting) multiplied that update by its
+  ``state.scale``, so the rate returned is ``schedule(k − 1)·scale``; a plateau placed *before* an
+  adaptive optimizer is not a learning-rate factor (Adam normalises it away) and is not counted.
+
+  ``opt_state`` may be any pytree holding the state: an ``optax.chain`` /
+  ``multi_transform``/``partition`` / ``MultiSteps`` state, a Flax ``TrainState``, an NNX
+  ``nnx.Optimizer`` or its ``opt_state`` (NNX ``OptArray`` wrappers are unwrapped to the array).
+  One match returns its value; several (one per ``multi_transform`` group) return a dict keyed by
+  the path to each, e.g. ``{"inner_states['head']": 0.01, ...}``. ``name`` picks another
+  hyperparameter (``"weight_decay"``); plateau scales apply to ``learning_rate`` only.
   """
+  nodes = jax.tree_util.tree_flatten_with_path(opt_state, is_leaf=_is_state)[0]
+  plateaus = [(path, node) for path, node in nodes if isinstance(node, ReduceOnPlateauState)]
   found = {}
-  leaves = jax.tree_util.tree_flatten_with_path(opt_state, is_leaf=_is_inject_state)[0]
-  for path, node in leaves:
+  for path, node in nodes:
     if _is_inject_state(node) and name in node.hyperparams:
-      found[jax.tree_util.keystr(path)] = node.hyperparams[name]
+      value = _unwrap(node.hyperparams[name])
+      if name == "learning_rate":
+        for plateau_path, plateau in plateaus:
+          if _follows(plateau_path, path):
+            value = value * _unwrap(plateau.scale)
+      found[jax.tree_util.keystr(path)] = value
   if not found:
     raise ValueError(f"no optax.inject_hyperparams state holding {name!r} in this optimizer state; "
                      f"wrap the optimizer: optax.inject_hyperparams(optax.adamw)(learning_rate=...)")
   if len(found) == 1:
     return next(iter(found.values()))
   return found
+
+
+def _is_state(x) -> bool:
+  return _is_inject_state(x) or isinstance(x, ReduceOnPlateauState)
+
+
+def _follows(plateau_path, path) -> bool:
+  """Whether a plateau state at ``plateau_path`` sits in an ``optax.chain`` state (a tuple) after
+  the element that holds the inject state at ``path``: then it scaled that optimizer's updates."""
+  if not plateau_path or not isinstance(plateau_path[-1], jax.tree_util.SequenceKey):
+    return False
+  depth = len(plateau_path) - 1
+  if len(path) <= depth or tuple(path[:depth]) != tuple(plateau_path[:depth]):
+    return False
+  key = path[depth]
+  return isinstance(key, jax.tree_util.SequenceKey) and key.idx < plateau_path[-1].idx
+
+
+def _unwrap(x):
+  """An array held in a wrapper pytree (NNX ``OptArray``/``Variable``, a Flax box) as the array."""
+  if isinstance(x, (jax.Array, np.ndarray, numbers.Number)):
+    return x
+  leaves = jax.tree.leaves(x)
+  return leaves[0] if len(leaves) == 1 else x

@@ -63,9 +63,28 @@ def reduce_on_plateau(factor: float = 0.1, patience: int = 10, *, mode: str = "m
                       eps: float = 0.0) -> optax.GradientTransformationExtraArgs:
   """Scales the updates by ``factor`` when a metric stops improving: torch ``ReduceLROnPlateau``.
 
-  ``update(updates, state, params=None, *, value)`` takes the metric as ``value=``. Every
-  ``accumulation_steps`` calls, the mean of the metrics passed since the last decision is one torch
-  ``scheduler.step(metric)``:
+  ``update(updates, state, params=None, *, value=None)``. A call *with* ``value=`` (a real scalar
+  metric, or an array of shape ``()``/``(1,)``; anything else is an error naming ``value``) is one
+  torch ``scheduler.step(metric)``; with ``accumulation_steps=k`` the mean of every ``k`` such
+  metrics is one step. A call *without* ``value=`` (the other batches of an epoch) decides nothing:
+  it only multiplies the updates by the current scale. So torch's most common pattern, a decision
+  once an epoch on a validation loss, is one chained optimizer::
+
+      tx = optax.chain(optax.inject_hyperparams(optax.sgd)(learning_rate=schedule),
+                       jaxsched.reduce_on_plateau(factor=0.5, patience=5))
+      for epoch in range(epochs):
+        for i, batch in enumerate(batches):
+          extra = {"value": val_loss} if i == 0 and epoch > 0 else {}      # one decision
+          updates, state = tx.update(grads(params, batch), state, params, **extra)
+          params = optax.apply_updates(params, updates)
+        val_loss = validate(params)
+      jaxsched.current_lr(state)     # schedule(count − 1) · scale: the rate the last update used
+
+  Passing epoch ``e``'s validation loss with the first update of epoch ``e + 1`` makes the decision
+  govern exactly the updates that torch's ``scheduler.step(val_loss)`` at the end of epoch ``e``
+  governs: all of epoch ``e + 1``.
+
+  Each decision follows torch:
 
   - it improves when ``a < best·(1 − threshold)`` (``mode="min"``, ``threshold_mode="rel"``),
     ``a < best − threshold`` (min, abs), ``a > best·(1 + threshold)`` (max, rel),
@@ -79,12 +98,16 @@ def reduce_on_plateau(factor: float = 0.1, patience: int = 10, *, mode: str = "m
   ``contrib.reduce_on_plateau`` does); ``state.scale`` is the current value, so the scale sequence
   equals torch's ``get_last_lr()`` after each ``step`` for a base lr of 1.
 
-  Combine it with a schedule — the product of both is the step size::
+  Combine it with a schedule, after the optimizer in the chain: the product of both is the step
+  size, and ``jaxsched.current_lr(state)`` reports that product (``state[1].scale`` alone is the
+  plateau factor in force).
 
-      tx = optax.chain(optax.adamw(jaxsched.warmup_cosine(1e-3, 500, 10_000)),
-                       jaxsched.reduce_on_plateau(factor=0.5, patience=5))
-      updates, state = tx.update(grads, state, params, value=val_loss)
-      scale = state[1].scale            # the plateau factor now in force
+  torch ``OneCycleLR`` + ``ReduceLROnPlateau`` on one optimizer is not this product: both write
+  the optimizer's lr, and ``OneCycleLR.step()`` sets it from its own curve on the very next batch,
+  so torch's reduction lasts one batch and is then overwritten (only a schedule that multiplies the
+  current lr, such as ``ExponentialLR``, keeps it). Here the plateau factor multiplies
+  ``one_cycle``'s value and is kept for the rest of the run, which is what the combination is
+  meant to do. To reproduce torch's numbers exactly, use the one-cycle schedule alone.
 
   Negative metrics behave exactly as in torch: ``rel`` scales ``best`` by ``1 ∓ threshold`` with no
   ``abs()``, so for a negative ``best`` the bar lies on the wrong side of it — in ``mode="min"`` a
@@ -149,23 +172,42 @@ def reduce_on_plateau(factor: float = 0.1, patience: int = 10, *, mode: str = "m
         num_bad=jnp.zeros((), jnp.int32), cooldown_counter=jnp.zeros((), jnp.int32),
         count=jnp.zeros((), jnp.int32), accumulated=jnp.zeros((), jnp.float32), hparams=hparams)
 
-  def update_fn(updates, state: ReduceOnPlateauState, params=None, *, value, **extra_args):
+  def update_fn(updates, state: ReduceOnPlateauState, params=None, *, value=None, **extra_args):
     del params, extra_args
-    new_state = _step(state, value)
+    new_state = state if value is None else _step(state, _metric(value))
     updates = jax.tree.map(lambda g: g * new_state.scale.astype(jnp.result_type(g)), updates)
     return updates, new_state
 
   return optax.GradientTransformationExtraArgs(init_fn, update_fn)
 
 
+def _metric(value) -> jax.Array:
+  """The metric as a float32 scalar: a real number, or an array of shape ``()`` or ``(1,)``.
+  Shapes and dtypes are static, so this check also runs under ``jit``/``vmap`` (per example)."""
+  if isinstance(value, (bool, np.bool_, str, bytes)):
+    raise TypeError(f"reduce_on_plateau: value must be a real scalar metric, got {value!r}")
+  if not isinstance(value, (numbers.Real, np.ndarray, np.generic, jax.Array)):
+    shown = repr(value) if isinstance(value, numbers.Number) else type(value).__name__
+    raise TypeError(f"reduce_on_plateau: value must be a real scalar metric, got {shown}")
+  dtype = np.result_type(value) if not isinstance(value, jax.Array) else value.dtype
+  if not (jnp.issubdtype(dtype, jnp.floating) or jnp.issubdtype(dtype, jnp.integer)):
+    raise TypeError(f"reduce_on_plateau: value must be a real scalar metric, got dtype {dtype}")
+  if np.shape(value) not in ((), (1,)):
+    raise ValueError(f"reduce_on_plateau: value must be a scalar metric (shape () or (1,)), got "
+                     f"shape {tuple(np.shape(value))}")
+  return jnp.reshape(jnp.asarray(value, jnp.float32), ())
+
+
 def _improves(a, best, hp: PlateauHyperparams):
   """``a < best·rel − abs`` decided in pair precision: torch compares the (exact) double of a
   float32 metric with a double bar, and a float32 bar would flip ties such as
-  ``−1.05 > −1.0·1.05``. ``best = +inf`` (nothing seen yet) is beaten by any finite ``a``."""
-  start = jnp.isinf(best)
-  finite_best = jnp.where(start, 0, best)
+  ``−1.05 > −1.0·1.05``. Where ``a`` or ``best`` is ±inf (``best`` is +inf before the first
+  metric) the plain comparison is torch's own IEEE one: −inf beats any finite best, nothing beats
+  a best of −inf, +inf beats nothing; NaN never improves."""
+  infinite = jnp.isinf(a) | jnp.isinf(best)
+  finite_a, finite_best = jnp.where(infinite, 0, a), jnp.where(infinite, 0, best)
   bar = _df.sub(_df.mul(_df.of(finite_best), _df.DF(hp.rel, hp.rel_lo)), _df.DF(hp.abs, hp.abs_lo))
-  return jnp.where(start, a < best, _df.sub(_df.of(a), bar).hi < 0)
+  return jnp.where(infinite, a < best * hp.rel - hp.abs, _df.sub(_df.of(finite_a), bar).hi < 0)
 
 
 def _step(state: ReduceOnPlateauState, value) -> ReduceOnPlateauState:

@@ -17,6 +17,9 @@ COMPOSITES = [
     js.per_epoch(js.inverse_sqrt(0.1, 1.0), 390, fractional=True),
     js.cosine(0.1, 100) * 2.0,
     js.cosine(0.1, 100) / 3.0,
+    js.cosine(0.1, 100) + 1e-4,                                        # offset
+    0.2 - js.linear(0.0, 0.1, 50),                                     # offset(scaled)
+    js.cosine(0.1, 100) - js.constant(1e-3),                           # sum
     js.cosine_restarts(0.1, 10, period_mult=1.5, decay=0.9, end_value=1e-4, max_cycles=3),
     js.one_cycle(0.3, 1000, pct_start=0.25, anneal="linear", three_phase=True),
     js.cyclic(1e-3, 1e-2, 20, step_size_down=35, mode="exp_range", gamma=0.999),

@@ -221,3 +221,91 @@ def test_bad_input_is_rejected(kwargs, error, message):
   with pytest.raises(error) as info:
     js.reduce_on_plateau(**kwargs)
   assert message in str(info.value)
+
+
+# --- metrics: what `value` may be, and ±inf / NaN exactly as torch --------------------------------
+
+INF = float("inf")
+NAN = float("nan")
+NONFINITE = [
+    ([1, -INF, .5, .4, .3, .2], dict(mode="min")),
+    ([1, INF, .9, .95, .97, 1.0, 1.1], dict(mode="min")),
+    ([INF, INF, INF, 2, 1, 1, 1], dict(mode="min")),
+    ([-INF, 1, 0.5, -INF, 0.4, 0.3], dict(mode="min", threshold_mode="abs")),
+    ([NAN, 1, NAN, NAN, 0.5, NAN, NAN, NAN], dict(mode="min")),
+    ([1, NAN, INF, -INF, NAN, 0.5, 0.4], dict(mode="min")),
+    ([0.5, INF, 0.9, 0.95, 0.97, 0.99], dict(mode="max")),
+    ([0.5, -INF, 0.6, 0.4, 0.3, 0.2], dict(mode="max")),
+    ([-INF, -INF, 0.1, 0.2, 0.2, 0.2], dict(mode="max", threshold_mode="abs")),
+    ([NAN, 0.3, NAN, NAN, NAN, 0.9], dict(mode="max", cooldown=1)),
+]
+
+
+def test_infinite_metrics_follow_torch_the_issue_example():
+  # torch: -inf becomes best and nothing beats it afterwards, so the bad count grows.
+  assert_rel(scales([1, -INF, .5, .4, .3, .2], factor=0.5, patience=1),
+             [1, 1, 1, .5, .5, .25], rtol=1e-7)
+
+
+@pytest.mark.parametrize("metrics, config", NONFINITE, ids=[str(m) for m, _ in NONFINITE])
+def test_nan_and_infinite_metrics_match_torch(metrics, config):
+  torch = pytest.importorskip("torch")
+  w = torch.nn.Parameter(torch.zeros(1))
+  opt = torch.optim.SGD([w], lr=1.0)
+  plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=1, **config)
+  want = []
+  for m in metrics:
+    plateau.step(m)
+    want.append(opt.param_groups[0]["lr"])
+  got = scales(metrics, factor=0.5, patience=1, eps=1e-8, **config)
+  assert_rel(got, want, rtol=1e-7)
+
+
+@pytest.mark.parametrize("value", [2.5, 3, np.float32(2.5), np.array([2.5]), jnp.array(2.5),
+                                   jnp.array([2.5], jnp.bfloat16), np.int32(3)],
+                         ids=["float", "int", "np_f32", "shape_1", "jax_scalar", "bf16_1", "np_i32"])
+def test_value_accepts_a_real_scalar_or_shape_one(value):
+  tx = js.reduce_on_plateau(factor=0.5, patience=0)
+  state = tx.init(GRADS)
+  _, state = tx.update(GRADS, state, value=value)
+  _, state = tx.update(GRADS, state, value=value)            # no improvement: one reduction
+  assert state.scale.shape == () and state.best.shape == () and float(state.scale) == 0.5
+  assert float(state.best) == float(np.asarray(value, np.float32).reshape(()))
+
+
+@pytest.mark.parametrize("value, error, words", [
+    (np.ones((2, 2)), ValueError, "value must be a scalar metric (shape () or (1,)), got shape (2, 2)"),
+    (jnp.ones(3), ValueError, "got shape (3,)"),
+    (np.ones((1, 1)), ValueError, "got shape (1, 1)"),
+    ("1.0", TypeError, "value must be a real scalar metric, got '1.0'"),
+    (True, TypeError, "value must be a real scalar metric, got True"),
+    (np.array(True), TypeError, "value must be a real scalar metric, got dtype bool"),
+    (1 + 2j, TypeError, "value must be a real scalar metric, got (1+2j)"),
+    (np.array(1 + 2j), TypeError, "dtype complex128"),
+    ([1.0], TypeError, "value must be a real scalar metric, got list"),
+], ids=["2x2", "len3", "1x1", "str", "bool", "np_bool", "complex", "np_complex", "list"])
+def test_value_anything_else_is_an_error_naming_value(value, error, words):
+  tx = js.reduce_on_plateau()
+  state = tx.init(GRADS)
+  with pytest.raises(error) as info:
+    tx.update(GRADS, state, value=value)
+  assert words in str(info.value)
+  with pytest.raises(error, match="reduce_on_plateau: value"):     # also while tracing
+    jax.jit(lambda s, v: tx.update(GRADS, s, value=v))(state, value) if not isinstance(
+        value, str) else tx.update(GRADS, state, value=value)
+
+
+def test_update_without_value_applies_the_scale_and_decides_nothing():
+  tx = js.reduce_on_plateau(factor=0.5, patience=0, accumulation_steps=2)
+  state = tx.init(GRADS)
+  for v in (1.0, 1.0, 2.0, 2.0):                   # two decisions: improve, then reduce
+    _, state = tx.update(GRADS, state, value=v)
+  assert float(state.scale) == 0.5
+  update = jax.jit(tx.update)
+  for _ in range(3):
+    updates, new = update(GRADS, state)
+    np.testing.assert_array_equal(updates["w"], 0.5 * np.ones(3))
+    for a, b in zip(jax.tree.leaves(new), jax.tree.leaves(state)):
+      np.testing.assert_array_equal(a, b)
+  _, state = tx.update(GRADS, state, value=3.0)   # half an accumulation: still no decision
+  assert int(state.count) == 1 and float(state.scale) == 0.5
