@@ -388,16 +388,16 @@ def _evaluate(schedule: "Schedule", t):
 
 
 try:  # JAX's own cast to a weakly typed array (what a Python float becomes); private, so guarded
-  from jax._src.lax.lax import _convert_element_type as _convert
+  from jax._src.lax.lax import _convert_element_type as _weak_cast
 except ImportError:  # pragma: no cover  (tests/test_habits.py fails loudly if this path is taken)
-  _convert = None
+  _weak_cast = None
 
 
 def _weak(x):
   """The value weakly typed, as optax schedules built from Python floats return theirs: computed in
   float32 (float64 under x64), it then adopts the dtype of what it multiplies, so bf16/f16
   parameters keep bf16/f16 updates under ``inject_hyperparams`` as under ``learning_rate=``."""
-  return x if _convert is None else _convert(x, x.dtype, weak_type=True)
+  return x if _weak_cast is None else _weak_cast(x, x.dtype, weak_type=True)
 
 
 def _reciprocal(x: float) -> _df.DF:
