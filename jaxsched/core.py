@@ -178,9 +178,14 @@ class Schedule:
       raise ValueError(f"{self.family}: schedules are nested {depth} deep, deeper than the limit "
                        f"of {MAX_DEPTH} (jaxsched.core.MAX_DEPTH)")
     if not _is_traced(self):
-      for ok, message, value in _with_values(self._all_checks()):
-        if not bool(np.all(np.asarray(ok))):
-          raise ValueError(message if value is None else f"{message}, got {show(value)}")
+      self._raise_if_out_of_range()
+
+  def _raise_if_out_of_range(self, prefix: str = ""):
+    """Every range check on concrete values; the first failure is a ValueError (construction, and
+    schedules restored from a checkpoint)."""
+    for ok, message, value in _with_values(self._all_checks()):
+      if not bool(np.all(np.asarray(ok))):
+        raise ValueError(prefix + (message if value is None else f"{message}, got {show(value)}"))
 
   def _convert(self, name, spec: Spec, raw):
     family = self.family

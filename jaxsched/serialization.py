@@ -24,7 +24,6 @@ import sys
 import threading
 import warnings
 
-import numpy as np
 
 from jaxsched import core
 
@@ -51,9 +50,7 @@ def _from_state_dict(target: core.Schedule, state) -> core.Schedule:
   data = [serialization.from_state_dict(getattr(target, name), state[name], name=name)
           for name in fields]
   restored = cls._unflatten(tuple(getattr(target, n) for n in cls._meta_fields), data)
-  for ok, message in restored._all_checks():
-    if not bool(np.all(np.asarray(ok))):
-      raise ValueError(f"restored {message}")
+  restored._raise_if_out_of_range(prefix="restored ")
   return restored
 
 
