@@ -16,4 +16,22 @@ from jaxsched import serialization as _serialization
 
 _serialization.install()   # flax.serialization support, without importing flax
 
+__all__ = [
+    # the Schedule type, the registry, config and checks
+    "Schedule", "FAMILIES", "from_config", "parse", "validate", "checked",
+    # families
+    "constant", "exponential", "step", "multistep", "piecewise", "inverse_time", "inverse_sqrt",
+    "linear", "polynomial", "cosine", "warmup_cosine", "cosine_restarts", "one_cycle", "cyclic",
+    "wsd",
+    # composition
+    "join", "warmup", "product", "clip", "per_epoch", "shift", "repeat",
+    # reduce on plateau and optax glue
+    "reduce_on_plateau", "ReduceOnPlateauState", "current_lr",
+    # batches and sweeps
+    "stack", "unstack", "grid", "sample", "uniform", "log_uniform", "int_uniform", "choice",
+    "evaluate", "sweep", "plot",
+    # converters from peers
+    "from_torch", "from_keras", "from_hf", "from_t5x", "from_big_vision",
+]
+
 __version__ = "0.1.0"
