@@ -3,6 +3,8 @@ import sys
 
 # The tests import ``tests.cases``; make the repository root importable without an install too.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# Keras 3 (a test-only peer) on JAX, whichever test imports it first: no TensorFlow needed.
+os.environ.setdefault("KERAS_BACKEND", "jax")
 
 # Hypothesis profiles. "ci" (the default) is fast and derandomized, so CI runs are reproducible;
 # HYPOTHESIS_PROFILE=big explores far more (and randomly) on demand. Tests that pin their own
