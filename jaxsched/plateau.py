@@ -1,7 +1,6 @@
 """``reduce_on_plateau`` (SPEC §3): torch ``ReduceLROnPlateau`` as an optax transformation."""
 from __future__ import annotations
 
-import math
 import numbers
 from typing import NamedTuple
 

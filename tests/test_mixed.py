@@ -1,7 +1,5 @@
 """Mixed batches (issue 8): one batch across families, static choices, None vs a value and vector
 lengths, equal setting by setting to its members; and every sweep helper speaking it."""
-import re
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -12,7 +10,6 @@ import jaxsched as js
 from jaxsched.mixed import Mixed
 from jaxsched.sweeps import _evaluate
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
 # One member of every family of SPEC §2 (so every pairing shares one batch) and a composite, with
 # the structural variants a mixed batch must separate: static flags and modes, None vs a value,
@@ -174,20 +171,6 @@ def test_sample_with_a_static_choice_and_a_family_factory():
   values = np.asarray(js.evaluate(batch, t))
   for row, m in zip(values, members):
     assert _relative(row, _single(m, t)) <= 2e-7
-
-
-def test_readme_sweep_examples_run_as_written():
-  section = README[README.index("## Sweeps"):README.index("## Command line")]
-  blocks = re.findall(r"```python\n(.*?)```", section, re.S)
-  mixed = [b for b in blocks if "choice" in b or '"family"' in b]
-  assert mixed
-  namespace = {}
-  for code in mixed:
-    exec(compile(code, "README sweeps", "exec"), namespace)
-  search, by_family = namespace["search"], namespace["by_family"]
-  assert isinstance(search, Mixed) and len(search) == 16
-  assert {m.decay_shape for m in js.unstack(search)} == {"linear", "cosine"}
-  assert {m.family for m in js.unstack(by_family)} >= {"cosine", "wsd"}
 
 
 def test_plot_draws_a_mixed_batch():

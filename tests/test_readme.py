@@ -26,6 +26,9 @@ def test_every_python_block_runs_in_order_in_one_namespace(monkeypatch):
   assert abs(float(namespace["curves"][1, 10]) / (0.1 * 0.99**10) - 1) < 1e-6
   assert namespace["losses"].shape == (9, 200)
   assert len(namespace["search"]) == 16 and len(namespace["by_family"]) == 9
+  # random search over a static choice, and a grid over family: one mixed batch each
+  assert {m.decay_shape for m in js.unstack(namespace["search"])} == {"linear", "cosine"}
+  assert {m.family for m in js.unstack(namespace["by_family"])} >= {"cosine", "wsd"}
   assert namespace["best"] in js.unstack(namespace["by_family"])
 
 
