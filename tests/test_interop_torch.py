@@ -1,5 +1,4 @@
 """js.from_torch against real torch schedulers, stepped for real (issue 12 item 1)."""
-import math
 import warnings
 
 import numpy as np
