@@ -32,12 +32,30 @@ class PlateauHyperparams(NamedTuple):
 
 
 class ReduceOnPlateauState(NamedTuple):
-  """Fixed dtypes (int32 counters, float32 values), so updates never recompile.
+  """The state of ``jaxsched.reduce_on_plateau``: torch ``ReduceLROnPlateau``'s counters as arrays.
 
-  ``scale`` is the factor applied to the updates (1.0 at the start); ``best`` the best (averaged)
-  metric so far (±inf before the first); ``num_bad`` is torch's ``num_bad_epochs`` and
-  ``cooldown_counter`` torch's; ``count`` and ``accumulated`` gather the metrics toward the next
-  decision.
+  Fixed dtypes (int32 counters, float32 values), so updates never recompile, and states stack
+  and vmap (``jax.tree.map(jnp.stack, ...)``). Formula: the learning rate in force is
+  ``schedule(count − 1)·scale`` (what ``jaxsched.current_lr`` reports); torch's equivalent is
+  ``scheduler.state_dict()`` (``best``, ``num_bad_epochs``, ``cooldown_counter``, and
+  ``_last_lr`` for a base lr of 1), optax's is ``optax.contrib.ReduceLROnPlateauState``.
+
+  Attributes:
+    scale: float32, the factor applied to the updates: 1.0 at the start, times ``factor`` at each
+      reduction, never below ``min_scale``.
+    best: float32, the best (averaged) metric so far; ``+inf`` (``mode="min"``) or ``-inf``
+      (``mode="max"``) before the first.
+    num_bad: int32, torch's ``num_bad_epochs``: decisions since the last improvement.
+    cooldown_counter: int32, torch's ``cooldown_counter``: decisions left in the cooldown.
+    count: int32, metrics gathered toward the next decision (below ``accumulation_steps``).
+    accumulated: float32, the sum of those metrics.
+    hparams: the configuration as leaves (``PlateauHyperparams``), so differently configured
+      states share one program.
+
+  >>> import jax.numpy as jnp, jaxsched
+  >>> state = jaxsched.reduce_on_plateau(factor=0.5).init({"w": jnp.zeros(3)})
+  >>> float(state.scale), float(state.best), int(state.num_bad)
+  (1.0, inf, 0)
   """
   scale: jax.Array
   best: jax.Array
@@ -124,9 +142,53 @@ def reduce_on_plateau(factor: float = 0.1, patience: int = 10, *, mode: str = "m
   (the cooldown still restarts). torch's default ``eps=1e-8`` is in lr units, so it is
   ``eps=1e-8/base_lr`` here; the default 0 never skips a reduction.
 
+  Keras's ``callbacks.ReduceLROnPlateau(factor=f, patience=p, min_delta=d, min_lr=m)`` reduces
+  on the ``p``-th bad epoch in a row where torch waits for the ``p + 1``-th: it is close to
+  ``reduce_on_plateau(f, p − 1, threshold=d, threshold_mode="abs", min_scale=m/lr)`` (the
+  cooldowns count slightly differently).
+
   The configuration travels in ``state.hparams``: states from transformations with different
   settings (but the same modes' *structure* — all are numbers) can be stacked and passed to one
   ``jax.vmap(tx.update)``.
+
+  Formula, per decision on the metric ``a`` (torch's rule):
+  ``scale ← max(scale·factor, min_scale)`` when ``num_bad > patience`` outside a cooldown, where
+  ``num_bad`` counts the decisions in a row with ``a`` not better than ``best·(1 ∓ threshold)``
+  (rel) or ``best ∓ threshold`` (abs); the updates are multiplied by ``scale``.
+
+  Args:
+    factor: the multiplier of the scale at each reduction, in ``[0, 1)`` (torch's ``factor``).
+    patience: how many decisions without improvement are tolerated; the next one reduces
+      (torch's ``patience``, an integer ``>= 0``).
+    mode: ``"min"`` (a lower metric is better, e.g. a loss) or ``"max"`` (e.g. an accuracy).
+    threshold: the margin a metric must beat ``best`` by to count as an improvement: relative
+      (``threshold_mode="rel"``, in ``[0, 1)`` for ``mode="min"``) or absolute (``"abs"``).
+    threshold_mode: ``"rel"`` (the bar is ``best·(1 ∓ threshold)``) or ``"abs"``
+      (``best ∓ threshold``).
+    cooldown: decisions to wait after a reduction before counting bad ones again.
+    min_scale: the lowest scale (torch's ``min_lr`` divided by the base lr), ``>= 0``.
+    accumulation_steps: how many ``value=`` calls are averaged into one decision (``>= 1``).
+    eps: a reduction that lowers the scale by no more than ``eps`` is skipped (torch's ``eps``
+      divided by the base lr), ``>= 0``.
+
+  Returns:
+    An ``optax.GradientTransformationExtraArgs`` whose state is a ``ReduceOnPlateauState``.
+
+  A loss that stalls after the second epoch, with ``patience=1``: the third epoch without
+  improvement halves the scale, as torch's ``get_last_lr()`` does for a base lr of 1.
+
+  >>> import jax, jax.numpy as jnp, jaxsched
+  >>> tx = jaxsched.reduce_on_plateau(factor=0.5, patience=1)
+  >>> state = tx.init({"w": jnp.zeros(())})
+  >>> update = jax.jit(tx.update)          # one compile for every decision
+  >>> scales = []
+  >>> for loss in [1.0, 0.9, 0.9, 0.9, 0.9, 0.9]:
+  ...   updates, state = update({"w": jnp.ones(())}, state, value=loss)
+  ...   scales.append(float(state.scale))
+  >>> scales
+  [1.0, 1.0, 1.0, 0.5, 0.5, 0.25]
+  >>> float(updates["w"])                  # the updates carry the scale
+  0.25
   """
   mode = _convert.static_flag("reduce_on_plateau", "mode", mode, ("min", "max"))
   threshold_mode = _convert.static_flag("reduce_on_plateau", "threshold_mode", threshold_mode,
