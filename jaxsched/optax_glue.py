@@ -47,6 +47,37 @@ def current_lr(opt_state, name: str = "learning_rate"):
   One match returns its value; several (one per ``multi_transform`` group) return a dict keyed by
   the path to each, e.g. ``{"inner_states['head']": 0.01, ...}``. ``name`` picks another
   hyperparameter (``"weight_decay"``); plateau scales apply to ``learning_rate`` only.
+
+  Formula: after ``k`` updates, ``current_lr(state) = schedule(max(k − 1, 0))·∏ scale`` over the
+  ``reduce_on_plateau`` states that follow the optimizer.
+
+  Peer equivalents: optax's ``state.hyperparams["learning_rate"]`` (this finds it, and applies the
+  plateau scales); torch's ``optimizer.param_groups[0]["lr"]`` read *before*
+  ``scheduler.step()`` (torch's ``get_last_lr()`` after the step is already the next update's
+  rate, ``schedule(k)``); Keras's ``optimizer.learning_rate``.
+
+  Args:
+    opt_state: the optimizer state (or any pytree holding it) to search for
+      ``optax.inject_hyperparams`` states.
+    name: the injected hyperparameter to read; ``"learning_rate"`` by default.
+
+  Returns:
+    The value (a scalar array; a batch for a stacked state), or a dict of them keyed by path when
+    several inject states hold ``name``. Raises ``ValueError`` when none does.
+
+  >>> import jax.numpy as jnp, optax, jaxsched
+  >>> sgd = optax.inject_hyperparams(optax.sgd)(learning_rate=jaxsched.exponential(0.1, 0.5))
+  >>> tx = optax.chain(sgd, jaxsched.reduce_on_plateau(factor=0.5, patience=0))
+  >>> params = {"w": jnp.zeros(())}
+  >>> state = tx.init(params)
+  >>> print(f"{float(jaxsched.current_lr(state)):.6f}")       # schedule(0) before any update
+  0.100000
+  >>> for loss in [1.0, 1.0]:                  # the second loss does not improve: scale 0.5
+  ...   updates, state = tx.update({"w": jnp.ones(())}, state, params, value=loss)
+  >>> print(f"{float(jaxsched.current_lr(state)):.6f}")       # schedule(1)·0.5
+  0.025000
+  >>> print(f"{float(-updates['w']):.6f}")                    # the rate the last update used
+  0.025000
   """
   nodes = jax.tree_util.tree_flatten_with_path(opt_state, is_leaf=_is_state)[0]
   plateaus = [(path, node) for path, node in nodes if isinstance(node, ReduceOnPlateauState)]
