@@ -86,6 +86,27 @@ def stack(schedules: Sequence[Schedule]) -> Schedule:
   Stacking batches (each of the same ``batch_shape`` and structure) adds one more leading axis;
   batches of different structures are a ``ValueError`` naming the first difference (``unstack``
   them and stack their settings instead).
+
+  Peer: none of torch, Keras, optax or HF batches schedules; there a sweep is a Python list of
+  schedulers, one program (and one compile) per setting. ``stack`` is ``jax.tree.map(jnp.stack,
+  *schedules)`` made safe for mixed structures.
+
+  Args:
+    schedules: a non-empty sequence of ``jaxsched.Schedule``s: single schedules of any families,
+      or batches of one ``batch_shape`` and structure.
+
+  Returns:
+    A ``Schedule`` with ``batch_shape == (len(schedules),) + schedules[0].batch_shape``.
+
+  >>> import jax.numpy as jnp, numpy as np, jaxsched
+  >>> batch = jaxsched.stack([jaxsched.exponential(0.1, 0.5), jaxsched.exponential(0.2, 0.9)])
+  >>> batch.batch_shape
+  (2,)
+  >>> np.asarray(batch(jnp.arange(3)), np.float64).round(6).tolist()    # [setting, step]
+  [[0.1, 0.05, 0.025], [0.2, 0.18, 0.162]]
+  >>> mixed = jaxsched.stack([jaxsched.constant(0.1), jaxsched.exponential(0.2, 0.5)])
+  >>> np.asarray(mixed(jnp.arange(3)), np.float64).round(6).tolist()    # two families, one batch
+  [[0.1, 0.1, 0.1], [0.2, 0.1, 0.05]]
   """
   schedules = list(schedules)
   if not schedules:
@@ -125,6 +146,25 @@ def unstack(batched: Schedule) -> list[Schedule]:
   Each has concrete leaves, so ``to_config()`` and ``repr`` work; ``stack(unstack(b)) == b`` for a
   one-axis batch. The members of a mixed batch come back as the schedules that were stacked (their
   own families). An unbatched schedule gives ``[schedule]``.
+
+  Formula: ``unstack(b)[i](t) == b(t)[i]`` (row-major index ``i`` over ``b.batch_shape``).
+
+  Peer: none (peers have no batches); it is ``[jax.tree.map(lambda x: x[i], b) for i in
+  range(n)]`` with the members of a mixed batch restored to their own families.
+
+  Args:
+    batched: a ``Schedule`` with concrete (not traced) leaves: a batch, a mixed batch, or a single
+      schedule.
+
+  Returns:
+    A list of single schedules, one per setting.
+
+  >>> import jaxsched
+  >>> batch = jaxsched.stack([jaxsched.constant(0.1), jaxsched.exponential(0.2, 0.5)])
+  >>> [s.family for s in jaxsched.unstack(batch)]
+  ['constant', 'exponential']
+  >>> jaxsched.unstack(batch)[1] == jaxsched.exponential(0.2, 0.5)
+  True
   """
   if not isinstance(batched, Schedule):
     raise TypeError(f"unstack: expects a jaxsched.Schedule, got {type(batched).__name__}")
@@ -176,6 +216,34 @@ def grid(factory: Callable[..., Schedule], axes: Mapping[str, Sequence], **fixed
                   "wsd": lambda lr: jaxsched.wsd(lr, 100, 700, 200)}
       batch = grid(lambda family, lr: families[family](lr),
                    {"family": list(families), "lr": [1e-3, 3e-3]})     # 4 settings, 2 families
+
+  Formula: ``grid(f, {"a": A, "b": B}, **fixed)`` is
+  ``stack([f(a=a, b=b, **fixed) for a in A for b in B])``.
+
+  Peer: a grid sweep of W&B/Optuna/Ray Tune (``GridSampler``, ``tune.grid_search``), which launches
+  one trial per setting; here the grid is one batch, run in one program by ``jaxsched.sweep``.
+
+  Args:
+    factory: a callable that takes keyword arguments and returns a ``Schedule`` (a family such as
+      ``jaxsched.cosine``, or a lambda that builds a composite).
+    axes: an ordered mapping from a keyword of ``factory`` to the list (or 1-D array) of values it
+      takes; the first axis is the outermost.
+    fixed: keyword arguments passed unchanged to every call of ``factory``.
+
+  Returns:
+    A batch with ``batch_shape == (prod of the axes' lengths,)`` (a mixed batch when the settings
+    differ in structure).
+
+  >>> import numpy as np, jaxsched
+  >>> batch = jaxsched.grid(jaxsched.exponential, {"init_value": [0.1, 0.01], "gamma": [0.9, 0.99]})
+  >>> batch.batch_shape
+  (4,)
+  >>> np.asarray(batch(1), np.float64).round(6).tolist()        # init_value·gamma at step 1
+  [0.09, 0.099, 0.009, 0.0099]
+  >>> shapes = jaxsched.grid(jaxsched.wsd, {"decay_shape": ["linear", "cosine"]},
+  ...                        peak_value=1.0, warmup_steps=0, stable_steps=0, decay_steps=4)
+  >>> np.asarray(shapes(2), np.float64).round(6).tolist()       # half way through the decay
+  [0.5, 0.5]
   """
   axes = dict(axes)
   _check_fixed(axes, fixed, "grid")
@@ -199,7 +267,25 @@ def grid(factory: Callable[..., Schedule], axes: Mapping[str, Sequence], **fixed
 
 @dataclasses.dataclass(frozen=True)
 class uniform:
-  """Real values drawn uniformly from ``[lo, hi)``."""
+  """Real values drawn uniformly from ``[lo, hi)``, for ``jaxsched.sample``.
+
+  Formula: ``x = lo + (hi − lo)·u`` with ``u ~ U[0, 1)`` (``jax.random.uniform``), mapped in
+  float64 on the host. Peer: Optuna's ``suggest_float(name, lo, hi)``, Ray Tune's
+  ``tune.uniform(lo, hi)``.
+
+  Args:
+    lo: the lower bound (included), a finite real number.
+    hi: the upper bound (excluded), a finite real number greater than ``lo``.
+
+  >>> import numpy as np, jaxsched
+  >>> jaxsched.uniform(0.9, 1.0)
+  uniform(lo=0.9, hi=1.0)
+  >>> batch = jaxsched.sample(jaxsched.exponential, 0, 4, {"gamma": jaxsched.uniform(0.9, 1.0)},
+  ...                         init_value=1.0)
+  >>> gamma = np.asarray(batch(1))          # init_value·gamma at step 1 is gamma
+  >>> bool(((gamma >= 0.9) & (gamma < 1.0)).all())
+  True
+  """
   lo: float
   hi: float
 
@@ -213,8 +299,23 @@ class uniform:
 
 @dataclasses.dataclass(frozen=True)
 class log_uniform:
-  """Real values whose logarithm is uniform on ``[log lo, log hi)``: for learning rates, decays,
-  anything that spans orders of magnitude (``lo > 0``)."""
+  """Real values whose logarithm is uniform on ``[log lo, log hi)``, for ``jaxsched.sample``: for
+  learning rates, decays, anything that spans orders of magnitude (``lo > 0``).
+
+  Formula: ``x = exp(log lo + (log hi − log lo)·u)`` with ``u ~ U[0, 1)``, in float64 on the host.
+  Peer: Optuna's ``suggest_float(name, lo, hi, log=True)``, Ray Tune's ``tune.loguniform(lo, hi)``.
+
+  Args:
+    lo: the lower bound, a finite real number ``> 0``.
+    hi: the upper bound, a finite real number greater than ``lo``.
+
+  >>> import numpy as np, jaxsched
+  >>> batch = jaxsched.sample(jaxsched.exponential, 0, 4,
+  ...                         {"init_value": jaxsched.log_uniform(1e-4, 1e-1)}, gamma=0.9)
+  >>> lr = np.asarray(batch(0))
+  >>> bool(((lr >= 1e-4) & (lr <= 1e-1)).all())
+  True
+  """
   lo: float
   hi: float
 
@@ -231,7 +332,22 @@ class log_uniform:
 
 @dataclasses.dataclass(frozen=True)
 class int_uniform:
-  """Integers drawn uniformly from ``lo..hi`` inclusive (step counts: ``warmup_steps``, ``steps``)."""
+  """Integers drawn uniformly from ``lo..hi`` inclusive, for ``jaxsched.sample`` (step counts:
+  ``warmup_steps``, ``steps``).
+
+  Formula: ``x = jax.random.randint(key, lo, hi + 1)``. Peer: Optuna's ``suggest_int(name, lo,
+  hi)``, Ray Tune's ``tune.randint(lo, hi + 1)`` (whose upper bound is excluded).
+
+  Args:
+    lo: the smallest value, an integer in ``[-2^31, 2^31 − 2]``.
+    hi: the largest value (included), an integer ``>= lo`` in the same range.
+
+  >>> import jaxsched
+  >>> batch = jaxsched.sample(lambda step_size: jaxsched.step(0.1, step_size, 0.5), 0, 4,
+  ...                         {"step_size": jaxsched.int_uniform(10, 20)})
+  >>> all(10 <= int(s.step_size) <= 20 for s in jaxsched.unstack(batch))
+  True
+  """
   lo: int
   hi: int
 
@@ -251,8 +367,24 @@ class int_uniform:
 
 @dataclasses.dataclass(frozen=True)
 class choice:
-  """One of ``options``, each equally likely. Options may be static choices (mode strings, flags),
-  None, or anything the factory turns into a different family: the batch is then a mixed batch."""
+  """One of ``options``, each equally likely, for ``jaxsched.sample``. Options may be static choices
+  (mode strings, flags), None, or anything the factory turns into a different family: the batch is
+  then a mixed batch.
+
+  Formula: ``x = options[jax.random.randint(key, 0, len(options))]``. Peer: Optuna's
+  ``suggest_categorical(name, options)``, Ray Tune's ``tune.choice(options)``.
+
+  Args:
+    options: a non-empty list (or other iterable, not a string) of the values to choose from.
+
+  >>> import jaxsched
+  >>> jaxsched.choice(["linear", "cosine"])
+  choice(options=('linear', 'cosine'))
+  >>> batch = jaxsched.sample(jaxsched.wsd, 0, 4, {"decay_shape": jaxsched.choice(["linear", "cosine"])},
+  ...                         peak_value=1.0, warmup_steps=0, stable_steps=0, decay_steps=4)
+  >>> all(s.decay_shape in ("linear", "cosine") for s in jaxsched.unstack(batch))
+  True
+  """
   options: tuple
 
   def __init__(self, options):
@@ -289,6 +421,31 @@ def sample(factory: Callable[..., Schedule], key, n: int, space: Mapping[str, An
   uniform draws are mapped to the range in float64 on the host, and each setting is built by
   ``factory`` from Python values, then ``stack``ed (a mixed batch when the draws change structure,
   e.g. ``"decay_shape": choice(["linear", "cosine"])``).
+
+  Formula: ``sample(f, key, n, space, **fixed)`` is ``stack([f(**{p: xᵢ[p]}, **fixed) for i in
+  range(n)])`` with ``xᵢ[p]`` the ``i``-th of ``n`` draws of ``space[p]``.
+
+  Peer: random search in Optuna (``RandomSampler``), Ray Tune or W&B sweeps, one trial per
+  setting; here the ``n`` settings are one batch for ``jaxsched.sweep``.
+
+  Args:
+    factory: a callable that takes keyword arguments and returns a ``Schedule``.
+    key: a ``jax.random`` key, or an int seed; the same key gives the same batch.
+    n: the number of settings, a positive integer.
+    space: a mapping from a keyword of ``factory`` to its distribution: ``uniform``,
+      ``log_uniform``, ``int_uniform`` or ``choice``.
+    fixed: keyword arguments passed unchanged to every call of ``factory``.
+
+  Returns:
+    A batch with ``batch_shape == (n,)`` (a mixed batch when the draws differ in structure).
+
+  >>> import jaxsched
+  >>> space = {"init_value": jaxsched.log_uniform(1e-4, 1e-1), "gamma": jaxsched.uniform(0.9, 1.0)}
+  >>> batch = jaxsched.sample(jaxsched.exponential, 0, 4, space)
+  >>> batch.batch_shape
+  (4,)
+  >>> batch == jaxsched.sample(jaxsched.exponential, 0, 4, space)     # deterministic in the key
+  True
   """
   if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
     raise ValueError(f"sample: n must be a positive integer, got {n!r}")
@@ -320,6 +477,27 @@ def evaluate(schedule: Schedule, steps) -> jax.Array:
   shapes but different values reuses it (no recompilation); so does a mixed batch of the same
   length made of the same set of structures. ``steps`` is an array of steps (an int
   is one step, as for ``schedule(t)``).
+
+  Formula: ``evaluate(s, steps)[i, j] == unstack(s)[i](steps[j])``.
+
+  Peer: torch and Keras evaluate one scheduler at a time (torch by stepping it); optax's
+  ``jax.vmap(schedule)(steps)`` covers the steps of one setting, not a batch of settings.
+
+  Args:
+    schedule: a ``Schedule``, single or batched (mixed batches included).
+    steps: the steps to evaluate at: an int, or an array of ints (or floats for fractional steps)
+      of any shape.
+
+  Returns:
+    A float32 array of shape ``schedule.batch_shape + np.shape(steps)``.
+
+  >>> import numpy as np, jaxsched
+  >>> batch = jaxsched.grid(jaxsched.step, {"init_value": [0.1, 1.0]}, step_size=2, gamma=0.5)
+  >>> values = jaxsched.evaluate(batch, np.arange(5))
+  >>> values.shape
+  (2, 5)
+  >>> np.asarray(values, np.float64).round(6).tolist()
+  [[0.1, 0.1, 0.05, 0.05, 0.025], [1.0, 1.0, 0.5, 0.5, 0.25]]
   """
   if not isinstance(schedule, Schedule):
     raise TypeError(f"evaluate: expects a jaxsched.Schedule, got {type(schedule).__name__}")
@@ -555,6 +733,30 @@ def sweep(run: Callable[[Any], Any], schedules, *, devices=None, chunk_size: int
   ``jax.experimental.multihost_utils.process_allgather(results, tiled=True)``. Only JAX's own
   runtime is used. Tested with 2 local CPU processes of 2 devices each against 1 process of 4
   (``tests/test_multihost.py``): the same numbers.
+
+  Formula: ``sweep(run, b)[i] == run(unstack(b)[i])`` for every setting ``i``, computed as
+  ``jax.jit(jax.vmap(run))(b)`` (one compile) with the batch axis sharded over ``devices``.
+
+  Peer: W&B, Optuna or Ray Tune sweeps, and loops over torch/optax schedulers, run one trial
+  (and one compile) per setting; here the whole sweep is one program, as ``jax.vmap`` over the
+  hyperparameters allows.
+
+  Args:
+    run: a pure function ``schedule -> pytree of arrays`` (a training run under one setting); it
+      is traced once, with a single (unbatched) schedule.
+    schedules: the settings: a batched ``Schedule``, a list of schedules, or a pytree whose arrays
+      share a leading batch axis.
+    devices: ``None`` (all devices), an int (how many), or a list of ``jax.Device``; see above.
+    chunk_size: at most this many settings at once (``None``: all at once); see above.
+    progress: ``None`` (a bar on a terminal only), ``True`` or ``False``; see above.
+
+  >>> import jax.numpy as jnp, numpy as np, jaxsched
+  >>> batch = jaxsched.grid(jaxsched.exponential, {"init_value": [0.1, 0.2]}, gamma=0.5)
+  >>> total = jaxsched.sweep(lambda s: s(jnp.arange(3)).sum(), batch)   # lr summed over 3 steps
+  >>> total.shape
+  (2,)
+  >>> np.asarray(total, np.float64).round(6).tolist()                 # 0.1·(1 + 0.5 + 0.25), ...
+  [0.175, 0.35]
   """
   out, _ = _sweep(run, schedules, devices=devices, chunk_size=chunk_size, progress=progress)
   return out
