@@ -380,7 +380,8 @@ class choice:
   >>> import jaxsched
   >>> jaxsched.choice(["linear", "cosine"])
   choice(options=('linear', 'cosine'))
-  >>> batch = jaxsched.sample(jaxsched.wsd, 0, 4, {"decay_shape": jaxsched.choice(["linear", "cosine"])},
+  >>> space = {"decay_shape": jaxsched.choice(["linear", "cosine"])}
+  >>> batch = jaxsched.sample(jaxsched.wsd, 0, 4, space,
   ...                         peak_value=1.0, warmup_steps=0, stable_steps=0, decay_steps=4)
   >>> all(s.decay_shape in ("linear", "cosine") for s in jaxsched.unstack(batch))
   True

@@ -112,6 +112,36 @@ def from_big_vision(total_steps, batch_size=None, data_size=None, base=1.0, deca
   ``step_fn(k)`` for ``0 <= k <= total_steps``; after ``total_steps`` a cooldown holds 0 where
   big_vision's factor ``(T − k)/C`` turns negative. Unknown keys are a ``ValueError`` (big_vision
   ignores them, so a typo would silently do nothing).
+
+  Formula: ``lr·decay(clip((k − W)/(T − W), 0, 1))·min(1, k/W)·min(1, (T − k)/C)`` with
+  ``lr = base`` (``·batch_size/256`` when scaled); each decay as in this module's table.
+
+  Peer: big_vision's ``utils.create_learning_rate_schedule`` (configs' ``config.schedule``).
+
+  Args:
+    total_steps: ``T``, the length of training in steps.
+    batch_size: the global batch size: for ``scale_with_batchsize`` and for durations given in
+      examples or epochs.
+    data_size: the number of training examples, for durations in epochs.
+    base: the base learning rate.
+    decay_type: ``"linear"``, ``"polynomial"``, ``"cosine"``, ``"rsqrt"`` or ``"stair"``.
+    scale_with_batchsize: multiply ``base`` by ``batch_size/256`` (the linear scaling rule).
+    kw: the rest of big_vision's keywords: ``warmup_{steps,examples,epochs,percent}``,
+      ``cooldown_{...}``, and the decay's own ``power``, ``end``/``linear_end``, ``timescale``,
+      ``timescale_examples``, ``shift``, ``steps``, ``mults``.
+
+  Returns:
+    A single ``Schedule``.
+
+  >>> import numpy as np, jaxsched
+  >>> s = jaxsched.from_big_vision(1000, base=0.1, decay_type="cosine", warmup_steps=100)
+  >>> np.asarray(s(np.array([50, 100, 550, 1000])), np.float64).round(6).tolist()
+  [0.05, 0.1, 0.05, 0.0]
+  >>> stair = jaxsched.from_big_vision(1000, batch_size=512, base=0.1, decay_type="stair",
+  ...                                  steps=[300, 600], mults=[0.1, 0.01],
+  ...                                  scale_with_batchsize=True, cooldown_steps=100)
+  >>> np.asarray(stair(np.array([0, 300, 600, 950, 1000])), np.float64).round(6).tolist()
+  [0.2, 0.02, 0.002, 0.001, 0.0]
   """
   T = whole(_WHERE, "total_steps", total_steps)
   unknown = sorted(k for k in kw if k not in _KNOWN)

@@ -194,6 +194,47 @@ def from_hf(name, learning_rate, num_warmup_steps=None, num_training_steps=None,
   ``cosine_warmup_with_min_lr``) evaluate their cosine past the end and rise again; jaxsched holds
   the final value. ``num_cycles`` other than 0.5 (a wave) is not converted for them.
   ``reduce_lr_on_plateau`` is ``jaxsched.reduce_on_plateau``.
+
+  Formula: ``from_hf(name, b, W, T)(k)`` is HF's ``b·lr_lambda(k)``; each name maps to the
+  composite in this module's table (``"linear"`` → ``warmup(linear(b, 0.0, T − W), W)``,
+  ``"cosine"`` → ``warmup_cosine(b, W, T)``, ...).
+
+  Peer: ``transformers.get_scheduler`` (and the ``get_*_schedule_with_warmup`` functions it
+  calls); transformers is never imported.
+
+  Args:
+    name: the scheduler name, a string or a ``transformers.SchedulerType`` (``"linear"``,
+      ``"cosine"``, ``"cosine_with_restarts"``, ``"polynomial"``, ``"constant"``,
+      ``"constant_with_warmup"``, ``"inverse_sqrt"``, ``"cosine_with_min_lr"``,
+      ``"cosine_warmup_with_min_lr"``, ``"warmup_stable_decay"``).
+    learning_rate: the optimizer's lr (HF's base lr, the peak after the warmup).
+    num_warmup_steps: the warmup length ``W`` in steps (required by every name but
+      ``"constant"``).
+    num_training_steps: the total length ``T`` in steps (required by the decaying schedules).
+    scheduler_specific_kwargs: HF's ``scheduler_specific_kwargs``, by keyword: ``num_cycles``,
+      ``lr_end``, ``power``, ``timescale``, ``min_lr``, ``min_lr_rate``, ``warmup_lr_rate``,
+      ``num_stable_steps``, ``num_decay_steps``, ``warmup_type``, ``decay_type``,
+      ``min_lr_ratio``.
+
+  Returns:
+    A single ``Schedule``.
+
+  With transformers and torch (these lines are skipped by the doctest run, so that it needs
+  neither), HF's
+
+  >>> import torch, transformers                                               # doctest: +SKIP
+  >>> opt = torch.optim.AdamW([torch.zeros(1, requires_grad=True)], lr=1e-3)   # doctest: +SKIP
+  >>> hf = transformers.get_scheduler("linear", opt, num_warmup_steps=10,
+  ...                                 num_training_steps=110)                  # doctest: +SKIP
+
+  is, without them:
+
+  >>> import numpy as np, jaxsched
+  >>> s = jaxsched.from_hf("linear", 1e-3, num_warmup_steps=10, num_training_steps=110)
+  >>> s == jaxsched.warmup(jaxsched.linear(1e-3, 0.0, 100), 10)
+  True
+  >>> [f"{float(v):.6f}" for v in s(np.array([5, 10, 60, 110]))]    # up, peak, half way, end
+  ['0.000500', '0.001000', '0.000500', '0.000000']
   """
   key = getattr(name, "value", name)                    # a transformers.SchedulerType enum
   if key == "reduce_lr_on_plateau":

@@ -103,6 +103,43 @@ def from_keras(schedule) -> Schedule:
   jaxsched is exact to 1e-6 relative against float64 at every step (Keras's own
   ``CosineDecayRestarts`` finds the cycle with a float32 logarithm, which can put a step on the
   wrong side of a restart at large steps; jaxsched's restarts are exact integers).
+
+  Formula: ``from_keras(s)(k) == s(k)`` with each Keras class mapped by this module's table
+  (``ExponentialDecay(init, decay_steps, rate)`` → ``exponential(init, rate,
+  decay_steps=decay_steps)``, ``PiecewiseConstantDecay(boundaries, values)`` →
+  ``piecewise([b + 1 for b in boundaries], values)``, ...).
+
+  Peer: the Keras ``keras.optimizers.schedules`` class itself (Keras 3 or tf.keras); Keras is
+  never imported.
+
+  Args:
+    schedule: a Keras ``LearningRateSchedule`` object (``ExponentialDecay``,
+      ``PiecewiseConstantDecay``, ``PolynomialDecay``, ``InverseTimeDecay``, ``CosineDecay``,
+      ``CosineDecayRestarts``), or its serialized dict ``{"class_name": ..., "config": {...}}``.
+
+  Returns:
+    A single ``Schedule``.
+
+  With Keras (these lines are skipped by the doctest run, so that it needs no Keras):
+
+  >>> import keras, jaxsched                                                   # doctest: +SKIP
+  >>> keras_schedule = keras.optimizers.schedules.ExponentialDecay(0.1, 100, 0.5)  # doctest: +SKIP
+  >>> converted = jaxsched.from_keras(keras_schedule)                           # doctest: +SKIP
+  >>> converted == jaxsched.exponential(0.1, 0.5, decay_steps=100)             # doctest: +SKIP
+  True
+
+  Without Keras, from the dict ``keras.optimizers.schedules.serialize`` writes; Keras's
+  ``PiecewiseConstantDecay`` switches *after* each boundary:
+
+  >>> import numpy as np, jaxsched
+  >>> s = jaxsched.from_keras({"class_name": "PiecewiseConstantDecay",
+  ...                          "config": {"boundaries": [100], "values": [0.1, 0.01]}})
+  >>> np.asarray(s(np.array([100, 101])), np.float64).round(6).tolist()
+  [0.1, 0.01]
+  >>> e = jaxsched.from_keras({"class_name": "ExponentialDecay", "config": {
+  ...     "initial_learning_rate": 0.1, "decay_steps": 100, "decay_rate": 0.5}})
+  >>> print(f"{float(e(200)):.6f}")                           # 0.1·0.5^(200/100)
+  0.025000
   """
   if isinstance(schedule, dict):
     name = schedule.get("class_name")

@@ -101,6 +101,36 @@ def from_t5x(factors: str = "constant * linear_warmup * rsqrt_decay",
   and defaults (a gin line ``utils.create_learning_rate_scheduler.factors = '...'`` converts
   argument for argument). ``schedule(k)`` equals t5x's ``step_fn(k)``. An unknown factor is a
   ``ValueError`` that names it.
+
+  Formula: ``max(∏ factorᵢ(max(k − step_offset, 0)), min_learning_rate)``, each factor as in this
+  module's table; as a schedule, ``shift(clip(product(...), min_value=min_learning_rate),
+  step_offset)``.
+
+  Peer: t5x's ``utils.create_learning_rate_scheduler`` (and the Flax T5 examples' copy).
+
+  Args:
+    factors: the factor names joined by ``*``: ``constant``, ``linear_warmup``, ``linear_decay``,
+      ``rsqrt_decay``, ``rsqrt_normalized_decay``, ``decay_every``, ``cosine_decay``.
+    base_learning_rate: the ``constant`` factor's value.
+    warmup_steps: ``W``, the warmup length used by ``linear_warmup``, ``rsqrt_*``,
+      ``linear_decay`` and ``cosine_decay``.
+    decay_factor: the per-step slope of ``linear_decay`` and the multiplier of ``decay_every``.
+    steps_per_decay: the period of ``decay_every``.
+    steps_per_cycle: the cycle length of ``cosine_decay``.
+    step_offset: steps before the schedule starts (it reads ``max(k − step_offset, 0)``).
+    min_learning_rate: the floor of the product.
+
+  Returns:
+    A single ``Schedule``.
+
+  The T5 default, ``0.5·min(1, k/1000)/√max(k, 1000)``:
+
+  >>> import numpy as np, jaxsched
+  >>> s = jaxsched.from_t5x("constant * linear_warmup * rsqrt_decay", 0.5, warmup_steps=1000)
+  >>> [f"{float(v):.6f}" for v in s(np.array([500, 1000, 4000]))]
+  ['0.007906', '0.015811', '0.007906']
+  >>> print(f"{float(s(0)):.1e}")                              # min_learning_rate
+  1.0e-08
   """
   if not isinstance(factors, str):
     raise TypeError(f"{_WHERE}: factors must be a string like 'constant * linear_warmup', got "

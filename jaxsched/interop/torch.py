@@ -223,6 +223,46 @@ def from_torch(scheduler, *, group: int | None = None) -> Schedule:
   ``LambdaLR``, ``MultiplicativeLR`` and ``ReduceLROnPlateau`` raise ``TypeError`` saying what to
   use instead. Differences from torch: ``OneCycleLR`` holds its last value from ``total_steps`` on
   (torch raises); step sizes must be whole steps.
+
+  Formula: ``from_torch(scheduler)(k)`` is ``optimizer.param_groups[group]["lr"]`` after ``k``
+  calls of ``scheduler.step()`` on a fresh scheduler; each torch class maps to the family in this
+  module's table (``StepLR(step_size, gamma)`` → ``step(b, step_size, gamma)``, ...).
+
+  Peer: the torch scheduler itself; torch is never imported, the scheduler is read through its
+  attributes and its class name.
+
+  Args:
+    scheduler: a constructed ``torch.optim.lr_scheduler`` object (``StepLR``, ``MultiStepLR``,
+      ``ExponentialLR``, ``CosineAnnealingLR``, ``LinearLR``, ``ConstantLR``, ``PolynomialLR``,
+      ``OneCycleLR``, ``CyclicLR``, ``CosineAnnealingWarmRestarts``, ``SequentialLR``,
+      ``ChainedScheduler``).
+    group: the index of the optimizer's param group to convert; ``None`` converts all of them.
+
+  Returns:
+    A ``Schedule`` (a batch with one row per group when the groups' schedules differ).
+
+  With torch (these lines are skipped by the doctest run, so that it needs no torch):
+
+  >>> import torch, jaxsched                                                   # doctest: +SKIP
+  >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)      # doctest: +SKIP
+  >>> scheduler = torch.optim.lr_scheduler.StepLR(opt, step_size=30, gamma=0.1)  # doctest: +SKIP
+  >>> jaxsched.from_torch(scheduler) == jaxsched.step(0.1, 30, 0.1)            # doctest: +SKIP
+  True
+
+  The same conversion from a stand-in that has the attributes torch's ``StepLR`` has (the class
+  name picks the converter):
+
+  >>> import numpy as np, jaxsched
+  >>> from types import SimpleNamespace
+  >>> class StepLR(SimpleNamespace):                          # stands in for torch's StepLR
+  ...   pass
+  >>> scheduler = StepLR(optimizer=SimpleNamespace(param_groups=[{"lr": 0.1}]), base_lrs=[0.1],
+  ...                    step_size=30, gamma=0.1)
+  >>> s = jaxsched.from_torch(scheduler)
+  >>> s == jaxsched.step(0.1, 30, 0.1)
+  True
+  >>> np.asarray(s(np.array([0, 29, 30, 60])), np.float64).round(6).tolist()
+  [0.1, 0.1, 0.01, 0.001]
   """
   if _name(scheduler) in _CANNOT or _name(scheduler) is None:
     _convert(scheduler, 0, None)            # raises the clear error
