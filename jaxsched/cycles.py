@@ -77,7 +77,6 @@ def _restart_position(schedule, t):
 
   ``x = ln(1 + t·(M − 1)/P)/ln M`` (the real-valued inverse of ``S``) in pair arithmetic is within
   0.5 of the truth, so ``i`` is ``⌊x − ½⌋`` or one more: one exact comparison against ``S`` decides.
-  The starts of the three candidate cycles are evaluated side by side (one program, one vector).
   """
   dtype = schedule.dtype
   period, mult = schedule.period, schedule.period_mult
@@ -90,9 +89,10 @@ def _restart_position(schedule, t):
   by_period = jnp.floor(m.floordiv(t, period)).astype(jnp.int32) if not m.is_int(t) else \
       m.floordiv(t, period)
   i_lo = jnp.clip(jnp.where(unit, by_period - 1, guess), 0, cap - 2)
-  idx = jnp.stack([i_lo, i_lo + 1, i_lo + 2])
-  starts = _starts(idx, period, mult, ln_mult, schedule._d("start_scale"), unit)
-  s0, s1, s2 = (_df.DF(starts.hi[k], starts.lo[k]) for k in range(3))
+  # Three separate evaluations: a stacked candidate axis read back through slices makes XLA's
+  # CPU fusion recompute the pair DAG per access (10^5× slower execution, measured).
+  s0, s1, s2 = (_starts(i_lo + k, period, mult, ln_mult, schedule._d("start_scale"), unit)
+                for k in range(3))
   up = _df.sub(tp, s1).hi >= 0
   i = i_lo + up.astype(jnp.int32)
   start, end = m.select(up, s1, s0), m.select(up, s2, s1)

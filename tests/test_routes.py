@@ -87,7 +87,7 @@ def test_grad_through_a_schedule_pytree_with_int_leaves():
   s = js.join([js.linear(0.0, 0.1, 10), js.cosine(0.1, 100, end_value=1e-3)], [10])
   t = jnp.arange(0, 120)
   g = jax.grad(lambda s: s(t).sum(), allow_int=True)(s)
-  d_peak = g.schedules[1].init_value.hi
+  d_peak = g.schedules[1].init_value
   # d/d(peak) of Σ cosine part = Σ w(t) over t ≥ 10, which is between 0 and 110
   assert 0 < float(d_peak) < 110
   assert all(np.all(np.isfinite(l)) for l in jax.tree.leaves(g) if l.dtype != jax.dtypes.float0)
