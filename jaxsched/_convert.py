@@ -7,6 +7,7 @@ so nothing here (or there) dispatches device work.
 """
 from __future__ import annotations
 
+import jax.numpy as jnp
 import numpy as np
 
 INT32_MAX = 2**31 - 1
@@ -30,7 +31,7 @@ def host_real(family: str, name: str, x, rank: int) -> np.ndarray:
     host = np.asarray(x)
   except (TypeError, ValueError):
     raise TypeError(f"{family}: {name} must be a real number, got {x!r}") from None
-  if host.dtype.kind not in "iuf":
+  if host.dtype.kind not in "iuf" and not jnp.issubdtype(host.dtype, jnp.floating):  # bf16: kind V
     raise TypeError(f"{family}: {name} must be a real number, got {x!r}")
   _check_rank(family, name, host, rank)
   return host.astype(np.float64)

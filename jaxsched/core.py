@@ -177,8 +177,8 @@ class _Host:
   def real(self, name):
     return _df.join_host(np.asarray(getattr(self.s, name)), np.asarray(self.s._lo[name]))
 
-  def count(self, name):
-    return np.asarray(getattr(self.s, name)).astype(np.float64)
+  def count(self, name, at_least=0):
+    return np.maximum(np.asarray(getattr(self.s, name)), at_least).astype(np.float64)
 
   def const(self, x):
     return np.float64(x)
@@ -223,8 +223,10 @@ class _Device:
   def real(self, name):
     return _df.DF(getattr(self.s, name), self.s._lo[name])
 
-  def count(self, name):
-    return _maths.exact(getattr(self.s, name), self.dtype)
+  def count(self, name, at_least=0):
+    """A count as an exact pair; ``at_least`` guards a traced 0 that construction could not reject
+    (a derived constant stays finite, as every formula must)."""
+    return _maths.exact(jnp.maximum(getattr(self.s, name), at_least), self.dtype)
 
   def const(self, x):
     return _df.const(x, self.dtype)

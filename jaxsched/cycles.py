@@ -106,7 +106,7 @@ def _restart_constants(b, schedule):
   """Per-setting constants of SGDR: ``ln M``, ``(M − 1)/P`` and ``1/ln M`` (for the guess),
   ``P/(M − 1)`` (for the starts), ``ln decay``, and ``cap``, an index past which ``S_i > 2^31``."""
   if not b.traced:
-    mult, period = b.real("period_mult"), b.count("period")
+    mult, period = b.real("period_mult"), b.count("period", at_least=1)
     unit = mult == 1
     excess = np.where(unit, 1.0, mult - 1)
     ln_mult = np.log(mult)
@@ -121,7 +121,7 @@ def _restart_constants(b, schedule):
             "start_scale": b.pair(np.where(unit, zero, period / excess)),
             "ln_decay": b.pair(np.log(b.real("decay"))),
             "cap": jnp.asarray(cap)}
-  mult, period = b.real("period_mult"), b.count("period")
+  mult, period = b.real("period_mult"), b.count("period", at_least=1)
   one = b.const(1.0)
   unit = (mult.hi == 1) & (mult.lo == 0)
   zero = _df.of(jnp.zeros_like(mult.hi))

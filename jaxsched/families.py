@@ -38,7 +38,7 @@ def _gamma_power(schedule, k, per_unit):
 
 def _ln_gamma(b, per_unit=None):
   ln = b.log(b.real("gamma"))
-  return {"rate": b.pair(ln if per_unit is None else b.div(ln, b.count(per_unit)))}
+  return {"rate": b.pair(ln if per_unit is None else b.div(ln, b.count(per_unit, at_least=1)))}
 
 
 @family("exponential")
