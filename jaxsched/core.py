@@ -99,7 +99,12 @@ def _is_traced(x) -> bool:
 
 
 def default_float():
-  return jnp.zeros((), float).dtype      # float32, or float64 under jax_enable_x64
+  return np.dtype(jax.dtypes.canonicalize_dtype(np.float64))   # float32, or float64 under x64
+
+
+def _leaf(x) -> jax.Array:
+  """A host (NumPy) value as a device leaf: a plain transfer, no compiled conversion program."""
+  return jax.device_put(np.asarray(x))
 
 
 def _is_device(x) -> bool:
@@ -126,7 +131,7 @@ def _to_real(name: str, family: str, x, rank: int):
     dtype = jnp.promote_types(x.dtype, dtype)
   host = _convert.host_real(family, name, np.asarray(x) if _is_device(x) else x, rank)
   hi, lo = _df.split_host(host, dtype)
-  return jnp.asarray(hi), jnp.asarray(lo)
+  return _leaf(hi), _leaf(lo)
 
 
 def _to_count(name: str, family: str, x, rank: int) -> jax.Array:
@@ -135,7 +140,7 @@ def _to_count(name: str, family: str, x, rank: int) -> jax.Array:
       raise TypeError(f"{family}: {name} must be an integer step count, got a traced {x.dtype}")
     return x.astype(jnp.int32)
   host = _convert.host_count(family, name, np.asarray(x) if _is_device(x) else x, rank)
-  return jnp.asarray(host.astype(np.int32))
+  return _leaf(host.astype(np.int32))
 
 
 def _show(x) -> str:
@@ -207,7 +212,7 @@ class _Host:
   def pair(self, x) -> _df.DF:
     with np.errstate(all="ignore"):
       hi, lo = _df.split_host(np.asarray(x, np.float64), self.dtype)
-    return _df.DF(jnp.asarray(hi), jnp.asarray(lo))
+    return _df.DF(_leaf(hi), _leaf(lo))
 
   def value(self, x):
     return np.asarray(x, np.float64)

@@ -120,7 +120,7 @@ def _restart_constants(b, schedule):
             "inv_ln_mult": b.pair(np.where(unit, zero, 1 / safe_ln)),
             "start_scale": b.pair(np.where(unit, zero, period / excess)),
             "ln_decay": b.pair(np.log(b.real("decay"))),
-            "cap": jnp.asarray(cap)}
+            "cap": jax.device_put(cap)}
   mult, period = b.real("period_mult"), b.count("period", at_least=1)
   one = b.const(1.0)
   unit = (mult.hi == 1) & (mult.lo == 0)
