@@ -181,7 +181,8 @@ class InverseSqrt(Schedule):
     dtype = self.dtype
     ramp = self.init_value * m.progress(t, 0, self.warmup_steps, dtype).p
     since = jnp.maximum(t - self.warmup_steps, 0).astype(dtype)
-    decay = self.init_value * jnp.sqrt(self.timescale / (since + self.timescale))
+    # √a/√b rather than √(a/b): a tiny timescale stays finite in value and gradient
+    decay = self.init_value * (jnp.sqrt(self.timescale) / jnp.sqrt(since + self.timescale))
     return jnp.where(t < self.warmup_steps, ramp, decay)
 
 

@@ -240,7 +240,7 @@ def test_steps_saturate_and_never_wrap():
   assert float(s(np.int64(2**40))) == top                      # int64 without x64: no wrap
   np.testing.assert_array_equal(s([2**65, -2**65]), [top, float(s(0))])
   with jax.enable_x64(True):
-    assert float(js.step(1.0, 2**30, 0.5)(jnp.asarray(2**31, jnp.int64))) == 0.25
+    assert float(js.step(1.0, 2**30, 0.5)(jnp.asarray(2**31, jnp.int64))) == 0.5   # at 2^31 − 1
     assert float(js.wsd(1.0, 10, 10, 2**30)(jnp.asarray(2**31, jnp.int64))) == 0.0
     assert float(js.warmup(js.constant(1.0), 2**30)(2**31)) == 1.0
   # floats clamp too: +inf and 1e10 are the last float32 step below 2^31, -inf is 0
