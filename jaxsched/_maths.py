@@ -138,9 +138,19 @@ def route(pair: _df.DF, x, slope) -> _df.DF:
   return _df.DF(sg(pair.hi) + (x - sg(x)) * sg(slope), sg(pair.lo))
 
 
+def is_one(x, lo) -> bool:
+  """Whether a real hyperparameter is a constant exactly 1 at trace time (a closed-over schedule,
+  or an eager call): a formula may then drop ``w^1`` to ``w`` in Python, before XLA sees it. A
+  traced value (a jit argument, ``grad`` with respect to it, ``vmap``) takes the general formula,
+  whose gradient at 1 is right."""
+  if isinstance(x, jax.core.Tracer) or isinstance(lo, jax.core.Tracer):
+    return False
+  return bool(np.all(np.asarray(x) == 1) and np.all(np.asarray(lo) == 0))
+
+
 def exact_value(x, lo) -> _df.DF:
   """A real hyperparameter as the user's double, ``x + lo``; its derivative is ``x``'s."""
-  return _df.DF(x, sg(lo))
+  return _df.DF(x, sg(lo) if isinstance(lo, jax.core.Tracer) else lo)
 
 
 class Progress(NamedTuple):

@@ -391,7 +391,13 @@ class Schedule:
 
   # --- evaluation -----------------------------------------------------------------------------------
   def __call__(self, step):
-    return _evaluate(self, _maths.as_step(step))
+    t = _maths.as_step(step)
+    if _is_traced(t) or _is_traced(self):
+      # Inside a trace (the user's jit, grad, vmap, scan): inline the formula. A closed-over
+      # schedule keeps its leaves concrete here, so a formula can specialise on a constant (an
+      # exponent of exactly 1 skips the power) and XLA folds the per-setting constants.
+      return _formula(self, t)
+    return _evaluate(self, t)   # eager: one compiled program per structure, one dispatch
 
   def _value(self, t):
     raise NotImplementedError
@@ -551,13 +557,11 @@ def _isfinite(x):
   return jnp.isfinite(x) if _is_device(x) else np.isfinite(np.asarray(x))
 
 
-@jax.jit
-def _evaluate(schedule: "Schedule", t):
-  """Every call runs the formula as one compiled program, cached by structure: an eager call is one
-  dispatch, not hundreds; inside a user's ``jit`` it is inlined, and closed-over hyperparameters
-  are constant-folded (``_df`` is written so that folding cannot drop its error terms). A batch
-  (``batch_shape``, static under tracing) is vmapped here, giving ``batch_shape + t.shape``.
-  A NaN step gives NaN (SPEC §6), whatever the formula would select."""
+def _formula(schedule: "Schedule", t):
+  """The formula on a clamped step: a batch (``batch_shape``) is vmapped here, giving
+  ``batch_shape + t.shape``, and a NaN step gives NaN (SPEC §6), whatever the formula selects.
+  Closed-over hyperparameters are constant-folded by XLA (``_df`` is written so that folding
+  cannot drop its error terms)."""
   step = t
   if isinstance(t, _maths.FracStep):
     probe = t.hi
@@ -572,6 +576,13 @@ def _evaluate(schedule: "Schedule", t):
   if jnp.issubdtype(probe.dtype, jnp.floating):
     out = jnp.where(jnp.isnan(probe), jnp.asarray(jnp.nan, out.dtype), out)
   return out
+
+
+@jax.jit
+def _evaluate(schedule: "Schedule", t):
+  """An eager call runs the formula as one compiled program, cached by structure: one dispatch,
+  not hundreds."""
+  return _formula(schedule, t)
 
 
 def _reciprocal(x: float) -> _df.DF:
