@@ -148,6 +148,21 @@ def is_one(x, lo) -> bool:
   return bool(np.all(np.asarray(x) == 1) and np.all(np.asarray(lo) == 0))
 
 
+def unit_or_power(k: _df.DF, unit_weights, general):
+  """Weights ``(w^k, 1 − w^k)`` given ``unit_weights = (w, 1 − w)`` in plain float and
+  ``general()`` for any ``k``. At ``k = 1`` the result is ``unit_weights`` bit for bit on every
+  route (a constant 1 skips ``general`` in Python; a traced ``k`` selects), and the derivative with
+  respect to ``k`` there, ``w·ln w``, is routed in, so it is right at 1 too."""
+  w0, wc0 = unit_weights
+  if is_one(k.hi, k.lo):
+    return w0, wc0
+  w, wc = general()
+  unit = (k.hi == 1) & (k.lo == 0)
+  dk = k.hi - sg(k.hi)                                   # zero in value, 1 in derivative
+  slope = jnp.where(w0 > 0, w0 * jnp.log(jnp.where(w0 > 0, w0, 1)), 0)
+  return jnp.where(unit, w0 + dk * slope, w), jnp.where(unit, wc0 - dk * slope, wc)
+
+
 def exact_value(x, lo) -> _df.DF:
   """A real hyperparameter as the user's double, ``x + lo``; its derivative is ``x``'s."""
   return _df.DF(x, sg(lo) if isinstance(lo, jax.core.Tracer) else lo)

@@ -247,21 +247,21 @@ class Polynomial(Schedule):
       yield self.steps >= 1, f"polynomial: steps must be >= 1 when cycle=True, got {show(self.steps)}"
 
   def _value(self, t):
-    if not self.cycle and m.is_one(self.power, self._lo["power"]):     # a constant power of 1
-      pr = m.progress(t, self.begin, self.steps, self.dtype)
-      return m.lerp(self.init_value, self.end_value, *m.linear_weights(pr))
-    q = _polynomial_left(t, self.begin, self.steps, self.cycle, self.dtype)
-    w, wc = m.power_weights(q, self._exact("power"))
+    general = lambda: m.power_weights(
+        _polynomial_left(t, self.begin, self.steps, self.cycle, self.dtype), self._exact("power"))
+    if self.cycle:
+      w, wc = general()
+    else:   # power 1 is a straight line, the same bits as ``linear`` on every route
+      w, wc = m.unit_or_power(self._exact("power"), m.linear_weights(
+          m.progress(t, self.begin, self.steps, self.dtype)), general)
     return m.lerp(self.init_value, self.end_value, w, wc)
 
 
 def cosine_curve(t, begin, steps, start, end, exponent: _df.DF, dtype):
-  """``end + (start − end)·[½(1 + cos πp)]^exponent`` over ``[begin, begin + steps]``; a constant
-  exponent of exactly 1 takes the plain float32 cosine weights."""
-  if m.is_one(exponent.hi, exponent.lo):
-    w, wc = m.cosine_weights(m.progress(t, begin, steps, dtype))
-  else:
-    w, wc = m.cosine_power_weights(t, begin, steps, exponent, dtype)
+  """``end + (start − end)·[½(1 + cos πp)]^exponent`` over ``[begin, begin + steps]``; an exponent
+  of exactly 1 gives the plain float32 cosine weights (``_maths.unit_or_power``)."""
+  w, wc = m.unit_or_power(exponent, m.cosine_weights(m.progress(t, begin, steps, dtype)),
+                          lambda: m.cosine_power_weights(t, begin, steps, exponent, dtype))
   return m.lerp(start, end, w, wc)
 
 
