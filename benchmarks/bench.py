@@ -10,10 +10,23 @@
    vs the same lrs from one jaxsched call. Skipped if torch is not installed (it is not a dependency).
 4. A sweep of 512 warmup_cosine settings x 4096 steps: one vmapped call vs a Python loop of
    512 jitted calls.
+
+The numeric-core acceptance ratios (issue 7), side by side in the same run:
+
+5. Compile: trace + lower + compile of a jitted optax.adamw step on a small MLP with the schedule
+   closed over, against the same step with optax's equivalent (a plain float32 lambda where optax
+   has none), per family; and the jaxpr line count of ``schedule(t)`` against the peer's.
+6. Per update inside a jitted lax.scan of 10k updates, the schedule passed as a jit argument,
+   against optax's schedule closed over.
+7. Tables: 512 settings x 20k steps, steady state, against optax's float32 formula vmapped over its
+   hyperparameters (exponential, cosine, linear, wsd).
+8. End to end: 64 settings x 10k steps, compile included, against a jit per optax closure.
 """
 from __future__ import annotations
 
+import math
 import platform
+import statistics
 import time
 
 import jax
@@ -108,6 +121,211 @@ def bench_sweep(n=512, steps=4096):
   return n, steps, vmapped, looped
 
 
+# --- 5-8: the numeric-core acceptance ratios -------------------------------------------------------
+
+def _f32(x):
+  return jnp.asarray(x, jnp.float32)
+
+
+def peer_pairs():
+  """(name, jaxsched schedule, peer schedule): optax's equivalent, or a plain float32 lambda."""
+  T = 1000
+  pi = math.pi
+
+  def lam(f):
+    return lambda t: f(jnp.asarray(t, jnp.float32))
+  return [
+      ("constant", js.constant(0.1), optax.constant_schedule(0.1)),
+      ("exponential", js.exponential(0.1, 0.99), optax.exponential_decay(0.1, 1, 0.99)),
+      ("exponential staircase", js.exponential(0.1, 0.9, decay_steps=30, staircase=True),
+       optax.exponential_decay(0.1, 30, 0.9, staircase=True)),
+      ("step", js.step(0.1, 30, 0.1), lam(lambda t: 0.1 * 0.1 ** jnp.floor(t / 30))),
+      ("multistep", js.multistep(0.1, [300, 600, 900], 0.1),
+       optax.piecewise_constant_schedule(0.1, {300: 0.1, 600: 0.1, 900: 0.1})),
+      ("piecewise", js.piecewise([300, 600], [0.1, 0.01, 0.001]),
+       optax.piecewise_constant_schedule(0.1, {300: 0.1, 600: 0.1})),
+      ("inverse_time", js.inverse_time(0.1, 0.5, decay_steps=10),
+       lam(lambda t: 0.1 / (1 + 0.5 * t / 10))),
+      ("inverse_sqrt", js.inverse_sqrt(0.1, 100.0, warmup_steps=10),
+       lam(lambda t: jnp.where(t < 10, 0.1 * t / 10, 0.1 * jnp.sqrt(100 / (t - 10 + 100))))),
+      ("linear", js.linear(0.1, 0.0, T), optax.linear_schedule(0.1, 0.0, T)),
+      ("polynomial(power=2)", js.polynomial(0.1, 0.0, T, power=2.0),
+       optax.polynomial_schedule(0.1, 0.0, 2.0, T)),
+      ("cosine", js.cosine(0.1, T), optax.cosine_decay_schedule(0.1, T)),
+      ("cosine(exponent=2)", js.cosine(0.1, T, exponent=2.0),
+       optax.cosine_decay_schedule(0.1, T, exponent=2.0)),
+      ("warmup_cosine", js.warmup_cosine(0.1, 100, T),
+       optax.warmup_cosine_decay_schedule(0.0, 0.1, 100, T)),
+      ("cosine_restarts", js.cosine_restarts(0.1, 100, period_mult=2.0),
+       lam(lambda t: 0.05 * (1 + jnp.cos(pi * (t + 100 - 100 * 2 ** jnp.floor(jnp.log2(t / 100 + 1)))
+                                            / (100 * 2 ** jnp.floor(jnp.log2(t / 100 + 1))))))),
+      ("one_cycle (peer: optax onecycle, another curve)", js.one_cycle(0.1, T),
+       optax.cosine_onecycle_schedule(T, 0.1)),
+      ("cyclic", js.cyclic(0.01, 0.1, 50),
+       lam(lambda t: 0.01 + 0.09 * jnp.maximum(0, 1 - jnp.abs(t / 50 - 2 * jnp.floor(1 + t / 100) + 1)))),
+      ("wsd", js.wsd(0.1, 100, 500, 400),
+       lam(lambda t: jnp.where(t < 100, 0.1 * t / 100, jnp.where(t < 600, 0.1,
+                                                                  0.1 * jnp.clip(1 - (t - 600) / 400, 0, 1))))),
+      ("join", js.join([js.linear(0.0, 0.1, 100), js.cosine(0.1, 900)], [100]),
+       optax.join_schedules([optax.linear_schedule(0.0, 0.1, 100), optax.cosine_decay_schedule(0.1, 900)],
+                            [100])),
+      ("warmup(exponential)", js.warmup(js.exponential(0.1, 0.99), 100),
+       optax.join_schedules([optax.linear_schedule(0.0, 0.1, 100), optax.exponential_decay(0.1, 1, 0.99)],
+                            [100])),
+      ("clip", js.clip(js.inverse_sqrt(0.3, 100.0), min_value=1e-3, max_value=0.1),
+       lam(lambda t: jnp.clip(0.3 * jnp.sqrt(100 / (t + 100)), 1e-3, 0.1))),
+      ("per_epoch", js.per_epoch(js.exponential(0.1, 0.9), 100),
+       lam(lambda t: 0.1 * 0.9 ** jnp.floor(t / 100))),
+      ("product", js.step(0.1, 300, 0.1) * js.exponential(1.0, 0.999),
+       lam(lambda t: 0.1 * 0.1 ** jnp.floor(t / 300) * 0.999 ** t)),
+      ("scaled", js.cosine(0.1, T) * 2.0, lam(lambda t: 2 * 0.05 * (1 + jnp.cos(pi * jnp.minimum(t, T) / T)))),
+  ]
+
+
+def _step_compile_seconds(schedule, repeat=3):
+  params = {"w1": jnp.zeros((16, 32)), "w2": jnp.zeros((32, 1))}
+  opt = optax.adamw(schedule)
+
+  def step(p, s, x, y):
+    loss = lambda p: jnp.mean((jnp.tanh(x @ p["w1"]) @ p["w2"] - y) ** 2)
+    u, s = opt.update(jax.grad(loss)(p), s, p)
+    return optax.apply_updates(p, u), s
+  args = (params, opt.init(params), jnp.zeros((8, 16)), jnp.zeros((8, 1)))
+  best = math.inf
+  for _ in range(repeat):
+    jax.clear_caches()
+    t0 = time.perf_counter()
+    jax.jit(step).lower(*args).compile()
+    best = min(best, time.perf_counter() - t0)
+  return best
+
+
+def _jaxpr_lines(f):
+  return len(str(jax.make_jaxpr(f)(jnp.int32(7))).splitlines())
+
+
+def bench_compile():
+  rows = []
+  for name, ours, theirs in peer_pairs():
+    rows.append((name, _jaxpr_lines(lambda t: ours(t)), _jaxpr_lines(theirs),
+                 _step_compile_seconds(ours), _step_compile_seconds(theirs)))
+  return rows
+
+
+def bench_per_update(steps=10_000):
+  """ns per update in a jitted scan: ours passed as a jit argument, the peer closed over."""
+  def ours_loop(sched):
+    def run(s):
+      def body(w, t):
+        return w - s(t) * w, None
+      return jax.lax.scan(body, jnp.ones(8), jnp.arange(steps))[0]
+    f = jax.jit(run)
+    return lambda: f(sched)
+
+  def theirs_loop(sched):
+    def body(w, t):
+      return w - sched(t) * w, None
+    f = jax.jit(lambda: jax.lax.scan(body, jnp.ones(8), jnp.arange(steps))[0])
+    return f
+
+  const = best_of(theirs_loop(lambda t: 1e-3), repeat=5, number=3)
+  rows = []
+  for name, ours, theirs in peer_pairs():
+    a = best_of(ours_loop(ours), repeat=5, number=3)
+    b = best_of(theirs_loop(theirs), repeat=5, number=3)
+    rows.append((name, (a - const) / steps * 1e9, (b - const) / steps * 1e9, a / steps * 1e9,
+                 b / steps * 1e9))
+  return const / steps * 1e9, rows
+
+
+def _optax_style_tables(n, steps):
+  """(name, jaxsched batch, peer function of t vmapped over its hyperparameter arrays)."""
+  rng = np.random.default_rng(0)
+  init = rng.uniform(1e-3, 1e-1, n)
+  gamma = rng.uniform(0.9990, 0.99999, n)
+  ends = init * rng.uniform(0, 0.1, n)
+  T = steps
+  exp_ = lambda i, g: (lambda t: i * g ** t.astype(jnp.float32))
+  cos_ = lambda i, e: (lambda t: (i - e) * 0.5 * (1 + jnp.cos(jnp.pi * jnp.minimum(t, T) / T)) + e)
+  lin_ = lambda i, e: (lambda t: i + (e - i) * jnp.clip(t / T, 0, 1))
+  W, S, D = T // 10, T // 2, T - T // 10 - T // 2
+  wsd_ = lambda i, e: (lambda t: jnp.where(t < W, i * t / W, jnp.where(
+      t < W + S, i, e + (i - e) * jnp.clip(1 - (t - W - S) / D, 0, 1))))
+  return [
+      ("exponential", js.stack([js.exponential(a, g) for a, g in zip(init, gamma)]), exp_,
+       (init, gamma)),
+      ("cosine", js.stack([js.cosine(a, T, end_value=e) for a, e in zip(init, ends)]), cos_,
+       (init, ends)),
+      ("linear", js.stack([js.linear(a, e, T) for a, e in zip(init, ends)]), lin_, (init, ends)),
+      ("wsd", js.stack([js.wsd(a, W, S, D, end_value=e) for a, e in zip(init, ends)]), wsd_,
+       (init, ends)),
+  ]
+
+
+def bench_tables(n=512, steps=20_000):
+  t = jnp.arange(steps, dtype=jnp.int32)
+  ours_f = jax.jit(lambda s, t: s(t))
+  rows = []
+  for name, batch, peer, (a, b) in _optax_style_tables(n, steps):
+    theirs_f = jax.jit(jax.vmap(lambda a, b, t: peer(a, b)(t), in_axes=(0, 0, None)))
+    a32, b32 = _f32(a), _f32(b)
+    ours = best_of(lambda: ours_f(batch, t), repeat=3, number=2)
+    theirs = best_of(lambda: theirs_f(a32, b32, t), repeat=3, number=2)
+    rows.append((name, ours, theirs))
+  return rows
+
+
+def bench_end_to_end(n=64, steps=10_000):
+  t = jnp.arange(steps, dtype=jnp.int32)
+  rng = np.random.default_rng(1)
+  init, gamma = rng.uniform(1e-3, 1e-1, n), rng.uniform(0.999, 0.99999, n)
+  jax.clear_caches()
+  t0 = time.perf_counter()
+  batch = js.grid(js.exponential, {"init_value": list(init[:8]), "gamma": list(gamma[:8])})
+  jax.block_until_ready(js.evaluate(batch, t))
+  ours = time.perf_counter() - t0
+  jax.clear_caches()
+  t0 = time.perf_counter()
+  outs = [jax.jit(optax.exponential_decay(float(a), 1, float(g)))(t)
+          for a in init[:8] for g in gamma[:8]]
+  jax.block_until_ready(outs)
+  theirs = time.perf_counter() - t0
+  return n, steps, ours, theirs
+
+
+def print_acceptance():
+  print("\n### 5. Compile of a jitted optax.adamw step (schedule closed over), and program size\n")
+  print("| family | jaxpr lines jaxsched / peer | step compile jaxsched / peer | ratio |")
+  print("|---|---|---|---|")
+  ratios = []
+  for name, la, lb, ca, cb in bench_compile():
+    ratios.append(ca / cb)
+    print(f"| {name} | {la} / {lb} | {ca:.3f} s / {cb:.3f} s | {ca / cb:.2f}x |")
+  print(f"\ncompile ratio: median {statistics.median(ratios):.2f}x, worst {max(ratios):.2f}x "
+        f"(goal: median <= 1.2x, each <= 1.5x)")
+  const, rows = bench_per_update()
+  print("\n### 6. Per update in a jitted lax.scan of 10k updates (jaxsched as a jit argument, peer "
+        "closed over)\n")
+  print(f"loop with a constant lr: {const:.1f} ns per update (subtracted below)\n")
+  print("| family | jaxsched ns | peer ns | ratio (raw ns) |\n|---|---|---|---|")
+  worst = 0.0
+  for name, a, b, ra, rb in rows:
+    worst = max(worst, ra / rb)
+    print(f"| {name} | {a:.1f} | {b:.1f} | {ra / rb:.2f}x |")
+  print(f"\nworst per-update ratio (raw, loop included): {worst:.2f}x (goal: <= 2x)")
+  print("\n### 7. Tables: 512 settings x 20k steps, steady state (peer: optax's float32 formula "
+        "vmapped)\n")
+  print("| family | jaxsched | optax-style float32 | ratio |\n|---|---|---|---|")
+  for name, ours, theirs in bench_tables():
+    print(f"| {name} | {ours * 1e3:.1f} ms | {theirs * 1e3:.1f} ms | {ours / theirs:.2f}x |")
+  n, steps, ours, theirs = bench_end_to_end()
+  print(f"\n### 8. End to end: {n} exponential settings x {steps} steps, compile included\n")
+  print("| what | time | ratio |\n|---|---|---|")
+  print(f"| a jit per optax closure ({n} compiles) | {theirs:.2f} s | 1 |")
+  print(f"| `jaxsched.grid` + `jaxsched.evaluate` (one compile) | {ours:.3f} s | "
+        f"{theirs / ours:.1f}x faster (goal: >= 20x) |")
+
+
 def main():
   dev = jax.devices()[0]
   print(f"machine: {platform.node()} {platform.machine()}, {jax.local_device_count()} "
@@ -137,6 +355,11 @@ def main():
   print("| what | time | ratio |\n|---|---|---|")
   print(f"| Python loop of {n} jitted calls | {lp * 1e3:.1f} ms | 1 |")
   print(f"| one vmapped call (`jaxsched.evaluate`) | {vm * 1e3:.1f} ms | {lp / vm:.1f}x faster |")
+  print_acceptance()
+  # --- HOOK: training-sweep section --------------------------------------------------------------
+  # Another helper adds the training-sweep benchmark here (benchmarks/sweep_bench.py), e.g.:
+  #   from sweep_bench import print_sweep_section; print_sweep_section()
+  # --- end of HOOK ---------------------------------------------------------------------------------
 
 
 if __name__ == "__main__":

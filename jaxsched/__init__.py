@@ -1,5 +1,5 @@
 """jaxsched: learning-rate schedules as JAX pytrees — exact, jit/vmap/grad-ready, optax-native."""
-from jaxsched.core import FAMILIES, Schedule, checked, from_config, validate
+from jaxsched.core import FAMILIES, Schedule, checked, combine, from_config, partition, validate
 from jaxsched.families import (constant, cosine, exponential, inverse_sqrt, inverse_time, linear,
                                multistep, piecewise, polynomial, step, warmup_cosine)
 from jaxsched.cycles import cosine_restarts, cyclic, one_cycle, wsd

@@ -200,6 +200,75 @@ def _log_jvp(primals, tangents):
   return log(x), DF(slope, jnp.zeros_like(slope))
 
 
+def _ln2_split(dtype):
+  """ln 2 as ``hi + lo`` with ``hi`` short enough that ``e·hi`` is exact for ``|e| < 2^9``."""
+  bits = np.finfo(dtype).nmant + 1 - 9
+  hi = math.ldexp(round(math.ldexp(_LN2, bits)), -bits)
+  return np.asarray(hi, dtype), np.asarray(_LN2 - hi, dtype)
+
+
+# 2·atanh(s) − 2s = s³·(2/3 + 2s²/5 + ...): |s| <= 0.1716 makes the float tail good to ~2^-31 of
+# the log (the tail is below 2^-8 of it), so only ``2s`` needs to be a pair.
+_TAIL_COEFFS = [2.0 / (2 * k + 1) for k in range(1, 8)]
+
+
+_FREXP = {np.dtype(np.float32): (np.uint32, 23, 127), np.dtype(np.float64): (np.uint64, 52, 1023)}
+
+
+def _frexp_normal(x):
+  """``(m, e)`` with ``x = m·2^e``, ``m`` in [½, 1), for positive normal ``x`` (what callers pass:
+  zero and subnormals are guarded before). Bit operations: a sixth of ``jnp.frexp``'s program."""
+  utype, bits, bias = _FREXP[np.dtype(x.dtype)]
+  u = jax.lax.bitcast_convert_type(x, utype)
+  e = (u >> utype(bits)).astype(jnp.int32) - (bias - 1)
+  half = utype((bias - 1) << bits)
+  m = jax.lax.bitcast_convert_type((u & utype((1 << bits) - 1)) | half, x.dtype)
+  return m, e
+
+
+def log_pair(x: DF) -> DF:
+  """Natural log of a positive pair, good to ~2^-30 relative where |log| is large and to ~2^-40
+  near 1 (cheap: about 45 operations, against ~800 for ``log``'s full pair series).
+
+  x = 2^e·m with m in [√½, √2); log m = 2·atanh(s), s = (m − 1)/(m + 1): the leading ``2s`` is a
+  pair (one exact product corrects the float quotient), the rest of the series is plain float.
+  """
+  dtype = x.hi.dtype
+  mant, e = _frexp_normal(x.hi)
+  low = mant < math.sqrt(0.5)
+  mant = jnp.where(low, mant * 2, mant)
+  e = jnp.where(low, e - 1, e)
+  lo = x.lo * _pow2(-e, dtype)                    # x/2^e = mant + lo
+  num = mant - 1                                  # exact (Sterbenz)
+  den = two_sum(mant, jnp.ones_like(mant))
+  den_lo = den.lo + lo
+  s_hi = (num + lo) / den.hi
+  p = two_prod(s_hi, den.hi)
+  s_lo = ((((num - p.hi) - p.lo) + lo) - s_hi * den_lo) / den.hi
+  s2 = s_hi * s_hi
+  tail = jnp.zeros_like(s2) + _TAIL_COEFFS[-1]
+  for c in _TAIL_COEFFS[-2::-1]:
+    tail = tail * s2 + c
+  tail = tail * s2 * s_hi
+  ln2_hi, ln2_lo = _ln2_split(dtype)
+  ef = e.astype(dtype)
+  top = two_sum(ef * ln2_hi, 2 * s_hi)
+  return fast_two_sum(top.hi, top.lo + ((2 * s_lo + tail) + ef * ln2_lo))
+
+
+def _pow2(e, dtype):
+  """2^e for an int32 ``e`` in the normal range, built from bits (exact)."""
+  utype, bits, bias = _FREXP[np.dtype(dtype)]
+  return jax.lax.bitcast_convert_type((e + bias).astype(utype) << utype(bits), dtype)
+
+
+def floor_int(x: DF, cap):
+  """⌊hi + lo⌋ as int32, clipped to ``[0, cap]`` (``hi`` may be a large float, its fraction in lo)."""
+  h = jnp.floor(jnp.clip(x.hi, -1.0, 2.0**31 - 256))
+  r = jnp.clip(jnp.floor((x.hi - h) + x.lo), -2, 255)
+  return jnp.clip(h.astype(jnp.int32) + r.astype(jnp.int32), 0, cap)
+
+
 def exp(x: DF):
   """``exp(hi + lo)`` rounded to one float: the pair's ``lo`` enters to first order."""
   e = jnp.exp(x.hi)

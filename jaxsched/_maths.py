@@ -1,33 +1,109 @@
 """Step maths and curve pieces shared by every family.
 
-Two rules make the numbers trustworthy (SPEC §6):
+The rules that make float32 results trustworthy at float32 cost (SPEC §6):
+- Steps are clamped into ``[0, 2^31-1]`` before any arithmetic (``as_step``): nothing ever wraps.
 - Integer steps stay integers for as long as possible: offsets, floors, modulo and boundaries are
-  int32 arithmetic, exact up to 2^31-1, and become floats only as exact pairs (``_df.from_int``).
-- Every weight comes with its complement computed independently (``p`` and ``1-p``; ``cos²`` and
-  ``sin²``; ``x^k`` and ``-expm1(k·ln x)``), so ``lerp`` never subtracts nearly equal numbers.
+  int32 arithmetic, exact up to 2^31-1.
+- Every weight comes with its complement computed independently from integers (``p = n/T`` and
+  ``1 − p = (T − n)/T``; ``cos²`` and ``sin²`` of an angle of at most π/4), so ``lerp`` never
+  subtracts nearly equal numbers. That is plain float32 arithmetic.
+- Pairs (``_df``) only where a formula amplifies rounding: an exponent multiplied by a step
+  (``gamma^p``: ``n · ln(gamma)/decay_steps`` with the constant derived once, in float64, on the
+  host) and a weight raised to a power (``w^k = exp(k · ln w)``, with ``ln w`` to ~2^-30).
 
+Per-step code is straight-line: no ``lax.cond`` or loops, so it fuses and vmaps without control flow.
 Float steps (fractional epochs) take the same code paths; only their exactness is the user's.
 """
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxsched import _df
 
+INT32_MAX = 2**31 - 1
+sg = jax.lax.stop_gradient
 
-def as_step(step) -> jax.Array:
-  """The step as an array: integers stay integers, floats stay floats, negatives count as 0."""
-  t = jnp.asarray(step)
+
+# --- the step rule ----------------------------------------------------------------------------------
+
+
+class FracStep(NamedTuple):
+  """A fractional step carried as a float pair ``hi + lo`` (``per_epoch(..., fractional=True)``
+  gives its child ``t / steps_per_epoch`` this way, so ``gamma^(t/k)`` keeps its precision).
+  Families that do not read pairs (``Schedule._pair_steps``) get ``hi + lo`` rounded."""
+  hi: jax.Array
+  lo: jax.Array
+
+
+def _float_max(dtype) -> float:
+  """The largest value of ``dtype`` that is <= 2^31 − 1 (2147483520 for float32)."""
+  top = np.asarray(INT32_MAX, np.float64).astype(dtype)
+  if float(top) > INT32_MAX:
+    top = np.nextafter(top, np.asarray(0, dtype))
+  return float(top)
+
+
+def _clamp_python(v):
+  if isinstance(v, (bool, np.bool_)):
+    raise TypeError(f"a schedule's step must be an integer or float, got {v!r}")
+  if isinstance(v, (int, np.integer)):
+    return min(max(int(v), 0), INT32_MAX)
+  return v
+
+
+def _host_step(step):
+  """A step given on the host (Python numbers, NumPy arrays, lists) under the step rule, without
+  ever converting an out-of-range integer to int32 first."""
+  if isinstance(step, (bool, np.bool_)):
+    raise TypeError(f"a schedule's step must be an integer or float array, got {step!r}")
+  if isinstance(step, int):
+    return jnp.asarray(min(max(step, 0), INT32_MAX), jnp.int32)
+  a = np.asarray(step)
+  if a.dtype == object:            # Python ints past int64 in a list
+    a = np.asarray(np.frompyfunc(_clamp_python, 1, 1)(a).tolist())
+  kind = a.dtype.kind
+  if kind in "iu":
+    if kind == "u":
+      a = np.minimum(a, a.dtype.type(min(INT32_MAX, np.iinfo(a.dtype).max)))
+    a = np.clip(a.astype(np.int64), 0, INT32_MAX).astype(np.int32)
+    return jnp.asarray(a)
+  if kind == "f":
+    dtype = np.float32 if a.dtype.itemsize <= 4 else jax.dtypes.canonicalize_dtype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+      a = np.clip(a.astype(np.float64), 0, INT32_MAX).astype(dtype)
+    return jnp.asarray(np.minimum(a, _float_max(dtype)).astype(dtype))
+  raise TypeError(f"a schedule's step must be an integer or float array, got dtype {a.dtype}")
+
+
+def as_step(step):
+  """The step under SPEC §6's one rule: every step, of any type, is clamped into ``[0, 2^31-1]``
+  before any arithmetic. Integers of any width saturate (never wrap) and become int32; float16 and
+  bfloat16 become float32 first; ±inf clamp like any float; NaN stays NaN (and the schedule's value
+  is then NaN, in every family and composite)."""
+  if isinstance(step, FracStep):
+    return FracStep(jnp.clip(step.hi, 0, _float_max(step.hi.dtype)), step.lo)
+  if not isinstance(step, (jax.Array, jax.core.Tracer)) or isinstance(step, np.ndarray):
+    return _host_step(step)
+  t = step
   if t.dtype == jnp.bool_ or not (jnp.issubdtype(t.dtype, jnp.integer)
                                   or jnp.issubdtype(t.dtype, jnp.floating)):
     raise TypeError(f"a schedule's step must be an integer or float array, got dtype {t.dtype}")
   if jnp.issubdtype(t.dtype, jnp.unsignedinteger):
-    t = t.astype(jnp.int32)
-  return jnp.maximum(t, 0)
+    top = min(INT32_MAX, int(jnp.iinfo(t.dtype).max))
+    return jnp.minimum(t, jnp.asarray(top, t.dtype)).astype(jnp.int32)
+  if jnp.issubdtype(t.dtype, jnp.integer):
+    if jnp.iinfo(t.dtype).bits > 32:
+      t = jnp.clip(t, 0, INT32_MAX)
+    return jnp.maximum(t.astype(jnp.int32), 0)
+  if jnp.finfo(t.dtype).bits < 32:
+    t = t.astype(jnp.float32)
+  return jnp.clip(t, 0, _float_max(t.dtype))
 
 
 def is_int(t) -> bool:
@@ -50,29 +126,66 @@ def ratio(num, den, dtype) -> _df.DF:
   return _df.div(exact(num, dtype), exact(jnp.maximum(den, 1), dtype))
 
 
+def fratio(num, den, dtype):
+  """num/den in plain float (correctly rounded when both are below 2^24; ~1 ulp otherwise)."""
+  return jnp.asarray(num).astype(dtype) / jnp.maximum(den, 1).astype(dtype)
+
+
+def route(pair: _df.DF, x, slope) -> _df.DF:
+  """A derived constant ``D(x)`` (a private leaf, computed once from the exact ``x``) with its
+  derivative routed to the public hyperparameter ``x``: the value is the leaf's, the gradient is
+  ``slope = dD/dx``, and the leaf itself gets none (so a gradient counts once, on ``x``)."""
+  return _df.DF(sg(pair.hi) + (x - sg(x)) * sg(slope), sg(pair.lo))
+
+
+def is_one(x, lo) -> bool:
+  """Whether a real hyperparameter is a constant exactly 1 at trace time (a closed-over schedule,
+  or an eager call): a formula may then drop ``w^1`` to ``w`` in Python, before XLA sees it. A
+  traced value (a jit argument, ``grad`` with respect to it, ``vmap``) takes the general formula,
+  whose gradient at 1 is right."""
+  if isinstance(x, jax.core.Tracer) or isinstance(lo, jax.core.Tracer):
+    return False
+  return bool(np.all(np.asarray(x) == 1) and np.all(np.asarray(lo) == 0))
+
+
+def unit_or_power(k: _df.DF, unit_weights, general):
+  """Weights ``(w^k, 1 − w^k)`` given ``unit_weights = (w, 1 − w)`` in plain float and
+  ``general()`` for any ``k``. At ``k = 1`` the result is ``unit_weights`` bit for bit on every
+  route (a constant 1 skips ``general`` in Python; a traced ``k`` selects), and the derivative with
+  respect to ``k`` there, ``w·ln w``, is routed in, so it is right at 1 too."""
+  w0, wc0 = unit_weights
+  if is_one(k.hi, k.lo):
+    return w0, wc0
+  w, wc = general()
+  unit = (k.hi == 1) & (k.lo == 0)
+  dk = k.hi - sg(k.hi)                                   # zero in value, 1 in derivative
+  slope = jnp.where(w0 > 0, w0 * jnp.log(jnp.where(w0 > 0, w0, 1)), 0)
+  return jnp.where(unit, w0 + dk * slope, w), jnp.where(unit, wc0 - dk * slope, wc)
+
+
+def exact_value(x, lo) -> _df.DF:
+  """A real hyperparameter as the user's double, ``x + lo``; its derivative is ``x``'s."""
+  return _df.DF(x, sg(lo) if isinstance(lo, jax.core.Tracer) else lo)
+
+
 class Progress(NamedTuple):
   """Progress through a phase: ``p`` done and ``q = 1 - p`` left, each accurate on its own."""
-  p: _df.DF
-  q: _df.DF
+  p: jax.Array
+  q: jax.Array
 
 
 def progress(t, begin, length, dtype) -> Progress:
-  """How far ``t`` is through ``[begin, begin + length]``, clipped to ``[0, 1]``.
-
-  A phase of length 0 is a jump: ``p = 1`` from ``t = begin`` on, never 0/0.
-  """
+  """How far ``t`` is through ``[begin, begin + length]``, clipped to ``[0, 1]``, in plain float:
+  ``p = n/T`` and ``q = (T − n)/T`` from the integers. A phase of length 0 is a jump: ``p = 1``
+  from ``t = begin`` on, never 0/0."""
   d = t - begin
   n = jnp.clip(d, 0, length)
   den = jnp.maximum(length, 1)
-  p = ratio(n, den, dtype)
-  q = ratio(den - n, den, dtype)
+  p = fratio(n, den, dtype)
+  q = fratio(den - n, den, dtype)
   jump = length == 0
-  one = _df.of(jnp.ones_like(p.hi))
-  zero = _df.of(jnp.zeros_like(p.hi))
-  reached = d >= 0
-  p = select(jump, select(reached, one, zero), p)
-  q = select(jump, select(reached, zero, one), q)
-  return Progress(p, q)
+  reached = (d >= 0).astype(dtype)
+  return Progress(jnp.where(jump, reached, p), jnp.where(jump, 1 - reached, q))
 
 
 def select(cond, a: _df.DF, b: _df.DF) -> _df.DF:
@@ -86,7 +199,7 @@ def lerp(a, b, w_a, w_b):
 
 def linear_weights(pr: Progress):
   """Weights of the start and end value for a straight line: ``(1-p, p)``."""
-  return _df.value(pr.q), _df.value(pr.p)
+  return pr.q, pr.p
 
 
 _HALF_PI = math.pi / 2
@@ -98,19 +211,17 @@ def cosine_weights(pr: Progress):
   ½(1+cos πp) = cos²(πp/2) = sin²(πq/2). The angle that is at most π/4 is used for both, so each
   weight keeps its relative precision, right down to the last step of a phase.
   """
-  dtype = pr.p.hi.dtype
-  first_half = pr.p.hi <= 0.5
-  frac = select(first_half, pr.p, pr.q)
-  theta = _df.mul(frac, _df.const(_HALF_PI, dtype))
-  s, c = _df.sin_cos(theta)
+  first_half = pr.p <= 0.5
+  theta = jnp.where(first_half, pr.p, pr.q) * _HALF_PI
+  s, c = jnp.sin(theta), jnp.cos(theta)
   s2, c2 = s * s, c * c
   return jnp.where(first_half, c2, s2), jnp.where(first_half, s2, c2)
 
 
 def sqrt_weights(pr: Progress):
   """``(√q, 1−√q)`` with ``1−√q = p/(1+√q)``, so neither side cancels."""
-  root = jnp.sqrt(_df.value(pr.q))
-  return root, _df.value(pr.p) / (1 + root)
+  root = jnp.sqrt(pr.q)
+  return root, pr.p / (1 + root)
 
 
 def sqrt_fall_weights(pr: Progress):
@@ -126,31 +237,97 @@ RISE_WEIGHTS = {"linear": linear_weights, "cosine": cosine_weights, "sqrt": sqrt
 FALL_WEIGHTS = {"linear": linear_weights, "cosine": cosine_weights, "sqrt": sqrt_fall_weights}
 
 
-def power_weights(base_w, base_wc, exponent: _df.DF):
-  """``(w^k, 1 − w^k)`` for a weight ``w`` given with its complement ``wc = 1 − w``.
+# --- weights raised to a power: w^k = exp(k·ln w), ln w to ~2^-30 ----------------------------------
 
-  ``ln w`` comes from ``log1p(−wc)`` near 1 and from the pair logarithm elsewhere, so both results
-  keep their relative precision; ``w = 0`` gives ``(0, 1)`` with finite gradients. ``k = 1`` (the
-  default everywhere) skips the logarithm: a ``lax.cond`` when ``k`` is one scalar, so a train step
-  pays nothing for it; under ``vmap`` over ``k`` both sides run and ``where`` picks.
+
+def _power_from_log(log_w: _df.DF, k: _df.DF):
+  y = _df.mul(log_w, k)
+  return _df.exp(y), -_df.expm1(y)
+
+
+def power_weights(q: _df.DF, k: _df.DF):
+  """``(q^k, 1 − q^k)`` for a weight ``q`` given as a pair (``(T − n)/T`` from integers) and an
+  exponent ``k`` given as the user's double (a pair).
+
+  The relative error of ``q^k`` is ``k·ln q`` times that of ``ln q``: a float32 ``q`` would give
+  3e-6 at ``k = 30``. So ``ln q`` comes from the pair ``q`` (``_df.log_pair``), one pair product
+  forms ``k·ln q``, and ``exp``/``expm1`` round once. ``q = 0`` gives ``(0, 1)`` with finite
+  gradients. No branch on ``k == 1``: the gradient with respect to ``k`` is right there too.
   """
-  def general(w, wc):
-    positive = w > 0
-    safe_w = jnp.where(positive, w, 1)
-    near_one = wc < 0.5
-    log_near_one = _df.of(jnp.log1p(-jnp.where(near_one, wc, 0)))
-    log_far = _df.log(_df.of(jnp.where(near_one, 1, safe_w)))
-    x = _df.mul(select(near_one, log_near_one, log_far), exponent)
-    return jnp.where(positive, _df.exp(x), 0), jnp.where(positive, -_df.expm1(x), 1)
-
-  unit = (exponent.hi == 1) & (exponent.lo == 0)
-  if unit.ndim == 0:
-    return jax.lax.cond(unit, lambda w, wc: (w, wc), general, base_w, base_wc)
-  w, wc = general(base_w, base_wc)
-  return jnp.where(unit, base_w, w), jnp.where(unit, base_wc, wc)
+  positive = q.hi > 0
+  one = _df.of(jnp.ones_like(q.hi))
+  w, wc = _power_from_log(_df.log_pair(select(positive, q, one)), k)
+  return jnp.where(positive, w, 0), jnp.where(positive, wc, 1)
 
 
-def exp_decay(init: _df.DF, gamma: _df.DF, p: _df.DF):
-  """``init·gamma^p`` with ``p·ln(gamma)`` carried as a pair: the result keeps float32 precision at
-  any ``p`` (a float32 ``gamma`` alone would be off by ``p·2^-24`` relative)."""
-  return init.hi * _df.exp(_df.mul(p, _df.log(gamma)))
+def _log_series(coeffs, terms):
+  """Power-series coefficients of ``2·log(Σ coeffs[n]·v^n)`` (``coeffs[0] = 1``), exactly."""
+  out = [Fraction(0)] * terms
+  for n in range(1, terms):
+    s = n * coeffs[n]
+    for k in range(1, n):
+      s -= k * out[k] * coeffs[n - k]
+    out[n] = s / n
+  return [2 * c for c in out]
+
+
+_TERMS = 20
+_COS = [Fraction((-1)**n, math.factorial(2 * n)) for n in range(_TERMS)]
+_SINC = [Fraction((-1)**n, math.factorial(2 * n + 1)) for n in range(_TERMS)]
+_V_MAX = (math.pi / 4) ** 2
+
+
+def _tail(series):
+  """Coefficients from v² on, dropping those below 2^-38 at the largest v (π²/16)."""
+  keep = [float(c) for n, c in enumerate(series) if n >= 2 and abs(float(c)) * _V_MAX**n > 2**-38]
+  return keep
+
+
+# 2·ln cos θ = −v − v²/6 − ... and 2·ln(sin φ/φ) = −v/3 − v²/90 − ..., v the squared angle.
+_COS_TAIL = _tail(_log_series(_COS, _TERMS))
+_SINC_TAIL = _tail(_log_series(_SINC, _TERMS))
+
+
+def _horner(coeffs, v):
+  acc = jnp.zeros_like(v) + coeffs[-1]
+  for c in coeffs[-2::-1]:
+    acc = acc * v + c
+  return acc
+
+
+def cosine_power_weights(t, begin, length, k: _df.DF, dtype):
+  """``(c^k, 1 − c^k)`` with ``c = ½(1 + cos πp)``, ``p`` the progress through
+  ``[begin, begin + length]``, to float32 precision for any exponent ``k`` (tested to 32).
+
+  ``ln c`` is formed without ever rounding ``c``: with the angle at most π/4,
+  ``c = cos²θ`` (``θ = πp/2``, first half) has ``ln c = −θ² − θ⁴/6 − ...`` and ``c = sin²φ``
+  (``φ = πq/2``, second half) has ``ln c = 2·ln φ − φ²/3 − ...``; the leading terms are pairs and
+  the rest of each series is plain float.
+  """
+  d = t - begin
+  n = jnp.clip(d, 0, length)
+  den = jnp.maximum(length, 1)
+  rest = den - n
+  first = n <= rest
+  f = ratio(jnp.where(first, n, rest), den, dtype)          # p or q, at most ½
+  f2 = _df.mul(f, f)
+  lead = _df.mul(f2, select(first, _df.const(-_HALF_PI**2, dtype), _df.const(-_HALF_PI**2 / 3, dtype)))
+  v = f2.hi * (_HALF_PI**2)
+  tail = v * v * jnp.where(first, _horner(_COS_TAIL, v), _horner(_SINC_TAIL, v))
+  positive = f.hi > 0
+  safe = select(first | ~positive, _df.of(jnp.ones_like(f.hi)), f)
+  log_phi = _df.add(_df.scale(_df.log_pair(safe), 2), _df.const(2 * math.log(_HALF_PI), dtype))
+  log_c = _df.add(lead, _df.add(select(first, _df.of(jnp.zeros_like(f.hi)), log_phi), _df.of(tail)))
+  w, wc = _power_from_log(log_c, k)
+  zero = ~first & ~positive                                  # q = 0: the end of the phase
+  jump = length == 0
+  reached = d >= 0
+  w = jnp.where(jump, jnp.where(reached, 0, 1).astype(w.dtype), jnp.where(zero, 0, w))
+  wc = jnp.where(jump, jnp.where(reached, 1, 0).astype(w.dtype), jnp.where(zero, 1, wc))
+  return w, wc
+
+
+def exp_decay(init, x: _df.DF):
+  """``init·exp(x)`` for an exponent carried as a pair (``n·ln(gamma)/decay_steps``): the result
+  keeps float32 precision at any step (a float32 exponent would be off by ``|x|·2^-24``)."""
+  return init * _df.exp(x)

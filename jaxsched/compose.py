@@ -2,6 +2,10 @@
 
 Each piece is evaluated at a clamped, valid step, and every family is finite in value and gradient
 for every step >= 0, so selecting with ``where`` never lets an inactive piece put NaN into a gradient.
+Each composite evaluates each child once per call (``warmup`` reads ``schedule(0)`` from the same
+evaluation, on the steps with a 0 prepended), so compile time grows linearly with nesting depth.
+Every child call goes through ``Schedule.__call__``, so SPEC §6's step rule (clamping, NaN) holds
+inside composites too.
 """
 from __future__ import annotations
 
@@ -10,7 +14,6 @@ from typing import Any
 
 import jax.numpy as jnp
 
-from jaxsched import _df
 from jaxsched import _maths as m
 from jaxsched.core import (AT_LEAST_ONE, NONDECREASING, POSITIVE, Product, Schedule, child,
                            children, count, family, real, show, static)
@@ -58,23 +61,27 @@ class Warmup(Schedule):
 
   def _checks(self):
     if self.shape == "exponential":
-      yield _df.value(self.init_value) > 0, (
+      yield self.init_value > 0, (
           f"warmup: init_value must be > 0 for shape='exponential' (an exponential warmup cannot "
           f"start from 0), got {show(self.init_value)}")
       yield self.schedule(0) > 0, ("warmup: shape='exponential' needs schedule(0) > 0, got "
                                    f"{show(self.schedule(0))}")
 
   def _value(self, t):
-    target = self.schedule(0)
+    # One evaluation of the child: at 0 (the target) and at every t − W, side by side.
+    flat = jnp.ravel(t)
+    steps = jnp.concatenate([jnp.zeros((1,), flat.dtype), flat - self.warmup_steps])
+    values = self.schedule(steps)
+    target, after = values[0], values[1:].reshape(jnp.shape(t))
     pr = m.progress(t, 0, self.warmup_steps, self.dtype)
-    init = self.init_value.hi
+    init = self.init_value
     if self.shape in m.RISE_WEIGHTS:
       warm = m.lerp(init, target, *m.RISE_WEIGHTS[self.shape](pr))
     else:
+      # init·(target/init)^p with p <= 1: nothing amplifies the float32 rounding of the log.
       safe_target = jnp.where(target > 0, target, init)
-      growth = _df.log(_df.div(_df.of(safe_target), self.init_value))
-      warm = init * _df.exp(_df.mul(pr.p, growth))
-    return jnp.where(t < self.warmup_steps, warm, self.schedule(t - self.warmup_steps))
+      warm = init * jnp.exp(pr.p * jnp.log(safe_target / init))
+    return jnp.where(t < self.warmup_steps, warm, after)
 
 
 def product(*schedules: Schedule) -> Product:
@@ -92,15 +99,17 @@ class Clip(Schedule):
 
   def _checks(self):
     if self.min_value is not None and self.max_value is not None:
-      yield _df.value(self.min_value) <= _df.value(self.max_value), (
+      yield self.min_value <= self.max_value, (
           "clip: min_value must be <= max_value")
+
+  _pair_steps = True
 
   def _value(self, t):
     out = self.schedule(t)
     if self.min_value is not None:
-      out = jnp.maximum(out, self.min_value.hi)
+      out = jnp.maximum(out, self.min_value)
     if self.max_value is not None:
-      out = jnp.minimum(out, self.max_value.hi)
+      out = jnp.minimum(out, self.max_value)
     return out
 
 
@@ -118,7 +127,9 @@ class PerEpoch(Schedule):
 
   def _value(self, t):
     if self.fractional:
-      return self.schedule(_df.value(m.ratio(t, self.steps_per_epoch, self.dtype)))
+      # t/steps_per_epoch as a pair: a child that amplifies its step (gamma^e) keeps its precision.
+      e = m.ratio(t, self.steps_per_epoch, self.dtype)
+      return self.schedule(m.FracStep(e.hi, e.lo))
     return self.schedule(m.floordiv(t, self.steps_per_epoch))
 
 

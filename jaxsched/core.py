@@ -5,8 +5,19 @@ A family is a short class: its fields say which hyperparameters are array leaves
 ``children``); its ``_value(t)`` holds the formula. Everything else (conversion, validation,
 pytree flattening, ``repr``, ``==``, config round trips, arithmetic, batching) is written once here.
 
-Float hyperparameters are stored as ``_df.DF(hi, lo)`` pairs so that a Python double survives a
-float32 world (SPEC §6); step counts are int32 leaves so that boundaries are exact.
+Numbers (numeric core v2):
+- A ``real`` field is ONE public array of the result dtype (``s.gamma``): what ``jax.grad`` fills
+  in, what an optimizer moves. The user's exact double survives in a private leaf, its ``lo`` word
+  (``double − float32(double)``), so ``to_config``/``repr``/``==`` see the value as written.
+- A family's per-setting constants (``ln(gamma)/decay_steps`` as a pair, phase ends, cycle
+  constants) are derived ONCE, by ``_derive``: in float64 NumPy on the host when the
+  hyperparameters are concrete (no device work at construction), with pair arithmetic on the device
+  only when they are traced. They are private leaves too, so ``stack``/``vmap``/jit arguments carry
+  them, and a ``lax.scan`` over steps pays only the per-step work.
+- Formulas read derived leaves through ``_maths.route``: the leaf gives the value and the gradient
+  lands, once, on the public hyperparameter. ``replace``/``partition``/``combine`` are the public
+  route for updates (they re-derive); a raw ``tree.map`` over leaves leaves derived leaves stale.
+- Step counts are int32 leaves so that boundaries are exact.
 """
 from __future__ import annotations
 
@@ -22,8 +33,7 @@ import numpy as np
 from jaxsched import _convert, _df, _maths
 
 INT32_MAX = 2**31 - 1
-MAX_DEPTH = 64    # nested schedules (SPEC §7): deep enough for any recipe, far from Python's
-                  # recursion limit when a nest is traced, compared, printed or configured
+MAX_DEPTH = 64    # schedules nested deeper are refused (construction and from_config), before recursion
 
 # --- field specifications --------------------------------------------------------------------------
 
@@ -39,7 +49,7 @@ NONNEGATIVE = Check(lambda x: x >= 0, ">= 0")
 OPEN_UNIT = Check(lambda x: (x > 0) & (x < 1), "in the open interval (0, 1)")
 AT_LEAST_ONE = Check(lambda x: x >= 1, ">= 1")
 NONDECREASING = Check(  # per row of a batch, so that the checked mode can name the failing rows
-    lambda x: jnp.all(jnp.diff(x, axis=-1) >= 0, axis=-1) if x.shape[-1] > 1 else True,
+    lambda x: (x[..., 1:] >= x[..., :-1]).all(axis=-1) if x.shape[-1] > 1 else True,
     "sorted in non-decreasing order")
 
 
@@ -59,7 +69,8 @@ def _field(spec: Spec, default):
 
 
 def real(default=dataclasses.MISSING, *, checks=(), rank=0, optional=False):
-  """A float hyperparameter: a ``DF`` leaf pair, finite, of at least float32 precision."""
+  """A float hyperparameter: one finite array of the result dtype (float32 at least); the user's
+  exact double is kept in a private ``lo`` leaf."""
   return _field(Spec("real", rank, tuple(checks), optional=optional), default)
 
 
@@ -90,38 +101,52 @@ def _is_traced(x) -> bool:
 
 
 def default_float():
-  return jnp.zeros((), float).dtype      # float32, or float64 under jax_enable_x64
+  return np.dtype(jax.dtypes.canonicalize_dtype(np.float64))   # float32, or float64 under x64
 
 
-def _to_real(name: str, family: str, x, rank: int) -> _df.DF:
+def _leaf(x) -> jax.Array:
+  """A host (NumPy) value as a device leaf: a plain transfer, no compiled conversion program."""
+  return jax.device_put(np.asarray(x))
+
+
+def _is_device(x) -> bool:
+  return isinstance(x, (jax.Array, jax.core.Tracer)) and not isinstance(x, np.ndarray)
+
+
+def _to_real(name: str, family: str, x, rank: int):
+  """``(value, lo)``: the stored float array and the private low word of the user's double."""
   if isinstance(x, _df.DF):
-    return x
+    hi, lo = x
+    if not _is_traced(x):
+      exact = _df.join_host(np.asarray(hi), np.asarray(lo))
+      return _to_real(name, family, exact, rank)
+    return hi, jnp.broadcast_to(jnp.asarray(lo, hi.dtype), hi.shape)
   if isinstance(x, (list, tuple)) and _is_traced(x):
     x = jnp.asarray(x)                     # a vector of traced scalars is one traced vector
-  if isinstance(x, (jax.Array, jax.core.Tracer)) and not isinstance(x, np.ndarray):
-    if not jnp.issubdtype(x.dtype, jnp.floating) and not jnp.issubdtype(x.dtype, jnp.integer):
+  if _is_traced(x):
+    if not (jnp.issubdtype(x.dtype, jnp.floating) or jnp.issubdtype(x.dtype, jnp.integer)):
       raise TypeError(f"{family}: {name} must be a real number, got dtype {x.dtype}")
-    if not _is_traced(x):                  # concrete: the one validation path, kept on device
-      _convert.host_real(family, name, x, rank, dtype=default_float())
-    x = x.astype(jnp.promote_types(x.dtype, default_float())) if jnp.issubdtype(
-        x.dtype, jnp.floating) else x.astype(default_float())
-    return _df.DF(x, jnp.zeros_like(x))
-  host = _convert.host_real(family, name, x, rank, dtype=default_float())
-  hi, lo = _df.split_host(host, default_float())
-  return _df.DF(jnp.asarray(hi), jnp.asarray(lo))
+    dtype = (jnp.promote_types(x.dtype, default_float()) if jnp.issubdtype(x.dtype, jnp.floating)
+             else default_float())
+    x = x.astype(dtype)
+    return x, jnp.zeros_like(x)
+  dtype = default_float()
+  if _is_device(x) and jnp.issubdtype(x.dtype, jnp.floating):
+    dtype = jnp.promote_types(x.dtype, dtype)
+  host = _convert.host_real(family, name, np.asarray(x) if _is_device(x) else x, rank, dtype=dtype)
+  hi, lo = _df.split_host(host, dtype)
+  return _leaf(hi), _leaf(lo)
 
 
-def _to_count(name: str, family: str, x, rank: int = 0) -> jax.Array:
+def _to_count(name: str, family: str, x, rank: int) -> jax.Array:
   if isinstance(x, (list, tuple)) and _is_traced(x):
     x = jnp.asarray(x)
-  if isinstance(x, (jax.Array, jax.core.Tracer)) and not isinstance(x, np.ndarray):
-    if jnp.issubdtype(x.dtype, jnp.floating) and _is_traced(x):
+  if _is_traced(x):
+    if isinstance(x, (bool, np.bool_)) or jnp.issubdtype(x.dtype, jnp.floating):
       raise TypeError(f"{family}: {name} must be an integer step count, got a traced {x.dtype}")
-    if _is_traced(x):
-      return x.astype(jnp.int32)
-    x = np.asarray(x)
-  host = _convert.host_count(family, name, x, rank)
-  return jnp.asarray(host.astype(np.int32))
+    return x.astype(jnp.int32)
+  host = _convert.host_count(family, name, np.asarray(x) if _is_device(x) else x, rank)
+  return _leaf(host.astype(np.int32))
 
 
 def _show(x) -> str:
@@ -141,12 +166,107 @@ def _shortest(hi, lo) -> float:
   return exact
 
 
-def _host_real(x: _df.DF):
-  """A concrete pair as a Python float (or nested list), as the user would have written it."""
-  hi, lo = np.asarray(x.hi), np.asarray(x.lo)
+def _host_real(hi, lo):
+  """A concrete real field as a Python float (or nested list), as the user would have written it."""
+  hi, lo = np.asarray(hi), np.asarray(lo)
   if hi.ndim == 0:
     return _shortest(hi, lo)
-  return [_host_real(_df.DF(h, l)) for h, l in zip(hi, lo)]
+  return [_host_real(h, l) for h, l in zip(hi, lo)]
+
+
+# --- derivation of per-setting constants -----------------------------------------------------------
+
+
+class _Host:
+  """Derivations from concrete hyperparameters: float64 NumPy on the exact doubles, split into a
+  (hi, lo) pair of the result dtype at the end. No device work."""
+  traced = False
+
+  def __init__(self, schedule):
+    self.s, self.dtype = schedule, schedule.dtype
+
+  def real(self, name):
+    return _df.join_host(np.asarray(getattr(self.s, name)), np.asarray(self.s._lo[name]))
+
+  def count(self, name, at_least=0):
+    return np.maximum(np.asarray(getattr(self.s, name)), at_least).astype(np.float64)
+
+  def const(self, x):
+    return np.float64(x)
+
+  log, log1p, exp = np.log, np.log1p, np.exp
+
+  @staticmethod
+  def add(a, b):
+    return a + b
+
+  @staticmethod
+  def sub(a, b):
+    return a - b
+
+  @staticmethod
+  def mul(a, b):
+    return a * b
+
+  @staticmethod
+  def div(a, b):
+    return a / b
+
+  def where(self, c, a, b):
+    return np.where(c, a, b)
+
+  def pair(self, x) -> _df.DF:
+    with np.errstate(all="ignore"):
+      hi, lo = _df.split_host(np.asarray(x, np.float64), self.dtype)
+    return _df.DF(_leaf(hi), _leaf(lo))
+
+  def value(self, x):
+    return np.asarray(x, np.float64)
+
+
+class _Device:
+  """The same derivations from traced hyperparameters, in pair arithmetic on the device."""
+  traced = True
+
+  def __init__(self, schedule):
+    self.s, self.dtype = schedule, schedule.dtype
+
+  def real(self, name):
+    return _df.DF(getattr(self.s, name), self.s._lo[name])
+
+  def count(self, name, at_least=0):
+    """A count as an exact pair; ``at_least`` guards a traced 0 that construction could not reject
+    (a derived constant stays finite, as every formula must)."""
+    return _maths.exact(jnp.maximum(getattr(self.s, name), at_least), self.dtype)
+
+  def const(self, x):
+    return _df.const(x, self.dtype)
+
+  def log(self, x):
+    # the full pair series (~2^-46): derived logs are multiplied by steps and cycle counts
+    return _df.log(x)
+
+  def log1p(self, x):
+    return _df.log(_df.add(_df.const(1.0, self.dtype), x))
+
+  def exp(self, x):
+    e = _df.exp(x)
+    return _df.of(e)
+
+  add, sub, mul = staticmethod(_df.add), staticmethod(_df.sub), staticmethod(_df.mul)
+
+  @staticmethod
+  def div(a, b):
+    return _df.div(a, b)
+
+  def where(self, c, a, b):
+    return _maths.select(c, a, b)
+
+  def pair(self, x) -> _df.DF:
+    return _df.DF(x.hi, x.lo)
+
+  def value(self, x):
+    return _df.value(x)
 
 
 # --- the Schedule base -------------------------------------------------------------------------------
@@ -163,27 +283,41 @@ class Schedule:
   """An immutable, callable JAX pytree ``step -> value``. Families subclass it via ``@family``.
 
   Numeric hyperparameters are leaves (traceable, vmappable, differentiable with
-  ``jax.grad(..., allow_int=True)``); mode strings and flags are static.
+  ``jax.grad(..., allow_int=True)``: each real field receives d/d(that hyperparameter), once);
+  mode strings and flags are static. Private leaves (``_lo``: the user's doubles; ``_derived``:
+  per-setting constants) travel with it; to update hyperparameters use ``replace`` or
+  ``jaxsched.partition``/``jaxsched.combine``, which re-derive them.
   """
   family: ClassVar[str] = "schedule"
+  _pair_steps: ClassVar[bool] = False     # reads FracStep pairs (per_epoch fractional) itself
   __array_ufunc__ = None   # NumPy defers to our arithmetic: array * schedule is not an object array
 
   # --- construction ---------------------------------------------------------------------------------
   def __post_init__(self):
+    lo = {}
     for name, spec in _specs(type(self)):
       raw = getattr(self, name)
-      object.__setattr__(self, name, self._convert(name, spec, raw))
+      value = self._convert(name, spec, raw)
+      if spec.kind == "real" and value is not None:
+        value, lo[name] = value
+      object.__setattr__(self, name, value)
+    object.__setattr__(self, "_lo", lo)
+    object.__setattr__(self, "_derived", {})
     depth = nesting_depth(self)
     if depth > MAX_DEPTH:
       raise ValueError(f"{self.family}: schedules are nested {depth} deep, deeper than the limit "
                        f"of {MAX_DEPTH} (jaxsched.core.MAX_DEPTH)")
-    if not _is_traced(self):
+    traced = _is_traced(self)
+    if not traced:
       self._raise_if_out_of_range()
+    derived = self._derive(_Device(self) if traced else _Host(self))
+    object.__setattr__(self, "_derived", dict(derived or {}))
 
   def _raise_if_out_of_range(self, prefix: str = ""):
-    """Every range check on concrete values; the first failure is a ValueError (construction, and
-    schedules restored from a checkpoint)."""
-    for ok, message, value in _with_values(self._all_checks()):
+    """Every range check, on the host view of concrete values (the user's doubles, so messages
+    show the value as written); the first failure is a ValueError. Construction and schedules
+    restored from a checkpoint share it."""
+    for ok, message, value in _with_values(type(self)._all_checks(self._host_view())):
       if not bool(np.all(np.asarray(ok))):
         raise ValueError(prefix + (message if value is None else f"{message}, got {show(value)}"))
 
@@ -192,34 +326,41 @@ class Schedule:
     if raw is None and spec.optional:
       return None
     if spec.kind == "real":
-      value = _to_real(name, family, raw, spec.rank)
-    elif spec.kind == "count":
-      value = _to_count(name, family, raw, spec.rank)
-    elif spec.kind == "static":
+      return _to_real(name, family, raw, spec.rank)
+    if spec.kind == "count":
+      return _to_count(name, family, raw, spec.rank)
+    if spec.kind == "static":
       return _convert.static_flag(family, name, raw, spec.choices)
-    elif spec.kind == "child":
+    if spec.kind == "child":
       if not isinstance(raw, Schedule):
         raise TypeError(f"{family}: {name} must be a jaxsched.Schedule, got {type(raw).__name__}")
       return raw
-    else:  # children
-      if isinstance(raw, Schedule) or not isinstance(raw, (list, tuple)):
-        raise TypeError(f"{family}: {name} must be a list of jaxsched.Schedule objects, got "
-                        f"{type(raw).__name__}")
-      raw = tuple(raw)
-      if not raw:
-        raise ValueError(f"{family}: {name} must hold at least one schedule, got none")
-      for s in raw:
-        if not isinstance(s, Schedule):
-          raise TypeError(f"{family}: {name} must hold jaxsched.Schedule objects, got "
-                          f"{type(s).__name__}")
-      return raw
-    if not _is_traced(value):
-      ndim = (value.hi if spec.kind == "real" else value).ndim
-      if ndim != spec.rank:
-        kind = "a scalar" if spec.rank == 0 else "a 1-D sequence"
-        raise ValueError(f"{family}: {name} must be {kind}, got shape "
-                         f"{(value.hi if spec.kind == 'real' else value).shape}")
-    return value
+    if isinstance(raw, Schedule) or not isinstance(raw, (list, tuple)):
+      raise TypeError(f"{family}: {name} must be a list of jaxsched.Schedule objects, got "
+                      f"{type(raw).__name__}")
+    raw = tuple(raw)
+    if not raw:
+      raise ValueError(f"{family}: {name} must hold at least one schedule, got none")
+    for s in raw:
+      if not isinstance(s, Schedule):
+        raise TypeError(f"{family}: {name} must hold jaxsched.Schedule objects, got "
+                        f"{type(s).__name__}")
+    return raw
+
+  def _host_view(self):
+    """A shallow copy whose real fields are the exact float64 doubles and counts int64 NumPy
+    arrays, for range checks on the host (no device work; messages show the value as given)."""
+    view = object.__new__(type(self))
+    for name, spec in _specs(type(self)):
+      value = getattr(self, name)
+      if value is not None and spec.kind == "real":
+        value = _df.join_host(np.asarray(value), np.asarray(self._lo[name]))
+      elif value is not None and spec.kind == "count":
+        value = np.asarray(value).astype(np.int64)
+      object.__setattr__(view, name, value)
+    object.__setattr__(view, "_lo", {})
+    object.__setattr__(view, "_derived", {})
+    return view
 
   def _all_checks(self):
     """``(ok, message, value)`` for every field's range (the message without the value, which
@@ -229,23 +370,66 @@ class Schedule:
       value = getattr(self, name)
       if value is None or spec.kind not in ("real", "count"):
         continue
-      x = _df.value(value) if spec.kind == "real" else value
       if spec.kind == "real":
-        yield jnp.isfinite(x), f"{self.family}: {name} must be finite", value
+        stored = np.asarray(value).astype(default_float()) if isinstance(value, np.ndarray) else value
+        yield _isfinite(stored), f"{self.family}: {name} must be finite", value
       for check in spec.checks:
-        yield check.test(x), f"{self.family}: {name} must be {check.allowed}", value
+        yield check.test(value), f"{self.family}: {name} must be {check.allowed}", value
     yield from self._checks()
 
   def _checks(self):
-    """Cross-field rules, as (ok, message) pairs. Override in families that have any."""
+    """Cross-field rules, as (ok, message) pairs. Override in families that have any. Fields are
+    NumPy values (float64 doubles, int64 counts) for concrete schedules, arrays under checkify."""
     return ()
+
+  def _derive(self, b) -> dict:
+    """Per-setting constants, by name, each a ``_df.DF`` pair (``b.pair(x)``) or an array.
+
+    ``b`` is the backend: ``_Host`` (float64 NumPy on the exact doubles; concrete hyperparameters)
+    or ``_Device`` (pair arithmetic; traced ones), with ``b.real(name)``, ``b.count(name)``,
+    ``b.const``, ``b.log``, ``b.add``/``sub``/``mul``/``div``. Override in families that have any.
+    """
+    return {}
+
+  # --- the public update route ----------------------------------------------------------------------
+  def replace(self, **fields) -> "Schedule":
+    """A new schedule with some fields replaced, its derived constants re-derived (on the host for
+    concrete values, on the device for traced ones). Unchanged real fields keep the user's double.
+    ``jaxsched.combine`` is built on it."""
+    specs = dict(_specs(type(self)))
+    kwargs = {}
+    for name, spec in specs.items():
+      value = getattr(self, name)
+      if spec.kind == "real" and value is not None:
+        value = _df.DF(value, self._lo[name])
+      kwargs[name] = value
+    for name, value in fields.items():
+      if name not in specs:
+        raise ValueError(f"{self.family}: unknown field {name!r}; fields are {sorted(specs)}")
+      kwargs[name] = value
+    return type(self)(**kwargs)
 
   # --- evaluation -----------------------------------------------------------------------------------
   def __call__(self, step):
-    return _evaluate(self, _maths.as_step(step))
+    t = _maths.as_step(step)
+    if _is_traced(t) or _is_traced(self):
+      # Inside a trace (the user's jit, grad, vmap, scan): inline the formula. A closed-over
+      # schedule keeps its leaves concrete here, so a formula can specialise on a constant (an
+      # exponent of exactly 1 skips the power) and XLA folds the per-setting constants.
+      return _formula(self, t)
+    return _evaluate(self, t)   # eager: one compiled program per structure, one dispatch
 
   def _value(self, t):
     raise NotImplementedError
+
+  def _exact(self, name) -> _df.DF:
+    """A real field as the user's double, ``value + lo`` (for exponents); the gradient is the
+    public leaf's."""
+    return _maths.exact_value(getattr(self, name), self._lo[name])
+
+  def _d(self, name):
+    """A derived leaf, without gradient (route it with ``_maths.route``)."""
+    return jax.tree.map(jax.lax.stop_gradient, self._derived[name])
 
   @property
   def dtype(self):
@@ -264,7 +448,7 @@ class Schedule:
         return value.batch_shape
       if spec.kind == "children":
         return value[0].batch_shape if value else ()
-      leaf = value.hi if spec.kind == "real" else value
+      leaf = real_value(value)
       return tuple(leaf.shape[:leaf.ndim - spec.rank])
     return ()
 
@@ -272,36 +456,73 @@ class Schedule:
   @classmethod
   def _flatten_with_keys(cls, obj):
     data = [(jax.tree_util.GetAttrKey(n), getattr(obj, n)) for n in cls._data_fields]
+    data.append((jax.tree_util.GetAttrKey("_lo"), obj._lo))
+    data.append((jax.tree_util.GetAttrKey("_derived"), obj._derived))
     return data, tuple(getattr(obj, n) for n in cls._meta_fields)
 
   @classmethod
   def _unflatten(cls, meta, data):
     obj = object.__new__(cls)   # bypasses __init__: leaves may be tracers, None or sentinels here
+    data = list(data)
+    object.__setattr__(obj, "_derived", data.pop())
+    object.__setattr__(obj, "_lo", data.pop())
     for n, v in zip(cls._data_fields, data):
       object.__setattr__(obj, n, v)
     for n, v in zip(cls._meta_fields, meta):
       object.__setattr__(obj, n, v)
     return obj
 
-  # --- identity -------------------------------------------------------------------------------------
+  # --- identity: the hyperparameters as given (public leaves and the user's doubles) ---------------
+  def _identity(self):
+    """(structure, leaves) that ``==`` and ``hash`` compare; derived leaves are left out (they are
+    functions of these)."""
+    parts, leaves = [type(self)], []
+    for name, spec in _specs(type(self)):
+      value = getattr(self, name)
+      if spec.kind == "static" or value is None:
+        parts.append((name, value))
+      elif spec.kind == "child":
+        s, l = value._identity()
+        parts.append((name, s))
+        leaves += l
+      elif spec.kind == "children":
+        for c in value:
+          s, l = c._identity()
+          parts.append((name, s))
+          leaves += l
+        parts.append((name, len(value)))
+      else:
+        parts.append(name)
+        leaves.append(value)
+        if spec.kind == "real":
+          leaves.append(self._lo.get(name))
+    return tuple(parts), leaves
+
   def __eq__(self, other):
     if type(self) is not type(other):
       return NotImplemented
-    a, ta = jax.tree.flatten(self)
-    b, tb = jax.tree.flatten(other)
-    if ta != tb:
+    sa, a = self._identity()
+    sb, b = other._identity()
+    if sa != sb:
       return False
     if _is_traced(a) or _is_traced(b):
       return self is other
-    return all(np.shape(x) == np.shape(y) and np.array_equal(np.asarray(x), np.asarray(y))
-               for x, y in zip(a, b))
+    return all(np.shape(x) == np.shape(y) and np.asarray(x).dtype == np.asarray(y).dtype
+               and np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(a, b))
 
-  __hash__ = None
+  def __hash__(self):
+    """By value for concrete leaves (consistent with ``==``), so ``jax.jit(schedule)`` and static
+    arguments work; a schedule with traced leaves hashes by identity (its ``==`` is identity)."""
+    structure, leaves = self._identity()
+    if _is_traced(leaves):
+      return id(self)
+    return hash((structure, tuple((np.asarray(x).dtype.str, np.shape(x), np.asarray(x).tobytes())
+                                  for x in leaves)))
 
   def __repr__(self):
     parts = []
     for name, spec in _specs(type(self)):
-      parts.append(f"{name}={_repr_value(getattr(self, name), spec)}")
+      parts.append(f"{name}={_repr_value(self, name, spec)}")
     batch = self.batch_shape if not _is_traced(self) else ()
     tag = f"[{','.join(map(str, batch))}]" if batch else ""
     return f"{self.family}{tag}({', '.join(parts)})"
@@ -320,7 +541,7 @@ class Schedule:
       if value is None or spec.kind == "static":
         config[name] = value
       elif spec.kind == "real":
-        config[name] = _host_real(value)
+        config[name] = _host_real(value, self._lo.get(name, np.zeros_like(np.asarray(value))))
       elif spec.kind == "count":
         config[name] = np.asarray(value).tolist()
       elif spec.kind == "child":
@@ -329,7 +550,7 @@ class Schedule:
         config[name] = [s.to_config() for s in value]
     return config
 
-  # --- arithmetic (SPEC §1): s * c, c * s, s * s2, s / c, s ± c, c ± s, s ± s2, -s ---------------
+  # --- arithmetic (SPEC §1): s * c, c * s, s * s2, s / c -------------------------------------------
   def __mul__(self, other):
     if isinstance(other, Schedule):
       return Product(schedules=(self, other))
@@ -380,16 +601,29 @@ class Schedule:
     return NotImplemented
 
 
-@jax.jit
-def _evaluate(schedule: "Schedule", t):
-  """Every call runs the formula as one compiled program, cached by structure: an eager call is one
-  dispatch, not hundreds; inside a user's ``jit`` it is inlined, and closed-over hyperparameters
-  are constant-folded (``_df`` is written so that folding cannot drop its error terms). A batch
-  (``batch_shape``, static under tracing) is vmapped here, giving ``batch_shape + t.shape``."""
-  formula = lambda s: jnp.asarray(s._value(t), s.dtype)
+def _isfinite(x):
+  return jnp.isfinite(x) if _is_device(x) else np.isfinite(np.asarray(x))
+
+
+def _formula(schedule: "Schedule", t):
+  """The formula on a clamped step: a batch (``batch_shape``) is vmapped here, giving
+  ``batch_shape + t.shape``, and a NaN step gives NaN (SPEC §6), whatever the formula selects.
+  Closed-over hyperparameters are constant-folded by XLA (``_df`` is written so that folding
+  cannot drop its error terms)."""
+  step = t
+  if isinstance(t, _maths.FracStep):
+    probe = t.hi
+    if not schedule._pair_steps:
+      step = t.hi + t.lo
+  else:
+    probe = t
+  formula = lambda s: jnp.asarray(s._value(step), s.dtype)
   for _ in schedule.batch_shape:
     formula = jax.vmap(formula)
-  return _weak(formula(schedule))
+  out = formula(schedule)
+  if jnp.issubdtype(probe.dtype, jnp.floating):
+    out = jnp.where(jnp.isnan(probe), jnp.asarray(jnp.nan, out.dtype), out)
+  return _weak(out)
 
 
 try:  # JAX's own cast to a weakly typed array (what a Python float becomes); private, so guarded
@@ -405,10 +639,17 @@ def _weak(x):
   return x if _weak_cast is None else _weak_cast(x, x.dtype, weak_type=True)
 
 
+@jax.jit
+def _evaluate(schedule: "Schedule", t):
+  """An eager call runs the formula as one compiled program, cached by structure: one dispatch,
+  not hundreds."""
+  return _formula(schedule, t)
+
+
 def _reciprocal(x: float) -> _df.DF:
   """1/x as a pair from the double 1/x (SPEC: Python floats are exact doubles)."""
   hi, lo = _df.split_host(1.0 / x, default_float())
-  return _df.DF(jnp.asarray(hi), jnp.asarray(lo))
+  return _df.DF(hi, lo)
 
 
 def _is_scalar_like(x) -> bool:
@@ -421,8 +662,8 @@ def _is_scalar_like(x) -> bool:
 
 def real_value(x):
   """A ``real`` field's value as one float array, for code outside the numeric core (composites,
-  sweeps, interop). Today the core stores a pair and this is its ``hi``; numeric core v2 stores one
-  leaf, and then this is the leaf itself."""
+  sweeps, interop). In numeric core v2 a real field is that array already (a ``_df.DF`` pair, as
+  the v1 core stored, gives its ``hi``)."""
   return x.hi if isinstance(x, _df.DF) else x
 
 
@@ -432,7 +673,7 @@ def show(x) -> str:
   if _is_traced(x):
     return "<traced>"
   if isinstance(x, _df.DF):
-    return repr(_host_real(x))
+    return repr(_host_real(x.hi, x.lo))
   return _show(x)
 
 
@@ -457,7 +698,8 @@ def _with_values(checks):
     yield item if len(item) == 3 else (*item, None)
 
 
-def _repr_value(value, spec: Spec) -> str:
+def _repr_value(s: Schedule, name: str, spec: Spec) -> str:
+  value = getattr(s, name)
   if value is None or spec.kind == "static":
     return repr(value)
   if spec.kind == "child":
@@ -465,10 +707,9 @@ def _repr_value(value, spec: Spec) -> str:
   if spec.kind == "children":
     return "[" + ", ".join(map(repr, value)) + "]"
   if _is_traced(value):
-    leaf = value.hi if spec.kind == "real" else value
-    return f"<traced {leaf.dtype}{list(leaf.shape)}>"
+    return f"<traced {value.dtype}{list(value.shape)}>"
   if spec.kind == "real":
-    return repr(_host_real(value))
+    return repr(_host_real(value, s._lo.get(name, np.zeros_like(np.asarray(value)))))
   return repr(np.asarray(value).tolist())
 
 
@@ -478,6 +719,7 @@ def family(name: str):
   def register(cls):
     cls.family = name
     cls = dataclasses.dataclass(frozen=True, eq=False, repr=False)(cls)
+    cls.__hash__ = Schedule.__hash__
     specs = _specs(cls)
     cls._data_fields = tuple(n for n, s in specs if s.kind != "static")
     cls._meta_fields = tuple(n for n, s in specs if s.kind == "static")
@@ -495,8 +737,72 @@ def family(name: str):
 
 def _plain_flatten(cls):
   def flatten(obj):
-    return [getattr(obj, n) for n in cls._data_fields], tuple(getattr(obj, n) for n in cls._meta_fields)
+    data = [getattr(obj, n) for n in cls._data_fields] + [obj._lo, obj._derived]
+    return data, tuple(getattr(obj, n) for n in cls._meta_fields)
   return flatten
+
+
+# --- hypergradients: the public update route -------------------------------------------------------
+
+
+def partition(schedule: Schedule):
+  """``(params, rest)``: ``params`` holds the schedule's public real hyperparameters as a nested
+  dict of float arrays (children under their field name, ``children`` as lists), ready for
+  ``jax.grad`` and an optax optimizer; ``rest`` is the schedule itself (structure, step counts,
+  static fields and the user's exact doubles). ``combine(params, rest)`` rebuilds the schedule.
+
+  Hypergradient descent, equinox style::
+
+      params, rest = jaxsched.partition(schedule)
+      grads = jax.grad(lambda p: loss(jaxsched.combine(p, rest)))(params)
+      updates, opt_state = opt.update(grads, opt_state, params)
+      schedule = jaxsched.combine(optax.apply_updates(params, updates), rest)
+  """
+  if not isinstance(schedule, Schedule):
+    raise TypeError(f"partition: expects a jaxsched.Schedule, got {type(schedule).__name__}")
+  params = {}
+  for name, spec in _specs(type(schedule)):
+    value = getattr(schedule, name)
+    if value is None or spec.kind in ("static", "count"):
+      continue
+    if spec.kind == "real":
+      params[name] = value
+    elif spec.kind == "child":
+      params[name] = partition(value)[0]
+    else:
+      params[name] = [partition(s)[0] for s in value]
+  return params, schedule
+
+
+def combine(params, rest: Schedule) -> Schedule:
+  """The schedule ``rest`` with the real hyperparameters in ``params`` (from ``partition``),
+  rebuilt through its constructor, so derived constants are re-derived and ranges re-checked: it
+  equals the schedule constructed afresh from those values. A value equal to the one in ``rest``
+  keeps the user's exact double. Works under ``jit``/``grad`` (traced values re-derive on the
+  device)."""
+  if not isinstance(rest, Schedule):
+    raise TypeError(f"combine: rest must be a jaxsched.Schedule, got {type(rest).__name__}")
+  fields = {}
+  for name, spec in _specs(type(rest)):
+    old = getattr(rest, name)
+    if name not in params or old is None or spec.kind in ("static", "count"):
+      continue
+    new = params[name]
+    if spec.kind == "child":
+      fields[name] = combine(new, old)
+    elif spec.kind == "children":
+      fields[name] = tuple(combine(p, s) for p, s in zip(new, old))
+    else:
+      lo = rest._lo[name]
+      if _is_traced(new) or _is_traced(old):
+        new = jnp.asarray(new)
+        fields[name] = _df.DF(new, jnp.where(new == old, lo, jnp.zeros_like(lo)).astype(new.dtype))
+      elif np.shape(new) == np.shape(old) and np.array_equal(np.asarray(new), np.asarray(old)):
+        fields[name] = _df.DF(old, lo)
+      else:
+        fields[name] = new
+  return rest.replace(**fields)
+
 
 
 ROWS_SHOWN = 8    # the checked mode names at most this many failing rows of a batch, then "and N more"
@@ -648,10 +954,7 @@ class Product(Schedule):
   """Element-wise product ``s₁(t)·s₂(t)···`` (torch ``ChainedScheduler`` of multiplicative
   schedulers; T5-style factor strings). Made by ``jaxsched.product(*s)`` or ``s1 * s2``."""
   schedules: tuple = children()
-
-  def _checks(self):
-    if not self.schedules:
-      yield False, "product: schedules must hold at least one schedule"
+  _pair_steps = True
 
   def _value(self, t):
     out = self.schedules[0](t)
@@ -665,9 +968,10 @@ class Scaled(Schedule):
   """``factor · schedule(t)``; made by ``s * c``, ``c * s`` and ``s / c``."""
   schedule: Schedule = child()
   factor: Any = real()
+  _pair_steps = True
 
   def _value(self, t):
-    return self.schedule(t) * self.factor.hi
+    return self.schedule(t) * self.factor
 
 
 @family("sum")
@@ -676,10 +980,7 @@ class Sum(Schedule):
   ``s1 + (−1)·s2``). A sum is only as exact as float32 addition: where terms cancel, the result
   carries their rounding (2⁻²⁴ of the larger), not 1e-6 of the difference."""
   schedules: tuple = children()
-
-  def _checks(self):
-    if not self.schedules:
-      yield False, "sum: schedules must hold at least one schedule"
+  _pair_steps = True
 
   def _value(self, t):
     out = self.schedules[0](t)
@@ -694,6 +995,7 @@ class Offset(Schedule):
   (``(−s) + c``). E.g. a floor under a decay: ``cosine(0.1 − 1e-4, T) + 1e-4``."""
   schedule: Schedule = child()
   offset: Any = real()
+  _pair_steps = True
 
   def _value(self, t):
     return self.schedule(t) + real_value(self.offset)

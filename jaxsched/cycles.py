@@ -4,8 +4,9 @@
 docstring gives the formula and the peer call that produces the same numbers.
 
 Cycle positions are exact: CLR and WSD phases are int32 arithmetic; an SGDR cycle is found with a
-float guess settled by comparisons against starts computed to ~2^-44 relative, and starts that are
-integers (every start when ``period_mult`` is one) come out exact, up to t = 2^31 − 1.
+pair-precision guess settled by one comparison against starts computed to ~2^-44 relative, and
+starts that are integers (every start when ``period_mult`` is one) come out exact, up to
+t = 2^31 − 1. Per-step code is straight-line (no loops, no ``lax.cond``).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxsched import _df
 from jaxsched import _maths as m
@@ -48,73 +50,94 @@ def _snap(x: _df.DF) -> _df.DF:
   return m.select(close, snapped, x)
 
 
-def _cycle_bounds(i, period, excess: _df.DF, ln_mult: _df.DF):
-  """Start ``S_i = P·(M^i − 1)/(M − 1)`` and length ``T_i = P·M^i`` of cycle ``i``, as pairs
-  (``excess = M − 1``).
-
-  ``(M^i − 1)/(M − 1)`` is ``expm1(i·ln M)/(M − 1)``: no cancellation for M near 1; at M = 1 it is
-  ``i`` (plus a zero-valued term carrying the derivative ``i(i−1)/2``). Both are snapped to
-  integers when they are (``_snap``).
-  """
+def _starts(i, period, mult: _df.DF, ln_mult: _df.DF, start_scale: _df.DF, unit):
+  """Start ``S_i = P·(M^i − 1)/(M − 1)`` of cycle ``i`` as a pair (``period·i`` when ``M = 1``),
+  snapped to an integer when it is one (``_snap``); its gradient with respect to ``M`` is routed
+  from the float closed form ``dS_i/dM`` (``P·i(i − 1)/2`` at ``M = 1``)."""
   dtype = ln_mult.hi.dtype
-  one = _df.const(1.0, dtype)
   n = m.exact(i, dtype)
   two_k, em1 = _exp_parts(_df.mul(n, ln_mult))
-  power = _df.scale(_df.add(one, em1), two_k)                          # M^i
-  growth = _df.add(_df.scale(em1, two_k), _df.two_sum(two_k, -one.hi))  # M^i − 1
-  unit = excess.hi == 0
-  fi = _df.value(n)
-  at_one = _df.add(n, _df.of(excess.hi * (fi * (fi - 1) / 2)))
-  geometric = m.select(unit, at_one, _df.div(growth, m.select(unit, one, excess)))
-  p = m.exact(period, dtype)
-  start, length = _df.mul(p, geometric), _df.mul(p, power)
-  return _snap(start), _snap(length)
+  growth = _df.add(_df.scale(em1, two_k), _df.two_sum(two_k, -jnp.ones_like(two_k)))  # M^i − 1
+  geometric = _df.mul(growth, start_scale)
+  linear = _df.mul(n, m.exact(period, dtype))
+  start = _snap(m.select(unit, linear, geometric))
+  # dS_i/dM, for the gradient only (float is plenty there)
+  mf, fi, pf = jax.lax.stop_gradient(mult), n.hi + n.lo, jnp.asarray(period, dtype)
+  power = _df.value(_df.add(_df.scale(em1, two_k), _df.of(two_k)))
+  unit = unit | (mf == 1)
+  excess = jnp.where(unit, 1, mf - 1)
+  slope = jnp.where(unit, pf * fi * (fi - 1) / 2,
+                    pf * (fi * power / mf * excess - (power - 1)) / (excess * excess))
+  return _df.DF(start.hi + (mult - jax.lax.stop_gradient(mult)) * jax.lax.stop_gradient(slope),
+                start.lo)
 
 
-_SEARCH_ROUNDS = 4   # evaluation of the float guess, a Newton step, a ±1 step, a confirmation
-
-
-def _restart_position(t, period, mult: _df.DF):
+def _restart_position(schedule, t):
   """The cycle ``i`` holding step ``t`` (the largest i with ``S_i <= t``) and the progress through
-  it (``t_cur/T_i`` and its complement, each as a pair).
+  it, in straight-line code.
 
-  A float guess (off by up to ~700 cycles when M ≈ 1 and i is near 2^31) is improved by a Newton
-  step on the real-valued ``S(i) = t`` (error ≲ 10^-3 after it), then settled by ±1 steps decided by
-  exact comparisons ``S_i <= t < S_i + T_i``. One evaluation of ``S_i, T_i`` per round.
+  ``x = ln(1 + t·(M − 1)/P)/ln M`` (the real-valued inverse of ``S``) in pair arithmetic is within
+  0.5 of the truth, so ``i`` is ``⌊x − ½⌋`` or one more: one exact comparison against ``S`` decides.
   """
-  dtype = mult.hi.dtype
-  one = _df.const(1.0, dtype)
-  ln_mult = _df.log(mult)
-  excess = _df.sub(mult, one)
-  unit = excess.hi == 0
+  dtype = schedule.dtype
+  period, mult = schedule.period, schedule.period_mult
+  ln_mult, cap = schedule._d("ln_mult"), schedule._d("cap")
+  unit = (ln_mult.hi == 0) & (ln_mult.lo == 0)
   tp = m.exact(t, dtype)
-  tf, pf = jnp.asarray(t, dtype), jnp.asarray(period, dtype)
-  lnm = jnp.where(unit, 1, _df.value(ln_mult))
-  xs = jnp.where(unit, 1, _df.value(excess))
-  slope_per_length = jnp.where(unit, 1, lnm / xs)          # dS/di = T_i·ln M/(M − 1)
-  # candidates past ``cap`` have S_i > 2^31 > t: never the answer, and they keep M^i finite.
-  cap = jnp.floor(2 + (22 - jnp.log(pf)) / lnm)
-  cap = jnp.where(unit, INT32_MAX - 1, jnp.clip(cap, 1, INT32_MAX - 2**8)).astype(jnp.int32)
-  guess = jnp.clip(jnp.floor(jnp.log1p(tf * (xs / pf)) / lnm), 0, cap).astype(jnp.int32)
-  guess = jnp.where(unit, m.floordiv(t, period).astype(jnp.int32), guess)
+  u = _df.mul(tp, schedule._d("guess_scale"))
+  x = _df.mul(_df.log_pair(_df.add(_df.of(jnp.ones_like(u.hi)), u)), schedule._d("inv_ln_mult"))
+  guess = _df.floor_int(_df.DF(x.hi, x.lo - 0.5), cap - 2)
+  by_period = jnp.floor(m.floordiv(t, period)).astype(jnp.int32) if not m.is_int(t) else \
+      m.floordiv(t, period)
+  i_lo = jnp.clip(jnp.where(unit, by_period - 1, guess), 0, cap - 2)
+  # Three separate evaluations: a stacked candidate axis read back through slices makes XLA's
+  # CPU fusion recompute the pair DAG per access (10^5× slower execution, measured).
+  s0, s1, s2 = (_starts(i_lo + k, period, mult, ln_mult, schedule._d("start_scale"), unit)
+                for k in range(3))
+  up = _df.sub(tp, s1).hi >= 0
+  i = i_lo + up.astype(jnp.int32)
+  start, end = m.select(up, s1, s0), m.select(up, s2, s1)
+  length = _df.value(_df.sub(end, start))
+  done = jnp.maximum(_df.value(_df.sub(tp, start)), 0)
+  left = jnp.maximum(_df.value(_df.sub(end, tp)), 0)
+  return i, m.Progress(done / length, left / length)
 
-  def round_(k, state):
-    i, start, length = state
-    done = _df.sub(tp, start)
-    below = done.hi < 0
-    above = _df.sub(done, length).hi >= 0
-    newton = jnp.clip(jnp.floor(_df.value(done) / (_df.value(length) * slope_per_length)),
-                      -2.0**30, 2.0**30).astype(jnp.int32)
-    move = jnp.where(below, jnp.minimum(newton, -1), jnp.where(above, jnp.maximum(newton, 1), 0))
-    i = jnp.clip(i + jnp.where(k == 0, 0, move), 0, cap)
-    return (i,) + _cycle_bounds(i, period, excess, ln_mult)
 
-  zero = _df.of(jnp.zeros(jnp.shape(t), dtype))
-  i, start, length = jax.lax.fori_loop(0, _SEARCH_ROUNDS, round_, (guess, zero, zero))
-  done, left = _df.sub(tp, start), _df.sub(_df.add(start, length), tp)
-  done = m.select(done.hi < 0, zero, done)
-  left = m.select(left.hi < 0, zero, left)
-  return i, m.Progress(_df.div(done, length), _df.div(left, length))
+def _restart_constants(b, schedule):
+  """Per-setting constants of SGDR: ``ln M``, ``(M − 1)/P`` and ``1/ln M`` (for the guess),
+  ``P/(M − 1)`` (for the starts), ``ln decay``, and ``cap``, an index past which ``S_i > 2^31``."""
+  if not b.traced:
+    mult, period = b.real("period_mult"), b.count("period", at_least=1)
+    unit = mult == 1
+    excess = np.where(unit, 1.0, mult - 1)
+    ln_mult = np.log(mult)
+    safe_ln = np.where(unit, 1.0, ln_mult)
+    with np.errstate(all="ignore"):
+      cap = np.floor(np.log1p(INT32_MAX * excess / period) / safe_ln) + 3
+    cap = np.where(unit, INT32_MAX - 2, np.clip(cap, 3, INT32_MAX - 2)).astype(np.int32)
+    zero = np.zeros_like(mult)
+    return {"ln_mult": b.pair(np.where(unit, zero, ln_mult)),
+            "guess_scale": b.pair(np.where(unit, zero, excess / period)),
+            "inv_ln_mult": b.pair(np.where(unit, zero, 1 / safe_ln)),
+            "start_scale": b.pair(np.where(unit, zero, period / excess)),
+            "ln_decay": b.pair(np.log(b.real("decay"))),
+            "cap": jax.device_put(cap)}
+  mult, period = b.real("period_mult"), b.count("period", at_least=1)
+  one = b.const(1.0)
+  unit = (mult.hi == 1) & (mult.lo == 0)
+  zero = _df.of(jnp.zeros_like(mult.hi))
+  excess = b.where(unit, one, b.sub(mult, one))
+  ln_mult = b.log(mult)
+  safe_ln = b.where(unit, one, ln_mult)
+  lnf, xf, pf = _df.value(safe_ln), _df.value(excess), _df.value(period)
+  cap = jnp.floor(jnp.log1p(INT32_MAX * xf / pf) / lnf) + 3
+  cap = jnp.where(unit, INT32_MAX - 2, jnp.clip(cap, 3, INT32_MAX - 2)).astype(jnp.int32)
+  return {"ln_mult": b.where(unit, zero, ln_mult),
+          "guess_scale": b.where(unit, zero, b.div(excess, period)),
+          "inv_ln_mult": b.where(unit, zero, b.div(one, safe_ln)),
+          "start_scale": b.where(unit, zero, b.div(period, excess)),
+          "ln_decay": b.log(b.real("decay")),
+          "cap": cap}
 
 
 @family("cosine_restarts")
@@ -155,29 +178,30 @@ class CosineRestarts(Schedule):
   end_value: Any = real(0.0)
   max_cycles: Any = count(None, optional=True)
 
+  def _derive(self, b):
+    return _restart_constants(b, self)
+
   def _value(self, t):
-    i, progress = _restart_position(t, self.period, self.period_mult)
-    peak = m.exp_decay(self.init_value, self.decay, m.exact(i, self.dtype))
-    out = m.lerp(peak, self.end_value.hi, *m.cosine_weights(progress))
+    i, progress = _restart_position(self, t)
+    ln_decay = m.route(self._d("ln_decay"), self.decay, 1 / self.decay)
+    peak = m.exp_decay(self.init_value, _df.mul(m.exact(i, self.dtype), ln_decay))
+    out = m.lerp(peak, self.end_value, *m.cosine_weights(progress))
     if self.max_cycles is not None:
-      out = jnp.where(i >= self.max_cycles, self.end_value.hi, out)
+      out = jnp.where(i >= self.max_cycles, self.end_value, out)
     return out
 
 
 def _phase(t: _df.DF, start: _df.DF, end: _df.DF):
-  """Progress of ``t`` through ``[start, end]`` (pairs), and whether this phase holds ``t``
-  (``t <= end`` and a positive length: a phase of length <= 0 is skipped)."""
-  dtype = t.hi.dtype
-  one, zero = _df.of(jnp.ones((), dtype)), _df.of(jnp.zeros((), dtype))
-  length = _df.sub(end, start)
-  real_phase = length.hi > 0
-  done, left = _df.sub(t, start), _df.sub(end, t)
-  inside = real_phase & (left.hi >= 0)
-  done = m.select(done.hi < 0, zero, done)
-  left = m.select(left.hi < 0, zero, left)
-  den = m.select(real_phase, length, one)
-  p = m.select(real_phase, _df.div(done, den), one)
-  q = m.select(real_phase, _df.div(left, den), zero)
+  """Progress of ``t`` through ``[start, end]`` (pairs; the differences are exact-ish, the ratios
+  plain float), and whether this phase holds ``t`` (``t <= end`` and a positive length: a phase of
+  length <= 0 is skipped)."""
+  length = _df.value(_df.sub(end, start))
+  real_phase = length > 0
+  done, left = _df.value(_df.sub(t, start)), _df.value(_df.sub(end, t))
+  inside = real_phase & (left >= 0)
+  den = jnp.where(real_phase, length, 1)
+  p = jnp.where(real_phase, jnp.maximum(done, 0) / den, 1)
+  q = jnp.where(real_phase, jnp.maximum(left, 0) / den, 0)
   return m.Progress(p, q), inside
 
 
@@ -211,13 +235,18 @@ class OneCycle(Schedule):
   anneal: str = static("cos", choices=("cos", "linear"))
   three_phase: bool = static(False, choices=(False, True))
 
+  def _derive(self, b):
+    # pct_start·T − 1 in double precision, like torch (at T = 2^31 a float32 pct_start would move
+    # the peak by ~20 steps).
+    return {"first_end": b.pair(b.sub(b.mul(b.real("pct_start"), b.count("total_steps")),
+                                      b.const(1.0)))}
+
   def _value(self, t):
     dtype = self.dtype
     total = self.total_steps
-    one = _df.const(1.0, dtype)
-    initial = _df.div(self.max_value, self.div_factor)
-    low = _df.div(initial, self.final_div_factor)
-    first = _df.sub(_df.mul(self.pct_start, m.exact(total, dtype)), one)     # pct_start·T − 1
+    first = m.route(self._d("first_end"), self.pct_start, total.astype(dtype))
+    initial = self.max_value / self.div_factor
+    low = initial / self.final_div_factor
     last = m.exact(total - 1, dtype)
     if self.three_phase:
       ends, levels = [first, _df.scale(first, 2), last], [initial, self.max_value, initial, low]
@@ -229,7 +258,7 @@ class OneCycle(Schedule):
     for k, end in enumerate(ends):
       progress, inside = _phase(tt, start, end)
       weights = (m.cosine_weights if self.anneal == "cos" else m.linear_weights)(progress)
-      pieces.append((inside, m.lerp(_df.value(levels[k]), _df.value(levels[k + 1]), *weights)))
+      pieces.append((inside, m.lerp(levels[k], levels[k + 1], *weights)))
       start = end
     out = pieces[-1][1]
     for inside, value in reversed(pieces[:-1]):
@@ -265,6 +294,11 @@ class Cyclic(Schedule):
   def _down(self):
     return self.step_size_up if self.step_size_down is None else self.step_size_down
 
+  def _derive(self, b):
+    if self.mode != "exp_range":
+      return {}
+    return {"rate": b.pair(b.log(b.real("gamma")))}
+
   def _checks(self):
     up, down = self.step_size_up, self._down()
     yield up <= INT32_MAX - down, (f"cyclic: step_size_up + step_size_down must be <= 2^31-1, "
@@ -279,7 +313,7 @@ class Cyclic(Schedule):
     height = jnp.where(rising, n, period - n)
     rest = jnp.where(rising, up - n, n - up)
     den = jnp.maximum(jnp.where(rising, up, down), 1)
-    h, hc = _df.value(m.ratio(height, den, dtype)), _df.value(m.ratio(rest, den, dtype))
+    h, hc = m.fratio(height, den, dtype), m.fratio(rest, den, dtype)
     if self.mode == "triangular":
       s, sc = jnp.ones((), dtype), jnp.zeros((), dtype)
     elif self.mode == "triangular2":
@@ -287,10 +321,11 @@ class Cyclic(Schedule):
       s = jnp.ldexp(jnp.ones(jnp.shape(t), dtype), -halvings)
       sc = 1 - s
     else:
-      x = _df.mul(m.exact(t, dtype), _df.log(self.gamma))
+      rate = m.route(self._d("rate"), self.gamma, 1 / self.gamma)
+      x = _df.mul(m.exact(t, dtype), rate)
       s, sc = _df.exp(x), -_df.expm1(x)
     # weight of max_value: h·s; of base_value: 1 − h·s = hc + h·(1 − s), no cancellation.
-    return m.lerp(self.base_value.hi, self.max_value.hi, hc + h * sc, h * s)
+    return m.lerp(self.base_value, self.max_value, hc + h * sc, h * s)
 
 
 @family("wsd")
@@ -316,13 +351,13 @@ class WSD(Schedule):
   decay_shape: str = static("linear", choices=tuple(m.FALL_WEIGHTS))
 
   def _value(self, t):
-    dtype, peak = self.dtype, self.peak_value.hi
+    dtype, peak = self.dtype, self.peak_value
     rise = m.RISE_WEIGHTS[self.warmup_shape](m.progress(t, 0, self.warmup_steps, dtype))
-    warm = m.lerp(self.init_value.hi, peak, *rise)
+    warm = m.lerp(self.init_value, peak, *rise)
     after = jnp.maximum(t - self.warmup_steps, 0)       # no int32 overflow: W + S is never formed
     fall = m.FALL_WEIGHTS[self.decay_shape](m.progress(after, self.stable_steps, self.decay_steps,
                                                       dtype))
-    cool = m.lerp(peak, self.end_value.hi, *fall)
+    cool = m.lerp(peak, self.end_value, *fall)
     return jnp.where(t < self.warmup_steps, warm,
                      jnp.where(after < self.stable_steps, peak, cool))
 

@@ -23,12 +23,22 @@ class Constant(Schedule):
   value: Any = real()
 
   def _value(self, t):
-    return jnp.broadcast_to(self.value.hi, t.shape)
+    return jnp.broadcast_to(self.value, jnp.shape(t))
 
 
-def _decays(gamma: _df.DF):
-  """gamma < 1, judged on the pair (0.9999999999 is below 1 even though its float32 ``hi`` is 1)."""
-  return (gamma.hi < 1) | ((gamma.hi == 1) & (gamma.lo < 0))
+def _gamma_power(schedule, k, per_unit):
+  """``k · ln(gamma)/per_unit`` as a pair, from the derived leaf ``rate`` (computed once from the
+  exact double), its gradient routed to ``gamma``. ``k`` is an int32 count (exact) or a FracStep."""
+  gamma = schedule.gamma
+  rate = m.route(schedule._d("rate"), gamma, 1 / (gamma * per_unit))
+  if isinstance(k, m.FracStep):
+    return _df.mul(_df.DF(k.hi, k.lo), rate)
+  return _df.mul(m.exact(k, schedule.dtype), rate)
+
+
+def _ln_gamma(b, per_unit=None):
+  ln = b.log(b.real("gamma"))
+  return {"rate": b.pair(ln if per_unit is None else b.div(ln, b.count(per_unit, at_least=1)))}
 
 
 @family("exponential")
@@ -41,7 +51,8 @@ class Exponential(Schedule):
   ``ExponentialDecay(init, decay_steps, rate, staircase)``; optax ``exponential_decay(init,
   transition_steps=decay_steps, decay_rate=gamma, transition_begin=begin, staircase, end_value)``.
   Unlike optax's float32 staircase, ``p`` is exact over all of int32 and ``gamma^p`` keeps float32
-  precision at any ``p``.
+  precision at any ``p``: ``ln(gamma)/decay_steps`` is derived once, in float64, from the double
+  you gave, and each step costs one pair product ``n · rate`` and one ``exp``.
   """
   init_value: Any = real()
   gamma: Any = real(checks=[POSITIVE])
@@ -50,17 +61,30 @@ class Exponential(Schedule):
   begin: Any = count(0)
   staircase: bool = static(False, choices=(False, True))
   end_value: Any = real(None, optional=True)
+  _pair_steps = True
+
+  def _derive(self, b):
+    return _ln_gamma(b, None if self.staircase else "decay_steps")
 
   def _value(self, t):
-    n = jnp.maximum(t - self.begin, 0)
-    if self.staircase:
-      p = m.exact(m.floordiv(n, self.decay_steps), self.dtype)
+    ds = jnp.maximum(self.decay_steps, 1)
+    if isinstance(t, m.FracStep) and self.staircase:
+      t = t.hi + t.lo
+    if isinstance(t, m.FracStep):
+      n = _df.sub(_df.DF(t.hi, t.lo), m.exact(self.begin, self.dtype))
+      n = m.select(n.hi > 0, n, _df.of(jnp.zeros_like(n.hi)))
+      x = _gamma_power(self, m.FracStep(*n), ds.astype(self.dtype))
+    elif self.staircase:
+      n = jnp.maximum(t - self.begin, 0)
+      x = _gamma_power(self, m.floordiv(n, ds), 1)
     else:
-      p = m.ratio(n, self.decay_steps, self.dtype)
-    out = m.exp_decay(self.init_value, self.gamma, p)
+      n = jnp.maximum(t - self.begin, 0)
+      x = _gamma_power(self, n, ds.astype(self.dtype))
+    out = m.exp_decay(self.init_value, x)
     if self.end_value is not None:
-      end = self.end_value.hi
-      out = jnp.where(_decays(self.gamma), jnp.maximum(out, end), jnp.minimum(out, end))
+      rate = self._d("rate")
+      decays = (rate.hi < 0) | ((rate.hi == 0) & (rate.lo < 0))   # gamma < 1, judged on the double
+      out = jnp.where(decays, jnp.maximum(out, self.end_value), jnp.minimum(out, self.end_value))
     return out
 
 
@@ -71,9 +95,11 @@ class Step(Schedule):
   step_size: Any = count(checks=[AT_LEAST_ONE])
   gamma: Any = real(checks=[POSITIVE])
 
+  def _derive(self, b):
+    return _ln_gamma(b)
+
   def _value(self, t):
-    k = m.exact(m.floordiv(t, self.step_size), self.dtype)
-    return m.exp_decay(self.init_value, self.gamma, k)
+    return m.exp_decay(self.init_value, _gamma_power(self, m.floordiv(t, self.step_size), 1))
 
 
 @family("multistep")
@@ -87,9 +113,12 @@ class MultiStep(Schedule):
   milestones: Any = count(rank=1, checks=[NONDECREASING])
   gamma: Any = real(checks=[POSITIVE])
 
+  def _derive(self, b):
+    return _ln_gamma(b)
+
   def _value(self, t):
     passed = jnp.sum(self.milestones <= t[..., None], axis=-1)
-    return m.exp_decay(self.init_value, self.gamma, m.exact(passed, self.dtype))
+    return m.exp_decay(self.init_value, _gamma_power(self, passed, 1))
 
 
 @family("piecewise")
@@ -104,13 +133,13 @@ class Piecewise(Schedule):
   values: Any = real(rank=1)
 
   def _checks(self):
-    nb, nv = self.boundaries.shape[-1], self.values.hi.shape[-1]
+    nb, nv = self.boundaries.shape[-1], self.values.shape[-1]
     yield nv == nb + 1, (f"piecewise: len(values) must be len(boundaries) + 1 = {nb + 1}, "
                          f"got {nv}")
 
   def _value(self, t):
     index = jnp.sum(self.boundaries <= t[..., None], axis=-1)
-    return jnp.take(self.values.hi, index)
+    return jnp.take(self.values, index)
 
 
 @family("inverse_time")
@@ -118,7 +147,8 @@ class InverseTime(Schedule):
   """``init_value / (1 + decay_rate · p)``, ``p = t / decay_steps`` (floored if ``staircase``).
 
   Keras ``InverseTimeDecay(init, decay_steps, decay_rate, staircase)``; with ``decay_steps=1`` it is
-  the classic "1/t" decay ``α₀ / (1 + d·e)``.
+  the classic "1/t" decay ``α₀ / (1 + d·e)``. Plain float32 (nothing here amplifies rounding); a
+  denominator past float32's range gives 0, the honest float32 value of a true value below 1e-38.
   """
   init_value: Any = real()
   decay_rate: Any = real(checks=[NONNEGATIVE])
@@ -127,12 +157,12 @@ class InverseTime(Schedule):
   staircase: bool = static(False, choices=(False, True))
 
   def _value(self, t):
+    dtype = self.dtype
     if self.staircase:
-      p = m.exact(m.floordiv(t, self.decay_steps), self.dtype)
+      p = m.floordiv(t, self.decay_steps).astype(dtype)
     else:
-      p = m.ratio(t, self.decay_steps, self.dtype)
-    denominator = _df.add(_df.mul(self.decay_rate, p), _df.const(1.0, self.dtype))
-    return self.init_value.hi / _df.value(denominator)
+      p = m.fratio(t, self.decay_steps, dtype)
+    return self.init_value / (1 + self.decay_rate * p)
 
 
 @family("inverse_sqrt")
@@ -148,10 +178,11 @@ class InverseSqrt(Schedule):
   warmup_steps: Any = count(0)
 
   def _value(self, t):
-    ramp = self.init_value.hi * _df.value(m.progress(t, 0, self.warmup_steps, self.dtype).p)
-    since = m.exact(jnp.maximum(t - self.warmup_steps, 0), self.dtype)
-    shrink = _df.div(self.timescale, _df.add(since, self.timescale))
-    decay = self.init_value.hi * jnp.sqrt(_df.value(shrink))
+    dtype = self.dtype
+    ramp = self.init_value * m.progress(t, 0, self.warmup_steps, dtype).p
+    since = jnp.maximum(t - self.warmup_steps, 0).astype(dtype)
+    # √a/√b rather than √(a/b): a tiny timescale stays finite in value and gradient
+    decay = self.init_value * (jnp.sqrt(self.timescale) / jnp.sqrt(since + self.timescale))
     return jnp.where(t < self.warmup_steps, ramp, decay)
 
 
@@ -172,19 +203,25 @@ class Linear(Schedule):
 
   def _value(self, t):
     pr = m.progress(t, self.begin, self.steps, self.dtype)
-    return m.lerp(self.init_value.hi, self.end_value.hi, *m.linear_weights(pr))
+    return m.lerp(self.init_value, self.end_value, *m.linear_weights(pr))
 
 
-def _polynomial_cycle_progress(t, begin, steps, dtype) -> m.Progress:
-  """Keras ``cycle=True``: the horizon grows to ``steps · max(1, ⌈n/steps⌉)``, kept exact (the
-  product may pass 2^31, so it is formed as a pair)."""
+def _polynomial_left(t, begin, steps, cycle, dtype) -> _df.DF:
+  """``1 − p`` as a pair. Keras ``cycle=True``: the horizon grows to ``steps · max(1, ⌈n/steps⌉)``,
+  kept exact (the product may pass 2^31, so it is formed as a pair)."""
   n = jnp.maximum(t - begin, 0)
+  if not cycle:
+    d = t - begin
+    k = jnp.clip(d, 0, steps)
+    q = m.ratio(jnp.maximum(steps, 1) - k, steps, dtype)
+    one, zero = _df.of(jnp.ones_like(q.hi)), _df.of(jnp.zeros_like(q.hi))
+    return m.select(steps == 0, m.select(d >= 0, zero, one), q)
   steps = jnp.maximum(steps, 1)
   rest = n % steps
   cycles = jnp.maximum(n // steps + (rest > 0), 1)
   left = jnp.where(rest > 0, steps - rest, jnp.where(n == 0, steps, 0))
   horizon = _df.mul(m.exact(steps, dtype), m.exact(cycles, dtype))
-  return m.Progress(_df.div(m.exact(n, dtype), horizon), _df.div(m.exact(left, dtype), horizon))
+  return _df.div(m.exact(left, dtype), horizon)
 
 
 @family("polynomial")
@@ -194,7 +231,8 @@ class Polynomial(Schedule):
   With ``cycle=True`` the horizon is ``steps · max(1, ⌈(t − begin)/steps⌉)`` (Keras).
   optax ``polynomial_schedule(init, end, power, transition_steps, transition_begin)``; Keras
   ``PolynomialDecay(init, decay_steps, end, power, cycle)``; torch ``PolynomialLR(total_iters=n,
-  power)`` = ``polynomial(base, 0, n, power)``.
+  power)`` = ``polynomial(base, 0, n, power)``. ``(1 − p)^power`` keeps float32 precision for
+  large powers too (``_maths.power_weights``).
   """
   init_value: Any = real()
   end_value: Any = real()
@@ -209,19 +247,22 @@ class Polynomial(Schedule):
       yield self.steps >= 1, f"polynomial: steps must be >= 1 when cycle=True, got {show(self.steps)}"
 
   def _value(self, t):
+    general = lambda: m.power_weights(
+        _polynomial_left(t, self.begin, self.steps, self.cycle, self.dtype), self._exact("power"))
     if self.cycle:
-      pr = _polynomial_cycle_progress(t, self.begin, self.steps, self.dtype)
-    else:
-      pr = m.progress(t, self.begin, self.steps, self.dtype)
-    w, wc = m.power_weights(_df.value(pr.q), _df.value(pr.p), self.power)
-    return m.lerp(self.init_value.hi, self.end_value.hi, w, wc)
+      w, wc = general()
+    else:   # power 1 is a straight line, the same bits as ``linear`` on every route
+      w, wc = m.unit_or_power(self._exact("power"), m.linear_weights(
+          m.progress(t, self.begin, self.steps, self.dtype)), general)
+    return m.lerp(self.init_value, self.end_value, w, wc)
 
 
-def cosine_curve(t, begin, steps, start: _df.DF, end: _df.DF, exponent: _df.DF, dtype):
-  """``end + (start − end)·[½(1 + cos πp)]^exponent`` over ``[begin, begin + steps]``."""
-  c, cc = m.cosine_weights(m.progress(t, begin, steps, dtype))
-  w, wc = m.power_weights(c, cc, exponent)
-  return m.lerp(start.hi, end.hi, w, wc)
+def cosine_curve(t, begin, steps, start, end, exponent: _df.DF, dtype):
+  """``end + (start − end)·[½(1 + cos πp)]^exponent`` over ``[begin, begin + steps]``; an exponent
+  of exactly 1 gives the plain float32 cosine weights (``_maths.unit_or_power``)."""
+  w, wc = m.unit_or_power(exponent, m.cosine_weights(m.progress(t, begin, steps, dtype)),
+                          lambda: m.cosine_power_weights(t, begin, steps, exponent, dtype))
+  return m.lerp(start, end, w, wc)
 
 
 @family("cosine")
@@ -240,8 +281,8 @@ class Cosine(Schedule):
   begin: Any = count(0)
 
   def _value(self, t):
-    return cosine_curve(t, self.begin, self.steps, self.init_value, self.end_value, self.exponent,
-                        self.dtype)
+    return cosine_curve(t, self.begin, self.steps, self.init_value, self.end_value,
+                        self._exact("exponent"), self.dtype)
 
 
 @family("warmup_cosine")
@@ -269,10 +310,10 @@ class WarmupCosine(Schedule):
         f"{show(self.warmup_steps)}")
 
   def _value(self, t):
-    warm = m.lerp(self.init_value.hi, self.peak_value.hi,
+    warm = m.lerp(self.init_value, self.peak_value,
                   *m.linear_weights(m.progress(t, 0, self.warmup_steps, self.dtype)))
     decay = cosine_curve(t, self.warmup_steps, self.total_steps - self.warmup_steps,
-                         self.peak_value, self.end_value, self.exponent, self.dtype)
+                         self.peak_value, self.end_value, self._exact("exponent"), self.dtype)
     return jnp.where(t < self.warmup_steps, warm, decay)
 
 

@@ -76,7 +76,7 @@ def test_closed_over_hyperparameters_keep_their_error_terms():
     a: Any = real()
 
     def _value(self, t):
-      return _df.two_sum(self.a.hi, t).lo
+      return _df.two_sum(self.a, t).lo
 
   try:
     probe = Probe(1.0)
