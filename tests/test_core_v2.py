@@ -132,6 +132,10 @@ def _fd_cases():
                [0, 10, 1000]),
       "per_epoch": (lambda: js.per_epoch(js.exponential(0.3, 0.9), 3, fractional=True), [4, 10]),
       "scaled": (lambda: js.cosine(0.3, 50) * 2.0, [10]),
+      "sum": (lambda: js.cosine(0.3, 50) - js.linear(0.1, 0.0, 40), [10, 45]),
+      "offset": (lambda: js.exponential(0.3, 0.97) + 0.01, [0, 20]),
+      "shift": (lambda: js.shift(js.cosine(0.3, 50, end_value=0.01), 5), [3, 20]),
+      "repeat": (lambda: js.repeat(js.linear(0.3, 0.01, 20), 20), [5, 33]),
   }
 
 
