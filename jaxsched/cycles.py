@@ -50,26 +50,48 @@ def _snap(x: _df.DF) -> _df.DF:
   return m.select(close, snapped, x)
 
 
-def _starts(i, period, mult: _df.DF, ln_mult: _df.DF, start_scale: _df.DF, unit):
-  """Start ``S_i = P·(M^i − 1)/(M − 1)`` of cycle ``i`` as a pair (``period·i`` when ``M = 1``),
-  snapped to an integer when it is one (``_snap``); its gradient with respect to ``M`` is routed
-  from the float closed form ``dS_i/dM`` (``P·i(i − 1)/2`` at ``M = 1``)."""
-  dtype = ln_mult.hi.dtype
-  n = m.exact(i, dtype)
-  two_k, em1 = _exp_parts(_df.mul(n, ln_mult))
-  growth = _df.add(_df.scale(em1, two_k), _df.two_sum(two_k, -jnp.ones_like(two_k)))  # M^i − 1
-  geometric = _df.mul(growth, start_scale)
-  linear = _df.mul(n, m.exact(period, dtype))
-  start = _snap(m.select(unit, linear, geometric))
-  # dS_i/dM, for the gradient only (float is plenty there)
-  mf, fi, pf = jax.lax.stop_gradient(mult), n.hi + n.lo, jnp.asarray(period, dtype)
-  power = _df.value(_df.add(_df.scale(em1, two_k), _df.of(two_k)))
+_N = 32                                           # exp table: 2^(j/32), j = 0..31, as pairs
+_EXP_TABLE = [2.0 ** (j / _N) for j in range(_N)]
+
+
+def _exp_pair(y: _df.DF):
+  """``(exp(y), expm1(y))`` as pairs, to ~2^-44, for ``0 <= y`` below ~90 (cheap: a table of
+  2^(j/32) and a short series instead of a long pair polynomial).
+
+  y = (32·k + j)·ln2/32 + r with |r| <= ln2/64; exp(r) − 1 = r + r²/2 + (float tail), the first two
+  terms as pairs.
+  """
+  dtype = y.hi.dtype
+  kk = jnp.round(y.hi * (_N / _LN2))
+  r = _df.sub(y, _df.mul(_df.of(kk), _df.const(_LN2 / _N, dtype)))
+  sq = _df.two_prod(r.hi, r.hi)
+  sq = _df.fast_two_sum(sq.hi, sq.lo + 2 * r.hi * r.lo)                   # r², a pair
+  cube6 = _df.mul(_df.mul(sq, r), _df.const(1 / 6, dtype))               # r³/6, a pair
+  x = r.hi
+  tail = x * x * x * x * (1 / 24 + x * (1 / 120 + x / 720))               # <= 6e-10: float is enough
+  e = _df.add(r, _df.add(_df.DF(sq.hi * 0.5, sq.lo * 0.5), _df.add(cube6, _df.of(tail))))  # expm1(r)
+  ki = kk.astype(jnp.int32)
+  j, k2 = ki % _N, ki // _N
+  table = _df.const(np.asarray(_EXP_TABLE), dtype)
+  table_m1 = _df.const(np.expm1(np.arange(_N) * (math.log(2) / _N)), dtype)
+  tj = _df.DF(jnp.take(table.hi, j), jnp.take(table.lo, j))
+  tj_m1 = _df.DF(jnp.take(table_m1.hi, j), jnp.take(table_m1.lo, j))
+  tje = _df.mul(tj, e)
+  scale = _df._pow2(k2, dtype)
+  power = _df.scale(_df.add(tj, tje), scale)                             # 2^k2·T_j·(1 + e)
+  # below y = ln 2, M^i − 1 = (T_j − 1) + T_j·e from a table of T_j − 1: nothing cancels
+  em1 = m.select(k2 == 0, _df.add(tj_m1, tje), _df.add(power, _df.of(-jnp.ones_like(power.hi))))
+  return power, em1
+
+
+def _start_slope(period, mult, i_f, power_f, unit):
+  """dS_i/dM in float, for the gradient only: ``P·i(i − 1)/2`` at ``M = 1``, else
+  ``P·[i·M^(i−1)·(M − 1) − (M^i − 1)]/(M − 1)²``."""
+  mf = jax.lax.stop_gradient(mult)
   unit = unit | (mf == 1)
   excess = jnp.where(unit, 1, mf - 1)
-  slope = jnp.where(unit, pf * fi * (fi - 1) / 2,
-                    pf * (fi * power / mf * excess - (power - 1)) / (excess * excess))
-  return _df.DF(start.hi + (mult - jax.lax.stop_gradient(mult)) * jax.lax.stop_gradient(slope),
-                start.lo)
+  return jnp.where(unit, period * i_f * (i_f - 1) / 2,
+                   period * (i_f * power_f / mf * excess - (power_f - 1)) / (excess * excess))
 
 
 def _restart_position(schedule, t):
@@ -77,9 +99,14 @@ def _restart_position(schedule, t):
   it, in straight-line code.
 
   ``x = ln(1 + t·(M − 1)/P)/ln M`` (the real-valued inverse of ``S``) in pair arithmetic is within
-  0.5 of the truth, so ``i`` is ``⌊x − ½⌋`` or one more: one exact comparison against ``S`` decides.
+  0.5 of the truth, so ``i`` is ``⌊x − ½⌋`` (``i₀``) or one more: one exact comparison decides.
+  ``S_{i₀} = P·(M^{i₀} − 1)/(M − 1)`` needs one pair ``exp``; the next two starts follow by adding
+  cycle lengths ``T_{i+1} = T_i·M``. Starts within 2^-40 of an integer are snapped to it
+  (``_snap``), so whole-number multipliers give exact restarts up to 2^31 − 1. The gradient with
+  respect to ``period_mult`` is routed from the float closed form of dS_i/dM.
   """
   dtype = schedule.dtype
+  sg = jax.lax.stop_gradient
   period, mult = schedule.period, schedule.period_mult
   ln_mult, cap = schedule._d("ln_mult"), schedule._d("cap")
   unit = (ln_mult.hi == 0) & (ln_mult.lo == 0)
@@ -90,10 +117,20 @@ def _restart_position(schedule, t):
   by_period = jnp.floor(m.floordiv(t, period)).astype(jnp.int32) if not m.is_int(t) else \
       m.floordiv(t, period)
   i_lo = jnp.clip(jnp.where(unit, by_period - 1, guess), 0, cap - 2)
-  # Three separate evaluations: a stacked candidate axis read back through slices makes XLA's
-  # CPU fusion recompute the pair DAG per access (10^5× slower execution, measured).
-  s0, s1, s2 = (_starts(i_lo + k, period, mult, ln_mult, schedule._d("start_scale"), unit)
-                for k in range(3))
+  n = m.exact(i_lo, dtype)
+  p = m.exact(period, dtype)
+  power, growth = _exp_pair(_df.mul(n, ln_mult))                         # M^i, M^i − 1
+  m_pair = _df.DF(sg(mult), sg(schedule._lo["period_mult"]))
+  s0 = _snap(m.select(unit, _df.mul(n, p), _df.mul(growth, schedule._d("start_scale"))))
+  t0 = m.select(unit, p, _df.mul(power, p))
+  t1 = m.select(unit, p, _df.mul(t0, m_pair))
+  s1 = _snap(_df.add(s0, t0))
+  s2 = _snap(_df.add(s1, t1))
+  pf, i_f, pw = jnp.asarray(period, dtype), n.hi + n.lo, _df.value(power)
+  mf = sg(mult)
+  dm = mult - sg(mult)
+  s0, s1, s2 = (_df.DF(sk.hi + dm * sg(_start_slope(pf, mult, i_f + k, pw * mf**k, unit)), sk.lo)
+                for k, sk in enumerate((s0, s1, s2)))
   up = _df.sub(tp, s1).hi >= 0
   i = i_lo + up.astype(jnp.int32)
   start, end = m.select(up, s1, s0), m.select(up, s2, s1)
