@@ -19,7 +19,15 @@ from jaxsched.core import (AT_LEAST_ONE, NONDECREASING, NONNEGATIVE, POSITIVE, S
 
 @family("constant")
 class Constant(Schedule):
-  """``value`` at every step. optax ``constant_schedule(value)``."""
+  """``value`` at every step. optax ``constant_schedule(value)``.
+
+  Args:
+    value: the learning rate at every step; any finite real.
+
+  >>> import jaxsched as js
+  >>> print(f"{float(js.constant(0.1)(5)):.6g}")
+  0.1
+  """
   value: Any = real()
 
   def _value(self, t):
@@ -53,6 +61,24 @@ class Exponential(Schedule):
   Unlike optax's float32 staircase, ``p`` is exact over all of int32 and ``gamma^p`` keeps float32
   precision at any ``p``: ``ln(gamma)/decay_steps`` is derived once, in float64, from the double
   you gave, and each step costs one pair product ``n · rate`` and one ``exp``.
+
+  Args:
+    init_value: the value at ``t <= begin``; any finite real.
+    gamma: the factor per ``decay_steps`` steps; finite, > 0 (< 1 decays, > 1 grows).
+    decay_steps: steps over which the value is multiplied by ``gamma`` once (keyword); an integer
+      >= 1, default 1.
+    begin: the step at which decay starts (keyword); an integer >= 0, default 0.
+    staircase: if True, ``p`` is floored, so the value drops every ``decay_steps`` steps (keyword;
+      static); default False.
+    end_value: a bound on the result (keyword): a floor when ``gamma < 1``, a ceiling when
+      ``gamma > 1``; finite, or None (the default) for no bound.
+
+  >>> import jax.numpy as jnp
+  >>> import jaxsched as js
+  >>> print(js.exponential(0.1, 0.5, decay_steps=10)(jnp.array([0, 10, 25])).round(6))
+  [0.1      0.05     0.017678]
+  >>> print(f"{float(js.exponential(0.1, 0.5, decay_steps=10, staircase=True)(25)):.6g}")
+  0.025
   """
   init_value: Any = real()
   gamma: Any = real(checks=[POSITIVE])
@@ -90,7 +116,18 @@ class Exponential(Schedule):
 
 @family("step")
 class Step(Schedule):
-  """``init_value · gamma^⌊t / step_size⌋``. torch ``StepLR(step_size, gamma)``."""
+  """``init_value · gamma^⌊t / step_size⌋``. torch ``StepLR(step_size, gamma)``.
+
+  Args:
+    init_value: the value for ``t < step_size``; any finite real.
+    step_size: steps between drops; an integer >= 1.
+    gamma: the factor applied at each drop; finite, > 0.
+
+  >>> import jax.numpy as jnp
+  >>> import jaxsched as js
+  >>> print(js.step(0.1, 30, 0.1)(jnp.array([0, 30, 60])).round(6))
+  [0.1   0.01  0.001]
+  """
   init_value: Any = real()
   step_size: Any = count(checks=[AT_LEAST_ONE])
   gamma: Any = real(checks=[POSITIVE])
@@ -108,6 +145,17 @@ class MultiStep(Schedule):
 
   torch ``MultiStepLR(milestones, gamma)``. The number of milestones is static (a shape); their
   values are an int32 leaf.
+
+  Args:
+    init_value: the value before the first milestone; any finite real.
+    milestones: the steps at which the value is multiplied by ``gamma``; a list of integers >= 0,
+      sorted in non-decreasing order.
+    gamma: the factor applied at each milestone; finite, > 0.
+
+  >>> import jax.numpy as jnp
+  >>> import jaxsched as js
+  >>> print(js.multistep(0.1, [30, 80], 0.1)(jnp.array([29, 30, 80])).round(6))
+  [0.1   0.01  0.001]
   """
   init_value: Any = real()
   milestones: Any = count(rank=1, checks=[NONDECREASING])
@@ -128,6 +176,17 @@ class Piecewise(Schedule):
   optax ``piecewise_constant_schedule(v₀, {b: scale})`` (with ``values`` the running products of the
   scales). Keras ``PiecewiseConstantDecay(boundaries, values)`` switches one step later, at b+1:
   it equals ``piecewise([b + 1 for b in boundaries], values)``.
+
+  Args:
+    boundaries: the steps at which the next value starts; a list of integers >= 0, sorted in
+      non-decreasing order.
+    values: the value on each piece; a list of finite reals, one longer than ``boundaries``.
+
+  >>> import jax.numpy as jnp
+  >>> import jaxsched as js
+  >>> s = js.piecewise([100, 200], [0.1, 0.01, 0.001])
+  >>> print(s(jnp.array([99, 100, 200])).round(6))
+  [0.1   0.01  0.001]
   """
   boundaries: Any = count(rank=1, checks=[NONDECREASING])
   values: Any = real(rank=1)
@@ -149,6 +208,17 @@ class InverseTime(Schedule):
   Keras ``InverseTimeDecay(init, decay_steps, decay_rate, staircase)``; with ``decay_steps=1`` it is
   the classic "1/t" decay ``α₀ / (1 + d·e)``. Plain float32 (nothing here amplifies rounding); a
   denominator past float32's range gives 0, the honest float32 value of a true value below 1e-38.
+
+  Args:
+    init_value: the value at step 0; any finite real.
+    decay_rate: how fast the value falls per ``decay_steps`` steps; finite, >= 0.
+    decay_steps: the unit of ``p`` in steps (keyword); an integer >= 1, default 1.
+    staircase: if True, ``p`` is floored (keyword; static); default False.
+
+  >>> import jax.numpy as jnp
+  >>> import jaxsched as js
+  >>> print(js.inverse_time(0.1, 0.5, decay_steps=10)(jnp.array([0, 10, 20])).round(6))
+  [0.1      0.066667 0.05    ]
   """
   init_value: Any = real()
   decay_rate: Any = real(checks=[NONNEGATIVE])
@@ -171,6 +241,19 @@ class InverseSqrt(Schedule):
 
   HF ``get_inverse_sqrt_schedule(num_warmup_steps=W, timescale)``. With ``W = 0`` and
   ``timescale = 1`` it is the mini-batch ``α₀k/√(m+1)`` rule; ``per_epoch`` makes it per epoch.
+
+  Args:
+    init_value: the peak value, reached at ``t = W``; any finite real.
+    timescale: steps over which the decay sets in (the value halves ``3·timescale`` steps after
+      warmup); finite, > 0.
+    warmup_steps: ``W``, the length of the linear warmup from 0 (keyword); an integer >= 0,
+      default 0.
+
+  >>> import jax.numpy as jnp
+  >>> import jaxsched as js
+  >>> s = js.inverse_sqrt(0.1, 100.0, warmup_steps=10)
+  >>> print(s(jnp.array([5, 10, 310])).round(6))
+  [0.05 0.1  0.05]
   """
   init_value: Any = real()
   timescale: Any = real(checks=[POSITIVE])
@@ -194,6 +277,17 @@ class Linear(Schedule):
   optax ``linear_schedule(init, end, transition_steps, transition_begin)``; torch
   ``LinearLR(start_factor=a, end_factor=b, total_iters=n)`` = ``linear(base·a, base·b, n)``; the
   "time-based" decay ``α₀ − d·t`` is ``linear(α₀, 0, round(α₀/d))``.
+
+  Args:
+    init_value: the value for ``t <= begin``; any finite real.
+    end_value: the value from ``t = begin + steps`` on; any finite real.
+    steps: the length of the ramp in steps; an integer >= 0.
+    begin: the step at which the ramp starts (keyword); an integer >= 0, default 0.
+
+  >>> import jax.numpy as jnp
+  >>> import jaxsched as js
+  >>> print(js.linear(0.1, 0.0, 100)(jnp.array([0, 25, 200])).round(6))
+  [0.1   0.075 0.   ]
   """
   init_value: Any = real()
   end_value: Any = real()
@@ -233,6 +327,20 @@ class Polynomial(Schedule):
   ``PolynomialDecay(init, decay_steps, end, power, cycle)``; torch ``PolynomialLR(total_iters=n,
   power)`` = ``polynomial(base, 0, n, power)``. ``(1 − p)^power`` keeps float32 precision for
   large powers too (``_maths.power_weights``).
+
+  Args:
+    init_value: the value for ``t <= begin``; any finite real.
+    end_value: the value from ``t = begin + steps`` on; any finite real.
+    steps: the length of the decay in steps; an integer >= 0 (>= 1 when ``cycle=True``).
+    power: the exponent of ``1 − p``; finite, > 0, default 1 (a straight line).
+    begin: the step at which the decay starts (keyword); an integer >= 0, default 0.
+    cycle: if True, restart the decay with a longer horizon past ``steps`` (Keras; keyword,
+      static); default False.
+
+  >>> import jax.numpy as jnp
+  >>> import jaxsched as js
+  >>> print(js.polynomial(0.1, 0.0, 100, 2.0)(jnp.array([0, 50, 100])).round(6))
+  [0.1   0.025 0.   ]
   """
   init_value: Any = real()
   end_value: Any = real()
@@ -272,6 +380,21 @@ class Cosine(Schedule):
   optax ``cosine_decay_schedule(init, decay_steps=steps, alpha=end/init, exponent)``; Keras
   ``CosineDecay(init, decay_steps, alpha=end/init)``; torch ``CosineAnnealingLR(T_max, eta_min)``
   for ``t ≤ T_max`` (torch's recursive form turns back up afterwards; this holds ``end_value``).
+
+  Args:
+    init_value: the value for ``t <= begin``; any finite real.
+    steps: the length of the decay in steps; an integer >= 0.
+    end_value: the value from ``t = begin + steps`` on (keyword); any finite real, default 0.
+    exponent: the power of the cosine weight (keyword); finite, > 0, default 1.
+    begin: the step at which the decay starts (keyword); an integer >= 0, default 0.
+
+  >>> import jax.numpy as jnp
+  >>> import jaxsched as js
+  >>> s = js.cosine(0.1, 100)
+  >>> print(f"{float(s(50)):.6f}")
+  0.050000
+  >>> print(js.cosine(0.1, 100, end_value=0.01)(jnp.array([0, 50, 100])).round(6))
+  [0.1   0.055 0.01 ]
   """
   init_value: Any = real()
   steps: Any = count()
@@ -295,6 +418,19 @@ class WarmupCosine(Schedule):
   ``get_cosine_with_min_lr_schedule_with_warmup(W, T, min_lr_rate=r)`` = ``warmup_cosine(base, W, T,
   end_value=r·base)``; Keras ``CosineDecay(init, D, alpha, warmup_target=peak, warmup_steps=W)`` =
   ``warmup_cosine(peak, W, W + D, init_value=init, end_value=alpha·peak)``.
+
+  Args:
+    peak_value: the value at the end of warmup, where the cosine starts; any finite real.
+    warmup_steps: the length of the linear warmup in steps; an integer >= 0, <= ``total_steps``.
+    total_steps: warmup plus decay, in steps; an integer >= 0 (the decay ends at this step).
+    init_value: the value at step 0 (keyword); any finite real, default 0.
+    end_value: the value from ``total_steps`` on (keyword); any finite real, default 0.
+    exponent: the power of the cosine weight (keyword); finite, > 0, default 1.
+
+  >>> import jax.numpy as jnp
+  >>> import jaxsched as js
+  >>> print(js.warmup_cosine(0.1, 10, 110)(jnp.array([5, 10, 60, 110])).round(6))
+  [0.05 0.1  0.05 0.  ]
   """
   peak_value: Any = real()
   warmup_steps: Any = count()
