@@ -24,6 +24,18 @@ class Join(Schedule):
   """``t < b₀: s₀(t)``; ``bᵢ₋₁ ≤ t < bᵢ: sᵢ(t − bᵢ₋₁)``. optax ``join_schedules`` semantics.
 
   ``boundaries`` is an int32 leaf: it may be traced or vmapped (a sweep over warmup lengths).
+
+  Args:
+    schedules: the pieces, in order; a non-empty list of schedules, each restarted at step 0 when
+      its piece begins.
+    boundaries: the steps at which the next piece takes over; a list of integers >= 0, sorted in
+      non-decreasing order, one shorter than ``schedules``.
+
+  >>> import jax.numpy as jnp
+  >>> import jaxsched as js
+  >>> s = js.join([js.constant(0.1), js.cosine(0.1, 100)], [10])
+  >>> print(s(jnp.array([5, 10, 60])).round(6))
+  [0.1  0.1  0.05]
   """
   schedules: tuple = children()
   boundaries: Any = count(rank=1, checks=[NONDECREASING])
@@ -52,6 +64,21 @@ class Warmup(Schedule):
   (geometric: ``init·(target/init)^p``; needs ``init_value > 0``). HF
   ``get_linear_schedule_with_warmup(W, T)`` = ``warmup(linear(base, 0, T − W), W)``; HF
   ``get_constant_schedule_with_warmup(W)`` = ``warmup(constant(base), W)``.
+
+  Args:
+    schedule: the schedule that runs after warmup, from its own step 0; its ``schedule(0)`` is the
+      warmup's target.
+    warmup_steps: ``W``, the length of the warmup in steps; an integer >= 0.
+    init_value: the value at step 0 (keyword); any finite real, default 0 (> 0 for
+      ``shape="exponential"``).
+    shape: ``"linear"`` (the default), ``"cosine"`` or ``"exponential"`` (keyword; static; the
+      exponential shape also needs ``schedule(0) > 0``).
+
+  >>> import jax.numpy as jnp
+  >>> import jaxsched as js
+  >>> s = js.warmup(js.cosine(0.1, 100), 10)
+  >>> print(s(jnp.array([0, 5, 10, 60])).round(6))
+  [0.   0.05 0.1  0.05]
   """
   schedule: Schedule = child()
   warmup_steps: Any = count()
@@ -86,13 +113,35 @@ class Warmup(Schedule):
 
 def product(*schedules: Schedule) -> Product:
   """``s₁(t)·s₂(t)···``: torch ``ChainedScheduler`` of multiplicative schedulers, T5-style
-  factors. ``s1 * s2`` is the same."""
+  factors. ``s1 * s2`` is the same.
+
+  Args:
+    *schedules: the factors; one or more schedules (none is a ``ValueError``).
+
+  >>> import jaxsched as js
+  >>> s = js.product(js.constant(0.5), js.linear(0.1, 0.0, 100))
+  >>> print(f"{float(s(50)):.6g}")
+  0.025
+  """
   return Product(schedules=schedules)
 
 
 @family("clip")
 class Clip(Schedule):
-  """``schedule(t)`` bounded to ``[min_value, max_value]`` (either may be None)."""
+  """``schedule(t)`` bounded to ``[min_value, max_value]`` (either may be None).
+
+  Args:
+    schedule: the schedule to bound.
+    min_value: the floor; finite, or None (the default) for none.
+    max_value: the ceiling; finite, or None (the default) for none; ``min_value <= max_value``
+      when both are given.
+
+  >>> import jax.numpy as jnp
+  >>> import jaxsched as js
+  >>> s = js.clip(js.linear(0.1, 0.0, 100), min_value=0.02)
+  >>> print(s(jnp.array([50, 100])).round(6))
+  [0.05 0.02]
+  """
   schedule: Schedule = child()
   min_value: Any = real(None, optional=True)
   max_value: Any = real(None, optional=True)
@@ -119,6 +168,21 @@ class PerEpoch(Schedule):
 
   For recipes written for torch's once-an-epoch ``scheduler.step()``: the epoch-based rule
   ``α₀k/√e`` is ``per_epoch(inverse_sqrt(α₀k, 1), steps_per_epoch)``.
+
+  Args:
+    schedule: the schedule written in epochs.
+    steps_per_epoch: updates per epoch; an integer >= 1.
+    fractional: if True, the child sees the fractional epoch ``t / steps_per_epoch`` (keyword;
+      static); default False (whole epochs).
+
+  >>> import jax.numpy as jnp
+  >>> import jaxsched as js
+  >>> s = js.per_epoch(js.step(0.1, 2, 0.5), 100)   # halve every 2 epochs of 100 steps
+  >>> print(s(jnp.array([150, 250])).round(6))
+  [0.1  0.05]
+  >>> s = js.per_epoch(js.exponential(0.1, 0.5), 100, fractional=True)
+  >>> print(f"{float(s(150)):.6f}")
+  0.035355
   """
   schedule: Schedule = child()
   steps_per_epoch: Any = count(checks=[AT_LEAST_ONE])
@@ -147,6 +211,16 @@ class Shift(Schedule):
   t5x ``create_learning_rate_scheduler(step_offset=n)`` is ``shift(…, n)``; a schedule resumed in a
   run that had already made ``n`` updates. Unlike ``join``, nothing else runs before: steps below
   ``steps`` see ``schedule(0)``.
+
+  Args:
+    schedule: the schedule to delay.
+    steps: how many steps late it starts; an integer >= 0.
+
+  >>> import jax.numpy as jnp
+  >>> import jaxsched as js
+  >>> s = js.shift(js.linear(0.1, 0.0, 100), 10)
+  >>> print(s(jnp.array([0, 10, 60])).round(6))
+  [0.1  0.1  0.05]
   """
   schedule: Schedule = child()
   steps: Any = count()
@@ -162,6 +236,16 @@ class Repeat(Schedule):
   torch ``CosineAnnealingLR(T_max, eta_min)`` past ``T_max`` (its recursive form is a cosine wave
   of period ``2·T_max``) is ``repeat(join([cosine(b, T, end_value=eta), cosine(eta, T,
   end_value=b)], [T]), 2·T)``. The modulo is int32 arithmetic, exact up to 2^31 − 1.
+
+  Args:
+    schedule: the schedule whose first ``period`` steps repeat.
+    period: the length of one repetition in steps; an integer >= 1.
+
+  >>> import jax.numpy as jnp
+  >>> import jaxsched as js
+  >>> s = js.repeat(js.linear(0.1, 0.0, 10), 10)
+  >>> print(s(jnp.array([5, 15])).round(6))
+  [0.05 0.05]
   """
   schedule: Schedule = child()
   period: Any = count(checks=[AT_LEAST_ONE])
