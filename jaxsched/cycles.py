@@ -206,6 +206,24 @@ class CosineRestarts(Schedule):
   hyperparameter, to ~48 bits: for multipliers within 10^-3 of 1 and tens of thousands of cycles
   that, not the method, bounds the accuracy near restarts. ``period_mult`` is at most 2^16 (more
   could not restart twice within int32 steps once the period reaches 2^15 anyway).
+
+  Args:
+    init_value: the peak of the first cycle; any finite real.
+    period: the length of the first cycle in steps; an integer >= 1.
+    period_mult: the factor by which each cycle is longer than the one before (keyword); finite,
+      in [1, 65536], default 1 (equal cycles).
+    decay: the factor by which each cycle's peak is lower than the one before (keyword); finite,
+      > 0, default 1.
+    end_value: the value each cycle decays to, and the value after ``max_cycles`` (keyword); any
+      finite real, default 0.
+    max_cycles: how many cycles run before the value stays at ``end_value`` (keyword); an integer
+      >= 0, or None (the default) for no limit.
+
+  >>> import jax.numpy as jnp
+  >>> import jaxsched as js
+  >>> s = js.cosine_restarts(0.1, 10, period_mult=2.0)   # cycles start at 0, 10, 30, 70, ...
+  >>> print(s(jnp.array([0, 5, 10, 20])).round(6))
+  [0.1  0.05 0.1  0.05]
   """
   init_value: Any = real()
   period: Any = count(checks=[AT_LEAST_ONE])
@@ -319,6 +337,23 @@ class Cyclic(Schedule):
   in (0, 1] (torch's own contract for scale functions is ``0 <= scale <= 1``), and
   ``up + down`` must fit in int32. torch's ``cycle_momentum`` is a separate schedule:
   ``cyclic(max_m, base_m, up, ...)`` gives the inverse cycle.
+
+  Args:
+    base_value: the value at the bottom of each cycle; any finite real.
+    max_value: the value at the top of each (unscaled) cycle; any finite real.
+    step_size_up: steps from bottom to top; an integer >= 1.
+    step_size_down: steps from top to bottom (keyword); an integer >= 0, or None (the default)
+      for ``step_size_up``; ``step_size_up + step_size_down <= 2^31 − 1``.
+    mode: ``"triangular"`` (the default), ``"triangular2"`` or ``"exp_range"`` (keyword; static).
+    gamma: the per-step factor of ``exp_range`` (keyword); in (0, 1], default 1.
+
+  >>> import jax.numpy as jnp
+  >>> import jaxsched as js
+  >>> print(js.cyclic(0.01, 0.1, 10)(jnp.array([0, 5, 10, 20])).round(6))
+  [0.01  0.055 0.1   0.01 ]
+  >>> s = js.cyclic(0.01, 0.1, 10, mode="triangular2")   # the second peak is half as high
+  >>> print(s(jnp.array([10, 30])).round(6))
+  [0.1   0.055]
   """
   base_value: Any = real()
   max_value: Any = real()
@@ -376,6 +411,21 @@ class WSD(Schedule):
   min_lr_ratio=r)`` = ``wsd(base, W, S, D, init_value=r·base, end_value=r·base, warmup_shape=a,
   decay_shape=b)`` with HF's ``"1-sqrt"`` spelled ``"sqrt"``; HF's default ``decay_type`` is
   ``"cosine"``, this one's is ``"linear"``.
+
+  Args:
+    peak_value: the value held through the stable phase; any finite real.
+    warmup_steps: ``W``, the length of the warmup in steps; an integer >= 0.
+    stable_steps: ``S``, the length of the stable phase in steps; an integer >= 0.
+    decay_steps: ``D``, the length of the decay in steps; an integer >= 0.
+    init_value: the value at step 0 (keyword); any finite real, default 0.
+    end_value: the value from ``W + S + D`` on (keyword); any finite real, default 0.
+    warmup_shape: ``"linear"`` (the default), ``"cosine"`` or ``"sqrt"`` (keyword; static).
+    decay_shape: ``"linear"`` (the default), ``"cosine"`` or ``"sqrt"`` (keyword; static).
+
+  >>> import jax.numpy as jnp
+  >>> import jaxsched as js
+  >>> print(js.wsd(0.1, 10, 80, 10)(jnp.array([5, 50, 95, 100])).round(6))
+  [0.05 0.1  0.05 0.  ]
   """
   peak_value: Any = real()
   warmup_steps: Any = count()
@@ -414,6 +464,28 @@ def one_cycle(max_value, total_steps=None, *, epochs=None, steps_per_epoch=None,
   ``total_steps = E·S``, so its repr and config show that product. Keyword arguments
   (``pct_start``, ``div_factor``, ``final_div_factor``, ``anneal``, ``three_phase``) are
   ``OneCycle``'s.
+
+  Args:
+    max_value: the peak value; any finite real.
+    total_steps: ``T``, the length of the cycle in steps; an integer >= 1, or None when
+      ``epochs`` and ``steps_per_epoch`` are given.
+    epochs: the number of epochs (keyword); an integer >= 1, given with ``steps_per_epoch``
+      instead of ``total_steps``.
+    steps_per_epoch: updates per epoch (keyword); an integer >= 1, given with ``epochs``;
+      ``epochs·steps_per_epoch <= 2^31 − 1``.
+    **kwargs: ``OneCycle``'s keywords: ``pct_start`` (the warmup fraction, in the open interval
+      (0, 1), default 0.3), ``div_factor`` (initial = max_value/div_factor; > 0, default 25),
+      ``final_div_factor`` (low = initial/final_div_factor; > 0, default 1e4), ``anneal``
+      (``"cos"``, the default, or ``"linear"``; static) and ``three_phase`` (a bool, default False;
+      static).
+
+  >>> import jax.numpy as jnp
+  >>> import jaxsched as js
+  >>> s = js.one_cycle(0.1, 100)      # peak at pct_start·T − 1 = 29, minimum at T − 1 = 99
+  >>> print([f"{float(v):.6g}" for v in s(jnp.array([0, 29, 99]))])
+  ['0.004', '0.1', '4e-07']
+  >>> js.one_cycle(0.1, epochs=10, steps_per_epoch=10) == s
+  True
   """
   per_epoch = epochs is not None or steps_per_epoch is not None
   if total_steps is not None and per_epoch:
