@@ -18,6 +18,16 @@ Numbers (numeric core v2):
   lands, once, on the public hyperparameter. ``replace``/``partition``/``combine`` are the public
   route for updates (they re-derive); a raw ``tree.map`` over leaves leaves derived leaves stale.
 - Step counts are int32 leaves so that boundaries are exact.
+
+``jaxsched.FAMILIES`` is the registry that ``@family`` fills: a dict from each family's name (the
+``"family"`` key of ``to_config()``, the names ``from_config`` accepts) to its class. It holds the
+public families and the composites that arithmetic builds (``scaled``, ``sum``, ``offset``):
+
+>>> import jaxsched as js
+>>> js.FAMILIES["cosine"] is js.cosine
+True
+>>> sorted(js.FAMILIES)[:4]
+['clip', 'constant', 'cosine', 'cosine_restarts']
 """
 from __future__ import annotations
 
@@ -287,6 +297,26 @@ class Schedule:
   mode strings and flags are static. Private leaves (``_lo``: the user's doubles; ``_derived``:
   per-setting constants) travel with it; to update hyperparameters use ``replace`` or
   ``jaxsched.partition``/``jaxsched.combine``, which re-derive them.
+
+  A schedule is never built as ``Schedule()``: each family (``jaxsched.cosine``, ...) is a
+  subclass, and arithmetic with numbers and other schedules builds composites. Its ``repr`` and
+  ``to_config()`` show the hyperparameters as written; ``from_config`` rebuilds it.
+
+  >>> import jax.numpy as jnp
+  >>> import jaxsched as js
+  >>> s = js.cosine(0.1, 100)
+  >>> isinstance(s, js.Schedule)
+  True
+  >>> print(s(jnp.array([0, 50, 100])).round(6))
+  [0.1  0.05 0.  ]
+  >>> s
+  cosine(init_value=0.1, steps=100, end_value=0.0, exponent=1.0, begin=0)
+  >>> s.to_config()
+  {'family': 'cosine', 'init_value': 0.1, 'steps': 100, 'end_value': 0.0, 'exponent': 1.0, 'begin': 0}
+  >>> s.replace(steps=200).steps.item()
+  200
+  >>> print(f"{float((2 * s + 0.01)(50)):.6f}")      # a composite: scaled, then offset
+  0.110000
   """
   family: ClassVar[str] = "schedule"
   _pair_steps: ClassVar[bool] = False     # reads FracStep pairs (per_epoch fractional) itself
@@ -821,6 +851,17 @@ def validate(schedule: Schedule) -> None:
   range and the value that broke it (``exponential: gamma must be > 0, got -0.25``); on a batch
   (``jaxsched.stack``, ``grid``) it names the failing rows (flat, row-major indices) and their
   values, up to ``ROWS_SHOWN`` of them: ``exponential: gamma must be > 0; rows 5 (-0.25), 11 (0.0)``.
+
+  Args:
+    schedule: the schedule to check, nested schedules included; concrete, traced or batched.
+
+  >>> import jax
+  >>> from jax.experimental import checkify
+  >>> import jaxsched as js
+  >>> make = checkify.checkify(lambda g: js.validate(js.exponential(0.1, g)))
+  >>> err, _ = jax.jit(make)(-0.25)    # gamma is traced: construction cannot check it
+  >>> print(err.get())
+  exponential: gamma must be > 0, got -0.25 (`check` failed)
   """
   from jax.experimental import checkify
   batch = schedule.batch_shape
@@ -880,7 +921,22 @@ def _checked_call(schedule, step):
 
 
 def checked(schedule: Schedule, step):
-  """``(error, schedule(step))`` with every range check of ``validate``; ``error.throw()`` raises."""
+  """``(error, schedule(step))`` with every range check of ``validate``; ``error.throw()`` raises.
+
+  Args:
+    schedule: the schedule to check and evaluate; its hyperparameters may be traced (built inside
+      ``jit``/``vmap``) or batched (``jaxsched.stack``).
+    step: the step(s) to evaluate at; an integer scalar or array (as for ``schedule(step)``).
+
+  >>> import jax
+  >>> import jaxsched as js
+  >>> err, lr = js.checked(js.exponential(0.1, 0.5), 4)
+  >>> print(err.get(), f"{float(lr):.6g}")
+  None 0.00625
+  >>> err, lr = jax.jit(lambda g: js.checked(js.exponential(0.1, g), 10))(-0.25)
+  >>> print(err.get())
+  exponential: gamma must be > 0, got -0.25 (`check` failed)
+  """
   from jax.experimental import checkify
   return checkify.checkify(_checked_call)(schedule, step)
 
@@ -889,7 +945,20 @@ def from_config(config: dict) -> Schedule:
   """Rebuilds a schedule from ``to_config()`` output. Never evaluates or unpickles anything.
 
   Junk is a ``ValueError``/``TypeError`` naming the family and field; a config nested deeper than
-  ``MAX_DEPTH`` schedules is refused (checked without recursion) before anything is built."""
+  ``MAX_DEPTH`` schedules is refused (checked without recursion) before anything is built.
+
+  Args:
+    config: a dict as ``Schedule.to_config()`` returns it (or as parsed from its JSON): a
+      ``"family"`` key naming a registered family, and that family's fields; fields with defaults
+      may be left out.
+
+  >>> import jaxsched as js
+  >>> s = js.from_config({"family": "cosine", "init_value": 0.1, "steps": 100})
+  >>> s
+  cosine(init_value=0.1, steps=100, end_value=0.0, exponent=1.0, begin=0)
+  >>> js.from_config(s.to_config()) == s
+  True
+  """
   _check_config_depth(config)
   return _from_config(config, "config")
 
