@@ -2,8 +2,9 @@
 ``from_bytes(target, data)``, with flax an optional peer that jaxsched never imports.
 
 What is saved is a schedule's *data*: one entry per leaf field (``real``, ``count``), nested per
-child, as Flax saves a ``flax.struct.dataclass``, plus ``_lo``, the low words of the user's doubles
-(derived constants are not saved: restoring re-derives them). Structure (the family, mode strings, flags such
+child, as Flax saves a ``flax.struct.dataclass``, plus the private leaves ``_lo`` (the low words of
+the user's doubles) and ``_derived`` (per-setting constants), so the restored pytree, batches
+included, equals the saved one. Structure (the family, mode strings, flags such
 as ``staircase``, the number of children) belongs to the *target* of ``from_bytes``, as it does for
 every Flax pytree, so the target must be a schedule of the same structure (any values). A restored
 schedule passes the same range checks as a constructed one. ``ReduceOnPlateauState`` is a
@@ -26,40 +27,39 @@ import threading
 import warnings
 
 
-from jaxsched import _df, core
+from jaxsched import core
 
 _MODULE = "flax.serialization"
 _lock = threading.Lock()
 _registered: set[type] = set()
 
 
+_PRIVATE = ("_lo", "_derived")   # the low words of the user's doubles; per-setting constants
+
+
 def _to_state_dict(schedule: core.Schedule) -> dict:
   from flax import serialization
   state = {name: serialization.to_state_dict(getattr(schedule, name))
            for name in type(schedule)._data_fields}
-  if schedule._lo:   # the low words of the user's doubles: a restored schedule equals the saved one
-    state["_lo"] = serialization.to_state_dict(schedule._lo)
+  for name in _PRIVATE:     # saved too, so that a restored schedule (or batch) equals the saved one
+    state[name] = serialization.to_state_dict(getattr(schedule, name))
   return state
 
 
 def _from_state_dict(target: core.Schedule, state) -> core.Schedule:
   from flax import serialization
   cls = type(target)
-  fields = list(cls._data_fields) + (["_lo"] if target._lo else [])
+  fields = list(cls._data_fields) + list(_PRIVATE)
   if not isinstance(state, dict) or set(state) != set(fields):
     got = sorted(state) if isinstance(state, dict) else type(state).__name__
     raise ValueError(f"{cls.family}: the saved state does not fit this schedule at "
                      f"{serialization.current_path()!r}: fields are {fields}, saved {got} "
                      "(from_bytes needs a target of the same family and structure)")
-  values = {name: serialization.from_state_dict(getattr(target, name), state[name], name=name)
-            for name in cls._data_fields}
-  if target._lo:
-    lo = serialization.from_state_dict(target._lo, state["_lo"], name="_lo")
-    values.update({name: _df.DF(values[name], low) for name, low in lo.items()})
-  try:   # through the constructor: ranges re-checked, derived constants re-derived
-    return target.replace(**values)
-  except ValueError as e:
-    raise ValueError(f"restored {e}") from None
+  data = [serialization.from_state_dict(getattr(target, name), state[name], name=name)
+          for name in fields]
+  restored = cls._unflatten(tuple(getattr(target, n) for n in cls._meta_fields), data)
+  restored._raise_if_out_of_range(prefix="restored ")
+  return restored
 
 
 def _register_class(serialization, cls) -> None:
