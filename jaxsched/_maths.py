@@ -242,6 +242,9 @@ FALL_WEIGHTS = {"linear": linear_weights, "cosine": cosine_weights, "sqrt": sqrt
 
 def _power_from_log(log_w: _df.DF, k: _df.DF):
   y = _df.mul(log_w, k)
+  # k·ln w past float range (an absurd k): ln w <= 0, so w^k is 0, not the NaN of inf − inf
+  past = ~jnp.isfinite(y.hi)
+  y = _df.DF(jnp.where(past, -jnp.inf, y.hi), jnp.where(past, 0, y.lo))
   return _df.exp(y), -_df.expm1(y)
 
 
@@ -329,5 +332,7 @@ def cosine_power_weights(t, begin, length, k: _df.DF, dtype):
 
 def exp_decay(init, x: _df.DF):
   """``init·exp(x)`` for an exponent carried as a pair (``n·ln(gamma)/decay_steps``): the result
-  keeps float32 precision at any step (a float32 exponent would be off by ``|x|·2^-24``)."""
-  return init * _df.exp(x)
+  keeps float32 precision at any step (a float32 exponent would be off by ``|x|·2^-24``). An
+  ``init`` of 0 stays 0 where ``exp(x)`` overflows (0·inf would be NaN)."""
+  e = _df.exp(x)
+  return init * jnp.where(jnp.isinf(e) & (init == 0), 0, e)
