@@ -62,27 +62,21 @@ class _Parser(argparse.ArgumentParser):
     sys.exit(2)
 
 
-def _positive_int(text: str) -> int:
-  try:
-    value = int(text)
-  except ValueError:
-    raise argparse.ArgumentTypeError(f"expected a positive integer, got {_cut(repr(text), 40)}") \
-        from None
-  if value < 1:
-    raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-  return value
+def _int_at_least(low: int, words: str):
+  """An argparse type: an integer >= ``low``, refused as ``expected <words>, got ...``."""
+  def parse(text: str) -> int:
+    try:
+      value = int(text)
+    except ValueError:
+      value = None
+    if value is None or value < low:
+      raise argparse.ArgumentTypeError(f"expected {words}, got {_cut(repr(text), 40)}") from None
+    return value
+  return parse
 
 
-def _natural(text: str) -> int:
-  """A seed: an integer >= 0 (NumPy's SeedSequence takes no negative entropy)."""
-  try:
-    value = int(text)
-  except ValueError:
-    raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {_cut(repr(text), 40)}") \
-        from None
-  if value < 0:
-    raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-  return value
+_positive_int = _int_at_least(1, "a positive integer")
+_natural = _int_at_least(0, "an integer >= 0")   # a seed: NumPy's SeedSequence takes no negative entropy
 
 
 def _one_line(e: BaseException) -> str:
