@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import inspect
 import difflib
 import json
 import numbers
@@ -198,10 +199,19 @@ class _Reader:
     cls = core.FAMILIES[name]
     fields = [f for f in dataclasses.fields(cls) if f.init and "spec" in f.metadata]
     names = [f.name for f in fields]
+    # a public factory may take peers' alternative keywords too (one_cycle's epochs= and
+    # steps_per_epoch=, as torch's OneCycleLR): those calls go through it, and it checks them
+    factory = _factory(name, cls)
+    alternatives = [k for k in _keywords(factory) if k not in names]
     for key in kwargs:
-      if key not in names:
+      if key not in names and key not in alternatives:
         self.fail(f"{name}: unknown field {key!r}{_suggest(key, names) or '.'} Fields of {name}: "
-                  f"{', '.join(names)}")
+                  f"{', '.join(names + alternatives)}")
+    if any(k in alternatives for k in kwargs):
+      try:
+        return factory(*args, **kwargs)
+      except (ValueError, TypeError) as e:
+        self.fail(_one_line(e))
     first = fields[0] if fields else None
     if (first is not None and first.metadata["spec"].kind == "children" and args
         and first.name not in kwargs and all(isinstance(a, core.Schedule) for a in args)):
@@ -227,3 +237,19 @@ class _Reader:
       return cls(**given)
     except (ValueError, TypeError) as e:
       self.fail(_one_line(e).replace(f"{cls.__name__}.__init__()", name))
+
+
+def _factory(name: str, cls):
+  """The public constructor of a family: ``jaxsched.<name>`` where it is a function, else the class."""
+  import jaxsched
+  factory = getattr(jaxsched, name, None)
+  return factory if callable(factory) and not isinstance(factory, type) else cls
+
+
+def _keywords(factory) -> list[str]:
+  """The named parameters of a factory (not ``*args``/``**kwargs``)."""
+  try:
+    parameters = inspect.signature(factory).parameters.values()
+  except (TypeError, ValueError):
+    return []
+  return [p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]

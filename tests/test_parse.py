@@ -108,3 +108,12 @@ def test_cli_parses_with_it():
   assert cli.parse_spec("cosine(0.1,100) * 2") == js.cosine(0.1, 100) * 2
   with pytest.raises(cli.CliError, match="did you mean 'end_value'"):
     cli.parse_spec("cosine(0.1,1000,end_val=0.01)")
+
+
+def test_a_factorys_alternative_keywords_parse_like_the_call():
+  """one_cycle(epochs=, steps_per_epoch=) (torch's OneCycleLR form) goes through the factory."""
+  assert js.parse("one_cycle(0.1, epochs=10, steps_per_epoch=100)") == js.one_cycle(0.1, 1000)
+  with pytest.raises(ValueError, match=r"either total_steps or .*not both"):
+    js.parse("one_cycle(0.1, 1000, epochs=10, steps_per_epoch=100)")
+  with pytest.raises(ValueError, match=r"unknown field 'bogus'.*epochs, steps_per_epoch"):
+    js.parse("one_cycle(0.1, epochs=10, steps_per_epoch=100, bogus=1)")
