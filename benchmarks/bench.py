@@ -356,10 +356,9 @@ def main():
   print(f"| Python loop of {n} jitted calls | {lp * 1e3:.1f} ms | 1 |")
   print(f"| one vmapped call (`jaxsched.evaluate`) | {vm * 1e3:.1f} ms | {lp / vm:.1f}x faster |")
   print_acceptance()
-  # --- HOOK: training-sweep section --------------------------------------------------------------
-  # Another helper adds the training-sweep benchmark here (benchmarks/sweep_bench.py), e.g.:
-  #   from sweep_bench import print_sweep_section; print_sweep_section()
-  # --- end of HOOK ---------------------------------------------------------------------------------
+  print("\n### 9. Training sweep across families: one `jaxsched.sweep` vs a loop of jitted runs\n")
+  import sweep_bench          # benchmarks/ is on sys.path when this file runs as a script
+  sweep_bench.main()
 
 
 if __name__ == "__main__":
