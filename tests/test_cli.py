@@ -233,6 +233,20 @@ def test_bad_arguments_in_a_real_process(tmp_path):
 # --- hardening: interrupts, whole files, paths first, sizes, no tracebacks ------------------------
 
 
+def test_ctrl_c_while_jax_is_imported_prints_one_line_and_exits_130(tmp_path):
+  """The console script handles Ctrl-C before it imports jaxsched (and so JAX, a second or two)."""
+  script = Path(sys.executable).with_name("jaxsched")
+  if "jaxsched_launcher" not in script.read_text(errors="replace") if script.exists() else True:
+    pytest.skip("the jaxsched console script of this install is not the launcher")
+  proc = subprocess.Popen([str(script), "families"], cwd=tmp_path, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+  time.sleep(0.3)                           # python is up, JAX's import has begun
+  proc.send_signal(signal.SIGINT)
+  out, err = proc.communicate(timeout=60)
+  assert proc.returncode == 130, (proc.returncode, err)
+  assert err.strip() == "interrupted" and "Traceback" not in err, err
+
+
 def test_ctrl_c_while_compiling_prints_one_line_exits_130_and_leaves_old_files(tmp_path):
   old_json, old_png = b'{"old": true}\n', PNG + b"old"
   (tmp_path / "sweep.json").write_bytes(old_json)
