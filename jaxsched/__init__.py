@@ -19,6 +19,8 @@ _serialization.install()   # flax.serialization support, without importing flax
 __all__ = [
     # the Schedule type, the registry, config and checks
     "Schedule", "FAMILIES", "from_config", "parse", "validate", "checked",
+    # hypergradients: the public update route
+    "partition", "combine",
     # families
     "constant", "exponential", "step", "multistep", "piecewise", "inverse_time", "inverse_sqrt",
     "linear", "polynomial", "cosine", "warmup_cosine", "cosine_restarts", "one_cycle", "cyclic",

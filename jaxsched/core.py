@@ -787,6 +787,14 @@ def partition(schedule: Schedule):
       grads = jax.grad(lambda p: loss(jaxsched.combine(p, rest)))(params)
       updates, opt_state = opt.update(grads, opt_state, params)
       schedule = jaxsched.combine(optax.apply_updates(params, updates), rest)
+
+  Args:
+    schedule: any ``jaxsched.Schedule`` (family or composite).
+
+  >>> import jaxsched as js
+  >>> params, rest = js.partition(js.exponential(0.1, 0.99))
+  >>> sorted(params), f"{float(params['gamma']):.2f}"
+  (['gamma', 'init_value'], '0.99')
   """
   if not isinstance(schedule, Schedule):
     raise TypeError(f"partition: expects a jaxsched.Schedule, got {type(schedule).__name__}")
@@ -809,7 +817,19 @@ def combine(params, rest: Schedule) -> Schedule:
   rebuilt through its constructor, so derived constants are re-derived and ranges re-checked: it
   equals the schedule constructed afresh from those values. A value equal to the one in ``rest``
   keeps the user's exact double. Works under ``jit``/``grad`` (traced values re-derive on the
-  device)."""
+  device). equinox's ``combine`` is the model; the inverse of ``partition``.
+
+  Args:
+    params: the real hyperparameters, shaped as ``partition(rest)[0]`` (a nested dict of arrays,
+      e.g. after an optax update).
+    rest: the schedule that gives the structure, step counts and static fields.
+
+  >>> import jaxsched as js
+  >>> params, rest = js.partition(js.exponential(0.1, 0.99))
+  >>> s = js.combine(dict(params, gamma=0.98), rest)
+  >>> s == js.exponential(0.1, 0.98), f"{float(s(10)):.6f}"
+  (True, '0.081707')
+  """
   if not isinstance(rest, Schedule):
     raise TypeError(f"combine: rest must be a jaxsched.Schedule, got {type(rest).__name__}")
   fields = {}
