@@ -40,7 +40,7 @@ import numpy as np
 import jaxsched
 from jaxsched import _outputs, _resources, core
 from jaxsched._outputs import OutputError
-from jaxsched.parse import parse
+from jaxsched.parse import config_from_json, parse
 from jaxsched.plotting import INSTALL_HINT
 from jaxsched.sweeps import _resolve_devices, _sweep, _to_host, evaluate, stack, unstack
 
@@ -150,26 +150,26 @@ def parse_spec(text: str) -> core.Schedule:
   ``warmup(cosine(0.1, 100), 10) * 2``, or a config JSON string), or a path to a ``.json`` config
   file. Raises ``CliError`` with a one-line reason; nothing is ever evaluated."""
   s = text.strip()
-  if s and not s.startswith("{"):
-    try:
-      is_file = Path(s).is_file()
-    except (OSError, ValueError):
-      is_file = False
-    if is_file or s.endswith(".json"):
+  try:
+    if s and not s.startswith("{") and _is_spec_file(s):
       try:
-        config = json.loads(Path(s).read_text())
+        body = Path(s).read_text()
       except OSError as e:
         raise CliError(f"cannot read SPEC file {s!r}: {e.strerror or e}") from None
-      except (json.JSONDecodeError, UnicodeDecodeError) as e:
+      except UnicodeDecodeError as e:
         raise CliError(f"SPEC file {s!r} is not valid JSON: {_one_line(e)}") from None
-      try:
-        return jaxsched.from_config(config)
-      except (ValueError, TypeError) as e:
-        raise CliError(f"SPEC {text!r}: {_one_line(e)}") from None
-  try:
+      return config_from_json(body, f"file {s!r}")
     return parse(text)
   except (ValueError, TypeError) as e:
     raise CliError(_one_line(e)) from None
+
+
+def _is_spec_file(s: str) -> bool:
+  """Whether a SPEC names a config file: an existing file, or any name ending in ``.json``."""
+  try:
+    return Path(s).is_file() or s.endswith(".json")
+  except (OSError, ValueError):
+    return s.endswith(".json")
 
 
 # --- plot -----------------------------------------------------------------------------------------
@@ -287,27 +287,9 @@ def _plot_figure(schedules, t, values, log):
 
 # --- families -------------------------------------------------------------------------------------
 
-# Families whose docstring opens with words rather than the formula: the formula, on one line.
-_FORMULAS = {
-    "cosine_restarts": "cycle i starts at S_i = period·(multⁱ − 1)/(mult − 1) and lasts T_i = "
-                       "period·multⁱ: end_value + (init_value·decayⁱ − end_value)·½(1 + cos(π·(t − "
-                       "S_i)/T_i)); end_value from cycle max_cycles on. torch "
-                       "CosineAnnealingWarmRestarts.",
-    "one_cycle": "phases initial → max_value → low (three_phase: → initial → low), initial = "
-                 "max_value/div_factor, low = initial/final_div_factor, ending at e₁ = "
-                 "pct_start·T − 1 and T − 1; in a phase a → b: b + (a − b)·½(1 + cos π·pct) "
-                 "(anneal='linear': a + (b − a)·pct); holds its value at T − 1 from T on. torch "
-                 "OneCycleLR.",
-    "cyclic": "L = up + down, n = t mod L, h = n/up (n ≤ up) else (L − n)/down: base_value + "
-              "(max_value − base_value)·h·s, s = 1 (triangular), 1/2^⌊t/L⌋ (triangular2), gammaᵗ "
-              "(exp_range). torch CyclicLR.",
-}
-
 
 def _summary(cls) -> str:
-  """The family's formula: ``_FORMULAS``, else its docstring's first paragraph on one line."""
-  if cls.family in _FORMULAS:
-    return _FORMULAS[cls.family]
+  """The family's formula: its docstring's first paragraph, on one line."""
   doc = inspect.getdoc(cls) or ""
   first = doc.split("\n\n")[0]
   return " ".join(first.replace("``", "").split())

@@ -478,8 +478,7 @@ class Schedule:
         return value.batch_shape
       if spec.kind == "children":
         return value[0].batch_shape if value else ()
-      leaf = real_value(value)
-      return tuple(leaf.shape[:leaf.ndim - spec.rank])
+      return tuple(value.shape[:value.ndim - spec.rank])
     return ()
 
   # --- pytree ---------------------------------------------------------------------------------------
@@ -688,13 +687,6 @@ def _is_scalar_like(x) -> bool:
   if isinstance(x, numbers.Real):
     return True
   return isinstance(x, (jax.Array, np.ndarray, jax.core.Tracer)) and np.ndim(x) == 0
-
-
-def real_value(x):
-  """A ``real`` field's value as one float array, for code outside the numeric core (composites,
-  sweeps, interop). In numeric core v2 a real field is that array already (a ``_df.DF`` pair, as
-  the v1 core stored, gives its ``hi``)."""
-  return x.hi if isinstance(x, _df.DF) else x
 
 
 def show(x) -> str:
@@ -1087,4 +1079,4 @@ class Offset(Schedule):
   _pair_steps = True
 
   def _value(self, t):
-    return self.schedule(t) + real_value(self.offset)
+    return self.schedule(t) + self.offset

@@ -179,7 +179,11 @@ def _restart_constants(b, schedule):
 
 @family("cosine_restarts")
 class CosineRestarts(Schedule):
-  """SGDR: cosine cycles, each restarting from a (decayed) peak.
+  """Cycle i starts at S_i = period·(multⁱ − 1)/(mult − 1) and lasts T_i = period·multⁱ: end_value +
+  (init_value·decayⁱ − end_value)·½(1 + cos(π·(t − S_i)/T_i)); end_value from cycle max_cycles on.
+  torch CosineAnnealingWarmRestarts.
+
+  SGDR: cosine cycles, each restarting from a (decayed) peak.
 
   Cycle ``i`` starts at ``S_i = period·(multⁱ − 1)/(mult − 1)`` (``period·i`` when mult = 1) and
   lasts ``T_i = period·multⁱ``; inside it, with ``t_cur = t − S_i``::
@@ -262,7 +266,12 @@ def _phase(t: _df.DF, start: _df.DF, end: _df.DF):
 
 @family("one_cycle")
 class OneCycle(Schedule):
-  """The 1cycle policy, exactly as torch ``OneCycleLR(max_lr, total_steps, pct_start,
+  """Phases initial → max_value → low (three_phase: → initial → low), initial = max_value/div_factor,
+  low = initial/final_div_factor, ending at e₁ = pct_start·T − 1 and T − 1; in a phase a → b: b +
+  (a − b)·½(1 + cos π·pct) (anneal='linear': a + (b − a)·pct); holds its value at T − 1 from T on.
+  torch OneCycleLR.
+
+  The 1cycle policy, exactly as torch ``OneCycleLR(max_lr, total_steps, pct_start,
   anneal_strategy, div_factor, final_div_factor, three_phase)`` computes it.
 
   ``initial = max_value/div_factor``, ``low = initial/final_div_factor``. Phases end (in double
@@ -326,7 +335,11 @@ _CLR_MODES = ("triangular", "triangular2", "exp_range")
 
 @family("cyclic")
 class Cyclic(Schedule):
-  """Cyclical learning rates (CLR), exactly as torch ``CyclicLR(base_lr, max_lr, step_size_up,
+  """L = up + down, n = t mod L, h = n/up (n ≤ up) else (L − n)/down: base_value + (max_value −
+  base_value)·h·s, s = 1 (triangular), 1/2^⌊t/L⌋ (triangular2), gammaᵗ (exp_range). torch
+  CyclicLR.
+
+  Cyclical learning rates (CLR), exactly as torch ``CyclicLR(base_lr, max_lr, step_size_up,
   step_size_down, mode, gamma)`` computes them.
 
   With ``L = up + down`` (``down = up`` when None), ``n = t mod L`` and cycle ``c = ⌊t/L⌋ + 1``, the

@@ -84,14 +84,7 @@ def parse(spec: str) -> core.Schedule:
   if not text:
     raise ParseError("empty SPEC")
   if text.startswith("{"):
-    try:
-      config = json.loads(text)
-    except json.JSONDecodeError as e:
-      raise ParseError(f"SPEC {spec!r} is not valid JSON: {e}") from None
-    try:
-      return core.from_config(config)
-    except (ValueError, TypeError) as e:
-      raise ParseError(f"SPEC {spec!r}: {_one_line(e)}") from None
+    return config_from_json(text, repr(spec))
   try:
     tree = ast.parse(text, mode="eval")
   except (SyntaxError, ValueError, MemoryError, RecursionError) as e:
@@ -106,6 +99,19 @@ def parse(spec: str) -> core.Schedule:
     raise ParseError(f"SPEC {spec!r} is a {type(value).__name__}, not a schedule: expected a call "
                      "like cosine(init_value=0.1, steps=1000)")
   return value
+
+
+def config_from_json(text: str, shown: str) -> core.Schedule:
+  """A schedule from config JSON text (``to_config()`` output); errors name the SPEC as ``shown``
+  (the SPEC itself, or the file the CLI read it from)."""
+  try:
+    config = json.loads(text)
+  except json.JSONDecodeError as e:
+    raise ParseError(f"SPEC {shown} is not valid JSON: {e}") from None
+  try:
+    return core.from_config(config)
+  except (ValueError, TypeError) as e:
+    raise ParseError(f"SPEC {shown}: {_one_line(e)}") from None
 
 
 def _one_line(e: BaseException) -> str:

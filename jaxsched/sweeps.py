@@ -58,14 +58,13 @@ def _structure_diff(a: Schedule, b: Schedule, path: str) -> str | None:
         if found:
           return found
     else:
-      u, v = (core.real_value(x), core.real_value(y)) if spec.kind == "real" else (x, y)
-      su, sv = tuple(np.shape(u)), tuple(np.shape(v))
+      su, sv = tuple(np.shape(x)), tuple(np.shape(y))
       if su != sv:
         if spec.rank == 1 and su and sv and su[:-1] == sv[:-1]:
           return f"{where}: length {su[-1]} vs {sv[-1]}"
         return f"{where}: shape {su} vs {sv}"
-      if u.dtype != v.dtype:
-        return f"{where}: dtype {u.dtype} vs {v.dtype}"
+      if x.dtype != y.dtype:
+        return f"{where}: dtype {x.dtype} vs {y.dtype}"
   return None
 
 

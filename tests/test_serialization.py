@@ -192,7 +192,7 @@ _SCRIPT = textwrap.dedent("""
     class Mine(Schedule):
       value: float = real()
       def _value(self, t):
-        return t * 0 + js.core.real_value(self.value)
+        return t * 0 + self.value
     m = Mine(0.25)
     assert fs.from_bytes(Mine(1.0), fs.to_bytes(m)) == m
     import jaxsched.serialization as ser
