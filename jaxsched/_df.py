@@ -277,9 +277,3 @@ def exp(x: DF):
 
 def expm1(x: DF):
   return jnp.expm1(x.hi) + jnp.exp(x.hi) * x.lo
-
-
-def sin_cos(x: DF):
-  """``sin`` and ``cos`` of a small pair (|x| <= π/4 in our use), each rounded to one float."""
-  s, c = jnp.sin(x.hi), jnp.cos(x.hi)
-  return s + c * x.lo, c - s * x.lo
