@@ -138,29 +138,59 @@ def route(pair: _df.DF, x, slope) -> _df.DF:
   return _df.DF(sg(pair.hi) + (x - sg(x)) * sg(slope), sg(pair.lo))
 
 
-def is_one(x, lo) -> bool:
-  """Whether a real hyperparameter is a constant exactly 1 at trace time (a closed-over schedule,
-  or an eager call): a formula may then drop ``w^1`` to ``w`` in Python, before XLA sees it. A
-  traced value (a jit argument, ``grad`` with respect to it, ``vmap``) takes the general formula,
-  whose gradient at 1 is right."""
-  if isinstance(x, jax.core.Tracer) or isinstance(lo, jax.core.Tracer):
-    return False
-  return bool(np.all(np.asarray(x) == 1) and np.all(np.asarray(lo) == 0))
+def _half(w, wc):
+  root = jnp.sqrt(w)
+  return root, wc / (1 + root)
 
 
-def unit_or_power(k: _df.DF, unit_weights, general):
-  """Weights ``(w^k, 1 − w^k)`` given ``unit_weights = (w, 1 − w)`` in plain float and
-  ``general()`` for any ``k``. At ``k = 1`` the result is ``unit_weights`` bit for bit on every
-  route (a constant 1 skips ``general`` in Python; a traced ``k`` selects), and the derivative with
-  respect to ``k`` there, ``w·ln w``, is routed in, so it is right at 1 too."""
-  w0, wc0 = unit_weights
-  if is_one(k.hi, k.lo):
-    return w0, wc0
-  w, wc = general()
-  unit = (k.hi == 1) & (k.lo == 0)
-  dk = k.hi - sg(k.hi)                                   # zero in value, 1 in derivative
-  slope = jnp.where(w0 > 0, w0 * jnp.log(jnp.where(w0 > 0, w0, 1)), 0)
-  return jnp.where(unit, w0 + dk * slope, w), jnp.where(unit, wc0 - dk * slope, wc)
+# w^k for exponents that need no logarithm, each with its complement 1 − w^k formed from the
+# independently computed 1 − w (so nothing cancels): k = 1, 2 and ½. Few ulps of error, float32 cost.
+SPECIAL_POWERS = {
+    1.0: lambda w, wc: (w, wc),
+    2.0: lambda w, wc: (w * w, wc * (1 + w)),
+    0.5: _half,
+}
+
+
+@jax.custom_jvp
+def _with_k_slope(v, vc, w, k):
+  """``(v, vc) = (w^k, 1 − w^k)`` computed for one special ``k``; the derivative with respect to
+  ``k``, ``w^k·ln w``, is added here (only when differentiating: the primal needs no ``log``)."""
+  return v, vc
+
+
+@_with_k_slope.defjvp
+def _with_k_slope_jvp(primals, tangents):
+  v, vc, w, k = primals
+  dv, dvc, _, dk = tangents
+  positive = w > 0
+  slope = jnp.where(positive, v * jnp.log(jnp.where(positive, w, 1)), 0) * dk
+  return (v, vc), (dv + slope, dvc - slope)
+
+
+def special_power(special, k: _df.DF, weights, general):
+  """Weights ``(w^k, 1 − w^k)`` given ``weights = (w, 1 − w)``, both plain float.
+
+  ``special`` is the exponent when the schedule was specialised on it (``Schedule._specialise``;
+  a key of ``SPECIAL_POWERS``), else None: then ``general()`` (the pair-precision path, any ``k``).
+  A specialised ``k`` costs a few multiplies, and its derivative with respect to ``k`` is still
+  exact (``w^k·ln w``, added by ``_with_k_slope``)."""
+  if special is None:
+    return general()
+  w, wc = weights
+  v, vc = SPECIAL_POWERS[special](w, wc)
+  return _with_k_slope(v, vc, w, k.hi)
+
+
+def special_of(values, candidates):
+  """The candidate that every element of ``values`` (host doubles) equals, or None."""
+  if values is None:
+    return None
+  a = np.asarray(values)
+  for c in candidates:
+    if a.size and np.all(a == c):
+      return c
+  return None
 
 
 def exact_value(x, lo) -> _df.DF:

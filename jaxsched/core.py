@@ -333,6 +333,7 @@ class Schedule:
       object.__setattr__(self, name, value)
     object.__setattr__(self, "_lo", lo)
     object.__setattr__(self, "_derived", {})
+    object.__setattr__(self, "_special", None)
     depth = nesting_depth(self)
     if depth > MAX_DEPTH:
       raise ValueError(f"{self.family}: schedules are nested {depth} deep, deeper than the limit "
@@ -340,6 +341,7 @@ class Schedule:
     traced = _is_traced(self)
     if not traced:
       self._raise_if_out_of_range()
+    object.__setattr__(self, "_special", None if traced else _frozen(self._specialise(self._host_view())))
     derived = self._derive(_Device(self) if traced else _Host(self))
     object.__setattr__(self, "_derived", dict(derived or {}))
 
@@ -421,6 +423,26 @@ class Schedule:
     """
     return {}
 
+  def _specialise(self, v):
+    """Which cheaper exact formula the hyperparameters allow, from their concrete values ``v``
+    (the host view: doubles and int64 counts), e.g. ``{"exponent": 1.0}`` when every row's
+    exponent is exactly 1; ``None`` when nothing special holds. Override in families with such
+    formulas; read with ``_special_value``.
+
+    It is structure, not data (part of the treedef, like a static field): a jit argument keeps the
+    specialisation its values had when flattened, and crossing a special value (exponent 1 -> 1.5)
+    compiles once, while changes between other values never do. A schedule whose values are
+    traced at construction (inside ``jit``/``vmap``) takes the general formulas. Whenever a
+    schedule is rebuilt from concrete leaves (``jax.tree.map`` outside a trace, checkpoint
+    restores) an entry the values no longer satisfy is dropped (general formulas; ``replace``,
+    ``combine`` and ``stack`` recompute it in full); only a raw ``tree.map`` *inside* a trace can
+    leave it stale, like the derived leaves."""
+    return None
+
+  def _special_value(self, name):
+    """The special value of field ``name`` (``_specialise``), or None."""
+    return dict(self._special or ()).get(name)
+
   # --- the public update route ----------------------------------------------------------------------
   def replace(self, **fields) -> "Schedule":
     """A new schedule with some fields replaced, its derived constants re-derived (on the host for
@@ -487,18 +509,27 @@ class Schedule:
     data = [(jax.tree_util.GetAttrKey(n), getattr(obj, n)) for n in cls._data_fields]
     data.append((jax.tree_util.GetAttrKey("_lo"), obj._lo))
     data.append((jax.tree_util.GetAttrKey("_derived"), obj._derived))
-    return data, tuple(getattr(obj, n) for n in cls._meta_fields)
+    return data, cls._aux(obj)
 
   @classmethod
-  def _unflatten(cls, meta, data):
+  def _aux(cls, obj):
+    """The treedef's static part: the static fields, then the specialisation."""
+    return tuple(getattr(obj, n) for n in cls._meta_fields) + (obj._special,)
+
+  @classmethod
+  def _unflatten(cls, aux, data):
     obj = object.__new__(cls)   # bypasses __init__: leaves may be tracers, None or sentinels here
     data = list(data)
     object.__setattr__(obj, "_derived", data.pop())
     object.__setattr__(obj, "_lo", data.pop())
     for n, v in zip(cls._data_fields, data):
       object.__setattr__(obj, n, v)
+    *meta, special = aux
     for n, v in zip(cls._meta_fields, meta):
       object.__setattr__(obj, n, v)
+    if special is not None:
+      special = _respecialised(obj, special)
+    object.__setattr__(obj, "_special", special)
     return obj
 
   # --- identity: the hyperparameters as given (public leaves and the user's doubles) ---------------
@@ -760,8 +791,74 @@ def family(name: str):
 def _plain_flatten(cls):
   def flatten(obj):
     data = [getattr(obj, n) for n in cls._data_fields] + [obj._lo, obj._derived]
-    return data, tuple(getattr(obj, n) for n in cls._meta_fields)
+    return data, cls._aux(obj)
   return flatten
+
+
+def _concrete_number(x) -> bool:
+  if isinstance(x, jax.core.Tracer):
+    return False
+  if isinstance(x, jax.Array):
+    return x.is_fully_addressable
+  return isinstance(x, (np.ndarray, np.generic, numbers.Number)) and not isinstance(x, bool)
+
+
+def _respecialised(obj: Schedule, special):
+  """The specialisation of a schedule rebuilt from leaves (``tree.unflatten``): the treedef's,
+  minus any entry that the leaves, when they are concrete numbers, no longer satisfy. So a
+  ``tree.map`` or a checkpoint restore can never keep a stale one, and ``unflatten(treedef,
+  leaves)`` keeps ``treedef`` whenever the leaves fit it (never upgrades: a chunk of a batch keeps
+  the batch's program)."""
+  values = [(getattr(obj, n), sp.optional) for n, sp in _specs(type(obj))
+             if sp.kind in ("real", "count")]
+  values += [(v, False) for v in (obj._lo.values() if isinstance(obj._lo, dict) else [obj._lo])]
+  if not all(_concrete_number(v) if v is not None else optional for v, optional in values):
+    return special      # tracers, or not numbers at all (a tree.map to other objects: orbax's args)
+  try:
+    holds = dict(_frozen(obj._specialise(obj._host_view())) or ())
+  except Exception:   # numbers of another shape than the fields (a tree.map to odd values)
+    return None
+  return tuple((k, v) for k, v in special if holds.get(k) == v) or None
+
+
+def _frozen(special):
+  """A specialisation as treedef data: a sorted tuple of the (name, value) items that hold, or None."""
+  items = tuple(sorted((k, v) for k, v in (special or {}).items() if v is not None))
+  return items or None
+
+
+def _rebuilt(schedule: Schedule, child_fn, special_fn) -> Schedule:
+  out = object.__new__(type(schedule))
+  for k, v in vars(schedule).items():
+    object.__setattr__(out, k, v)
+  for name, spec in _specs(type(schedule)):
+    value = getattr(schedule, name)
+    if spec.kind == "child":
+      object.__setattr__(out, name, child_fn(value))
+    elif spec.kind == "children":
+      object.__setattr__(out, name, tuple(child_fn(c) for c in value))
+  object.__setattr__(out, "_special", special_fn(schedule))
+  return out
+
+
+def specialised(schedule: Schedule) -> Schedule:
+  """The schedule (children too) with its specialisation recomputed in full from its concrete
+  values; derived leaves are re-derived on the host when a specialisation holds (it may read
+  them). ``stack``, ``unstack`` and checkpoint restores call it;
+  a traced schedule is returned as it is."""
+  if _is_traced(schedule):
+    return schedule
+  out = _rebuilt(schedule, specialised, lambda s: _frozen(s._specialise(s._host_view())))
+  if out._special:   # what it reads must be the host's float64 derivations (not a device stand-in)
+    object.__setattr__(out, "_derived", dict(out._derive(_Host(out)) or {}))
+  return out
+
+
+def generalised(schedule: Schedule) -> Schedule:
+  """The schedule with every specialisation dropped (children too): the same values, general
+  formulas. ``stack`` compares and stacks structures this way, so settings that differ only in
+  a special value (exponent 1 and 2) share a batch; the stacked batch recomputes its own."""
+  return _rebuilt(schedule, generalised, lambda s: None)
 
 
 # --- hypergradients: the public update route -------------------------------------------------------

@@ -116,7 +116,7 @@ def _restart_position(schedule, t):
   guess = _df.floor_int(_df.DF(x.hi, x.lo - 0.5), cap - 2)
   by_period = jnp.floor(m.floordiv(t, period)).astype(jnp.int32) if not m.is_int(t) else \
       m.floordiv(t, period)
-  i_lo = jnp.clip(jnp.where(unit, by_period - 1, guess), 0, cap - 2)
+  i_lo = jnp.where(unit, jnp.maximum(by_period - 1, 0), jnp.clip(guess, 0, cap - 2))
   n = m.exact(i_lo, dtype)
   p = m.exact(period, dtype)
   power, growth = _exp_pair(_df.mul(n, ln_mult))                         # M^i, M^i − 1
@@ -138,6 +138,100 @@ def _restart_position(schedule, t):
   done = jnp.maximum(_df.value(_df.sub(tp, start)), 0)
   left = jnp.maximum(_df.value(_df.sub(end, tp)), 0)
   return i, m.Progress(done / length, left / length)
+
+
+TABLE = 64   # SGDR cycles tabulated per setting (`_restart_table`): enough when period_mult >= ~1.4
+
+
+def _cycles_within_int32(mult, period):
+  """How many cycle starts ``S_i`` (i >= 0) are <= 2^31 − 1, for ``mult > 1`` (host float64)."""
+  with np.errstate(all="ignore"):
+    return np.floor(np.log1p(INT32_MAX * (mult - 1) / period) / np.log(mult)) + 1
+
+
+def _restart_special(self, v):
+  """``period_mult``: "unit" (every row 1: int32 cycles), "table" (every row's starts up to
+  2^31 − 1 fit in ``TABLE`` entries: looked up, no logarithm), else general; ``decay`` 1.0: no
+  ``decay^i`` at all."""
+  mult, period = np.asarray(v.period_mult), np.maximum(np.asarray(v.period), 1)
+  if np.all(mult == 1):
+    kind = "unit"
+  elif np.all(mult > 1) and np.all(_cycles_within_int32(mult, period) + 1 <= TABLE):
+    kind = "table"
+  else:
+    kind = None
+  return {"period_mult": kind, "decay": m.special_of(v.decay, (1.0,))}
+
+
+def _restart_table(b, schedule):
+  """Per-setting tables for ``TABLE`` cycles: the starts ``S_i`` as pairs (snapped to integers
+  within 2^-40, so whole multipliers restart exactly), the first integer step of each cycle
+  (uint32; 2^32 − 1 past int32, never reached), ``dS_i/dM`` for the gradient, and ``decay^i`` as
+  pairs. Derived for every setting, so that all settings of the family have the same leaves
+  (``stack``); read only when ``period_mult`` is specialised to "table" — which needs concrete
+  values, so the host's float64 tables; traced values get a float32 stand-in of the same shape."""
+  if b.traced:
+    mult, period = _df.value(b.real("period_mult"))[..., None], b.count("period", 1)
+    period, decay = _df.value(period)[..., None], _df.value(b.real("decay"))[..., None]
+    i = jnp.arange(TABLE, dtype=mult.dtype)
+    excess = jnp.where(mult == 1, 1, mult - 1)
+    starts = jnp.where(mult == 1, period * i, period * jnp.expm1(i * jnp.log(mult)) / excess)
+    first = jnp.where(starts <= INT32_MAX, jnp.ceil(starts), 2.0**32 - 1).astype(jnp.uint32)
+    return {"starts": _df.of(starts), "first_step": first, "start_slope": jnp.zeros_like(starts),
+            "decay_pow": _df.of(decay ** i)}
+  mult, period = b.real("period_mult")[..., None], b.count("period", at_least=1)[..., None]
+  decay = b.real("decay")[..., None]
+  i = np.arange(TABLE, dtype=np.float64)
+  unit = mult == 1
+  excess = np.where(unit, 1.0, mult - 1)
+  big = np.finfo(b.dtype).max
+  with np.errstate(all="ignore"):
+    power = mult ** i
+    starts = np.where(unit, period * i, period * np.expm1(i * np.log(mult)) / excess)
+    rounded = np.round(starts)
+    starts = np.where(np.abs(starts - rounded) <= np.abs(starts) * 2.0**-40, rounded, starts)
+    slope = np.where(unit, period * i * (i - 1) / 2,
+                     period * (i * power / mult * excess - (power - 1)) / excess**2)
+    first = np.ceil(starts)
+  first = np.where(first <= INT32_MAX, first, 2**32 - 1).astype(np.uint32)
+  clip = lambda x: np.clip(np.nan_to_num(x, nan=0.0), -big, big)   # entries past reach: finite
+  return {"starts": b.pair(clip(starts)), "first_step": jax.device_put(first),
+          "start_slope": jax.device_put(clip(slope).astype(b.dtype)),
+          "decay_pow": b.pair(clip(decay ** i))}
+
+
+def _table_position(schedule, t):
+  """``(i, progress, decay^i as a pair)`` from the tables: ``i`` counts the starts ``S_1...`` at or
+  before ``t`` (one vector compare), the cycle runs from ``S_i`` to ``S_{i+1}``."""
+  dtype = schedule.dtype
+  if m.is_int(t):
+    passed = schedule._d("first_step")[1:] <= t[..., None].astype(jnp.uint32)
+  else:
+    starts = schedule._d("starts")
+    hi, lo = starts.hi[1:], starts.lo[1:]
+    tf = t[..., None]
+    passed = (hi < tf) | ((hi == tf) & (lo <= 0))
+  i = jnp.sum(passed, axis=-1, dtype=jnp.int32)
+  starts, slope = schedule._d("starts"), schedule._d("start_slope")
+  dm = schedule.period_mult - jax.lax.stop_gradient(schedule.period_mult)
+  at = lambda k: _df.DF(jnp.take(starts.hi, k) + dm * jnp.take(slope, k), jnp.take(starts.lo, k))
+  progress, _ = _phase(m.exact(t, dtype), at(i), at(i + 1))
+  decay_pow = schedule._d("decay_pow")
+  return i, progress, _df.DF(jnp.take(decay_pow.hi, i), jnp.take(decay_pow.lo, i))
+
+
+def _unit_position(schedule, t):
+  """``(i, progress)`` for equal cycles (``period_mult`` 1): int32 arithmetic."""
+  period = jnp.maximum(schedule.period, 1)
+  i = m.floordiv(t, period)
+  p, q = m.progress(t, i * period, period, schedule.dtype)
+  i = i if m.is_int(t) else jnp.floor(i).astype(jnp.int32)
+  # d(progress)/d(period_mult) at 1, routed in: S_i moves by P·i(i−1)/2, T_i by P·i
+  i_f, dtype = i.astype(schedule.dtype), schedule.dtype
+  n = (t - i * period).astype(dtype)
+  dm = schedule.period_mult - jax.lax.stop_gradient(schedule.period_mult)
+  slope = dm * jax.lax.stop_gradient(-i_f * (i_f - 1) / 2 - n * i_f / period.astype(dtype))
+  return i, m.Progress(p + slope, q - slope)
 
 
 def _restart_constants(b, schedule):
@@ -237,13 +331,26 @@ class CosineRestarts(Schedule):
   end_value: Any = real(0.0)
   max_cycles: Any = count(None, optional=True)
 
+  _specialise = _restart_special
+
   def _derive(self, b):
-    return _restart_constants(b, self)
+    return {**_restart_constants(b, self), **_restart_table(b, self)}
 
   def _value(self, t):
-    i, progress = _restart_position(self, t)
-    ln_decay = m.route(self._d("ln_decay"), self.decay, 1 / self.decay)
-    peak = m.exp_decay(self.init_value, _df.mul(m.exact(i, self.dtype), ln_decay))
+    kind = self._special_value("period_mult")
+    if kind == "table":
+      i, progress, decay_pow = _table_position(self, t)
+    else:
+      i, progress = (_unit_position if kind == "unit" else _restart_position)(self, t)
+    if self._special_value("decay") == 1.0:   # decay^i is 1; its derivative i·decay^(i−1) is i
+      dd = self.decay - jax.lax.stop_gradient(self.decay)
+      peak = self.init_value * (1 + dd * i.astype(self.dtype))
+    elif kind == "table":
+      i_f = i.astype(self.dtype)
+      peak = self.init_value * _df.value(m.route(decay_pow, self.decay, i_f * decay_pow.hi / self.decay))
+    else:
+      ln_decay = m.route(self._d("ln_decay"), self.decay, 1 / self.decay)
+      peak = m.exp_decay(self.init_value, _df.mul(m.exact(i, self.dtype), ln_decay))
     out = m.lerp(peak, self.end_value, *m.cosine_weights(progress))
     if self.max_cycles is not None:
       out = jnp.where(i >= self.max_cycles, self.end_value, out)

@@ -354,23 +354,31 @@ class Polynomial(Schedule):
     if self.cycle:
       yield self.steps >= 1, f"polynomial: steps must be >= 1 when cycle=True, got {show(self.steps)}"
 
+  def _specialise(self, v):
+    return None if self.cycle else {"power": m.special_of(v.power, m.SPECIAL_POWERS)}
+
   def _value(self, t):
+    # power 1 is a straight line, the same bits as ``linear`` on every route
     general = lambda: m.power_weights(
         _polynomial_left(t, self.begin, self.steps, self.cycle, self.dtype), self._exact("power"))
-    if self.cycle:
-      w, wc = general()
-    else:   # power 1 is a straight line, the same bits as ``linear`` on every route
-      w, wc = m.unit_or_power(self._exact("power"), m.linear_weights(
-          m.progress(t, self.begin, self.steps, self.dtype)), general)
+    special = self._special_value("power")
+    weights = None if special is None else m.linear_weights(
+        m.progress(t, self.begin, self.steps, self.dtype))
+    w, wc = m.special_power(special, self._exact("power"), weights, general)
     return m.lerp(self.init_value, self.end_value, w, wc)
 
 
-def cosine_curve(t, begin, steps, start, end, exponent: _df.DF, dtype):
-  """``end + (start − end)·[½(1 + cos πp)]^exponent`` over ``[begin, begin + steps]``; an exponent
-  of exactly 1 gives the plain float32 cosine weights (``_maths.unit_or_power``)."""
-  w, wc = m.unit_or_power(exponent, m.cosine_weights(m.progress(t, begin, steps, dtype)),
+def cosine_curve(t, begin, steps, start, end, exponent: _df.DF, special, dtype):
+  """``end + (start − end)·[½(1 + cos πp)]^exponent`` over ``[begin, begin + steps]``; a special
+  exponent (1, 2, ½: ``_maths.SPECIAL_POWERS``) takes the plain float32 cosine weights."""
+  weights = None if special is None else m.cosine_weights(m.progress(t, begin, steps, dtype))
+  w, wc = m.special_power(special, exponent, weights,
                           lambda: m.cosine_power_weights(t, begin, steps, exponent, dtype))
   return m.lerp(start, end, w, wc)
+
+
+def _exponent_special(self, v):
+  return {"exponent": m.special_of(v.exponent, m.SPECIAL_POWERS)}
 
 
 @family("cosine")
@@ -403,9 +411,11 @@ class Cosine(Schedule):
   exponent: Any = real(1.0, checks=[POSITIVE])
   begin: Any = count(0)
 
+  _specialise = _exponent_special
+
   def _value(self, t):
     return cosine_curve(t, self.begin, self.steps, self.init_value, self.end_value,
-                        self._exact("exponent"), self.dtype)
+                        self._exact("exponent"), self._special_value("exponent"), self.dtype)
 
 
 @family("warmup_cosine")
@@ -440,6 +450,8 @@ class WarmupCosine(Schedule):
   end_value: Any = real(0.0)
   exponent: Any = real(1.0, checks=[POSITIVE])
 
+  _specialise = _exponent_special
+
   def _checks(self):
     yield self.warmup_steps <= self.total_steps, (
         f"warmup_cosine: warmup_steps must be <= total_steps ({show(self.total_steps)}), got "
@@ -449,7 +461,8 @@ class WarmupCosine(Schedule):
     warm = m.lerp(self.init_value, self.peak_value,
                   *m.linear_weights(m.progress(t, 0, self.warmup_steps, self.dtype)))
     decay = cosine_curve(t, self.warmup_steps, self.total_steps - self.warmup_steps,
-                         self.peak_value, self.end_value, self._exact("exponent"), self.dtype)
+                         self.peak_value, self.end_value, self._exact("exponent"),
+                         self._special_value("exponent"), self.dtype)
     return jnp.where(t < self.warmup_steps, warm, decay)
 
 

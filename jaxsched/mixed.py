@@ -145,11 +145,13 @@ def stack_mixed(schedules: Sequence[Schedule], stack_same) -> Schedule:
     else:
       groups.append(jax.tree.map(lambda x: jnp.asarray(np.asarray(x)[index]), own))
   # Validate one unbatched template through the constructor, then put the batched leaves in its tree.
-  firsts = tuple(next(s for s, w in zip(schedules, which) if w == g) for g in range(len(keys)))
+  firsts = tuple(core.generalised(next(s for s, w in zip(schedules, which) if w == g))
+                 for g in range(len(keys)))
   template = Mixed(groups=firsts, which=0)
   _, treedef = jax.tree.flatten(template)
   leaves = [leaf for grp in groups for leaf in jax.tree.leaves(grp)]
-  return jax.tree.unflatten(treedef, leaves + [jnp.asarray(which)])
+  mixed = jax.tree.unflatten(treedef, leaves + [jnp.asarray(which)])
+  return mixed if traced else core.specialised(mixed)   # each group's from its own rows
 
 
 def unstack_mixed(batch: Mixed) -> list[Schedule]:
@@ -166,5 +168,5 @@ def unstack_mixed(batch: Mixed) -> list[Schedule]:
   out = []
   for i, w in enumerate(which):
     treedef, host = rows[int(w)]
-    out.append(jax.tree.unflatten(treedef, [jnp.asarray(h[i]) for h in host]))
+    out.append(core.specialised(jax.tree.unflatten(treedef, [jnp.asarray(h[i]) for h in host])))
   return out

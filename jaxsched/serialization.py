@@ -57,9 +57,9 @@ def _from_state_dict(target: core.Schedule, state) -> core.Schedule:
                      "(from_bytes needs a target of the same family and structure)")
   data = [serialization.from_state_dict(getattr(target, name), state[name], name=name)
           for name in fields]
-  restored = cls._unflatten(tuple(getattr(target, n) for n in cls._meta_fields), data)
+  restored = cls._unflatten(cls._aux(target), data)
   restored._raise_if_out_of_range(prefix="restored ")
-  return restored
+  return core.specialised(restored)
 
 
 def _register_class(serialization, cls) -> None:

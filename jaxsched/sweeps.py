@@ -115,6 +115,9 @@ def stack(schedules: Sequence[Schedule]) -> Schedule:
       raise TypeError(f"stack: item {i} is a {type(s).__name__}, not a jaxsched.Schedule")
   schedules = [s.member() if isinstance(s, Mixed) and not s.batch_shape and not core._is_traced(s)
                else s for s in schedules]
+  # A special value (exponent 1) is not structure between settings: the stacked batch takes it
+  # only if every setting has it (the leaves are re-read when the batch is rebuilt).
+  schedules = [core.generalised(s) for s in schedules]
   first = schedules[0]
   leaves0, treedef0 = jax.tree.flatten(first)
   shapes0 = [(np.shape(x), x.dtype) for x in leaves0]
@@ -136,7 +139,8 @@ def _stack_same(schedules: list[Schedule]) -> Schedule:
   if core._is_traced(schedules):
     return jax.tree.map(lambda *xs: jnp.stack(xs), *schedules)
   # Concrete leaves: stack on the host (no per-shape device program to compile), then one transfer.
-  return jax.tree.map(lambda *xs: jnp.asarray(np.stack([np.asarray(x) for x in xs])), *schedules)
+  return core.specialised(
+      jax.tree.map(lambda *xs: jnp.asarray(np.stack([np.asarray(x) for x in xs])), *schedules))
 
 
 def unstack(batched: Schedule) -> list[Schedule]:
@@ -173,7 +177,8 @@ def unstack(batched: Schedule) -> list[Schedule]:
     return unstack_mixed(batched)
   leaves, treedef = jax.tree.flatten(batched)
   n, host = _host_rows(leaves, batched.batch_shape)
-  return [jax.tree.unflatten(treedef, [jnp.asarray(h[i]) for h in host]) for i in range(n)]
+  return [core.specialised(jax.tree.unflatten(treedef, [jnp.asarray(h[i]) for h in host]))
+          for i in range(n)]
 
 
 def _host_rows(leaves, batch):

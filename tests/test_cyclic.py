@@ -318,7 +318,9 @@ T_FIXED = np.array([0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 19, 20, 21, 2
 
 
 def _stack(schedules):
-  return jax.tree.map(lambda *x: jnp.stack(x), *schedules)
+  # js.stack, not a raw tree.map: settings that differ in a specialisation (period_mult 1 vs 2)
+  # differ in structure, and stack is the documented way to batch them (core._specialise)
+  return js.stack(schedules)
 
 
 DEGENERATE = {   # zero-length phases, step sizes of 1, pct_start at its limits
