@@ -116,8 +116,20 @@ def exact(n, dtype) -> _df.DF:
 
 
 def floordiv(n, d):
-  """⌊n/d⌋ for d >= 1 (integer division for integer steps, floor for float steps)."""
-  return n // jnp.maximum(d, 1)
+  """⌊n/d⌋ for n >= 0 and d >= 1 (a traced 0 divides by 1): integer division for integer steps
+  (one truncating division; ``//`` would add a remainder and a sign fix), floor for float steps."""
+  d = jnp.maximum(d, 1)
+  if is_int(n) and jnp.issubdtype(jnp.asarray(d).dtype, jnp.integer):
+    return jax.lax.div(n, jnp.asarray(d, n.dtype))
+  return n // d
+
+
+def rem(n, d):
+  """``n mod d`` for n >= 0 and d >= 1, likewise (one truncating remainder for integers)."""
+  d = jnp.maximum(d, 1)
+  if is_int(n) and jnp.issubdtype(jnp.asarray(d).dtype, jnp.integer):
+    return jax.lax.rem(n, jnp.asarray(d, n.dtype))
+  return n % d
 
 
 def ratio(num, den, dtype) -> _df.DF:
@@ -206,16 +218,20 @@ class Progress(NamedTuple):
 
 def progress(t, begin, length, dtype) -> Progress:
   """How far ``t`` is through ``[begin, begin + length]``, clipped to ``[0, 1]``, in plain float:
-  ``p = n/T`` and ``q = (T − n)/T`` from the integers. A phase of length 0 is a jump: ``p = 1``
-  from ``t = begin`` on, never 0/0."""
+  ``p = n/T`` and ``q = (T − n)/T`` from the integers, each as a product with the per-setting
+  ``1/T`` (no division per step: a division is an "expensive" op that XLA keeps out of the
+  consumer's fusion, which costs a kernel of its own in a ``lax.scan``; ~1 ulp). A phase of length
+  0 is a jump: ``p = 1`` from ``t = begin`` on, never 0/0 (the ``+ (T == 0)`` below)."""
   d = t - begin
-  n = jnp.clip(d, 0, length)
   den = jnp.maximum(length, 1)
-  p = fratio(n, den, dtype)
-  q = fratio(den - n, den, dtype)
-  jump = length == 0
-  reached = (d >= 0).astype(dtype)
-  return Progress(jnp.where(jump, reached, p), jnp.where(jump, 1 - reached, q))
+  inv = 1 / den.astype(dtype)
+  if is_int(d):
+    n = jnp.clip(d + (length == 0).astype(d.dtype), 0, den)
+    return Progress(n.astype(dtype) * inv, (den - n).astype(dtype) * inv)
+  n = jnp.clip(d, 0, den)           # a float step: the jump needs its own select
+  jump, reached = length == 0, (d >= 0).astype(dtype)
+  return Progress(jnp.where(jump, reached, n.astype(dtype) * inv),
+                  jnp.where(jump, 1 - reached, (den - n).astype(dtype) * inv))
 
 
 def select(cond, a: _df.DF, b: _df.DF) -> _df.DF:
@@ -238,14 +254,16 @@ _HALF_PI = math.pi / 2
 def cosine_weights(pr: Progress):
   """``(½(1+cos πp), ½(1−cos πp))``: the start and end weights of a half-cosine.
 
-  ½(1+cos πp) = cos²(πp/2) = sin²(πq/2). The angle that is at most π/4 is used for both, so each
-  weight keeps its relative precision, right down to the last step of a phase.
+  ½(1+cos πp) = sin²(πq/2) and ½(1−cos πp) = sin²(πp/2). One sine, of the smaller of ``p`` and
+  ``q = 1 − p`` (each computed from integers), gives the smaller weight to full relative precision
+  right down to the last step of a phase; the other weight is 1 minus it, which is at least ½ and
+  so loses nothing.
   """
-  first_half = pr.p <= 0.5
-  theta = jnp.where(first_half, pr.p, pr.q) * _HALF_PI
-  s, c = jnp.sin(theta), jnp.cos(theta)
-  s2, c2 = s * s, c * c
-  return jnp.where(first_half, c2, s2), jnp.where(first_half, s2, c2)
+  first_half = pr.p <= pr.q
+  s = jnp.sin(jnp.minimum(pr.p, pr.q) * _HALF_PI)
+  small = s * s
+  big = 1 - small
+  return jnp.where(first_half, big, small), jnp.where(first_half, small, big)
 
 
 def sqrt_weights(pr: Progress):
@@ -360,9 +378,40 @@ def cosine_power_weights(t, begin, length, k: _df.DF, dtype):
   return w, wc
 
 
+def rate_parts(rate: _df.DF):
+  """A per-setting rate (a pair) cut for ``count_times``: ``(r_a, r_b)`` with ``r_a`` the top 12
+  significant bits of ``rate`` (so a 12-bit integer times it is exact) and ``r_b`` the rest."""
+  r_a = jax.lax.stop_gradient(_df._split(rate.hi)[0])
+  return r_a, (rate.hi - r_a) + rate.lo
+
+
+def rate_parts_host(rate, dtype):
+  """``rate_parts`` of a float64 rate, on the host (no device work at construction)."""
+  hi = np.asarray(rate, np.float64).astype(dtype)
+  utype, mask = _df._MASKS[np.dtype(dtype)]
+  r_a = (hi.view(utype) & utype(mask)).view(dtype)
+  return jax.device_put(r_a), jax.device_put((rate - r_a.astype(np.float64)).astype(dtype))
+
+
+_COUNT_MASKS = (0x7F000000, 0x00FFF000, 0x00000FFF)   # an int32 count in pieces of <= 12 bits
+
+
+def count_times(n, parts, dtype) -> _df.DF:
+  """``n · rate`` as a pair for an int32 count ``n >= 0`` and ``parts = rate_parts(rate)``, in 16
+  float32 operations instead of a general pair product: each 12-bit piece of ``n`` times ``r_a`` is
+  exact, two fast two-sums keep what their sum rounds off, and ``n·r_b`` is 2^-12 of the total, so
+  plain float is enough for it. (An FMA contraction of an exact product changes nothing.)"""
+  r_a, r_b = parts
+  p2, p1, p0 = ((n & mask).astype(dtype) * r_a for mask in _COUNT_MASKS)
+  top = _df.fast_two_sum(p2, p1)
+  total = _df.fast_two_sum(top.hi, p0)
+  return _df.fast_two_sum(total.hi, top.lo + total.lo + n.astype(dtype) * r_b)   # normalised
+
+
 def exp_decay(init, x: _df.DF):
   """``init·exp(x)`` for an exponent carried as a pair (``n·ln(gamma)/decay_steps``): the result
-  keeps float32 precision at any step (a float32 exponent would be off by ``|x|·2^-24``). An
-  ``init`` of 0 stays 0 where ``exp(x)`` overflows (0·inf would be NaN)."""
-  e = _df.exp(x)
-  return init * jnp.where(jnp.isinf(e) & (init == 0), 0, e)
+  keeps float32 precision at any step (a float32 exponent would be off by ``|x|·2^-24``).
+  ``exp(hi)·(1 + lo)`` needs no guard where ``exp`` overflows (``1 + lo > 0``), and an ``init`` of
+  0 stays 0 there (0·inf would be NaN); the select is off the critical path."""
+  out = init * (jnp.exp(x.hi) * (1 + x.lo))
+  return jnp.where(init == 0, jnp.zeros_like(out), out)

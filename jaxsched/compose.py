@@ -251,7 +251,7 @@ class Repeat(Schedule):
   period: Any = count(checks=[AT_LEAST_ONE])
 
   def _value(self, t):
-    return self.schedule(t % jnp.maximum(self.period, 1))
+    return self.schedule(m.rem(t, self.period))
 
 
 shift = Shift

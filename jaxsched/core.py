@@ -18,6 +18,9 @@ Numbers (numeric core v2):
   lands, once, on the public hyperparameter. ``replace``/``partition``/``combine`` are the public
   route for updates (they re-derive); a raw ``tree.map`` over leaves leaves derived leaves stale.
 - Step counts are int32 leaves so that boundaries are exact.
+- A family may *specialise* on exact values (``_specialise``: exponent 1, 2 or ½; SGDR's
+  ``period_mult``): a cheaper formula chosen at trace time. It is structure (in the treedef, like a
+  static field), decided from concrete values; ``stack`` batches settings that differ in it.
 
 ``jaxsched.FAMILIES`` is the registry that ``@family`` fills: a dict from each family's name (the
 ``"family"`` key of ``to_config()``, the names ``from_config`` accepts) to its class. It holds the

@@ -177,8 +177,11 @@ def _restart_table(b, schedule):
     excess = jnp.where(mult == 1, 1, mult - 1)
     starts = jnp.where(mult == 1, period * i, period * jnp.expm1(i * jnp.log(mult)) / excess)
     first = jnp.where(starts <= INT32_MAX, jnp.ceil(starts), 2.0**32 - 1).astype(jnp.uint32)
-    return {"starts": _df.of(starts), "first_step": first, "start_slope": jnp.zeros_like(starts),
-            "decay_pow": _df.of(decay ** i)}
+    zero = jnp.zeros_like(starts)
+    nxt = lambda x: jnp.concatenate([x[..., 1:], x[..., -1:]], axis=-1)
+    inv = 1 / jnp.maximum(nxt(starts) - starts, 1)
+    rows = jnp.stack([starts, zero, nxt(starts), zero, zero, zero, decay ** i, zero, inv], axis=-1)
+    return {"first_step": first, "cycles": rows}
   mult, period = b.real("period_mult")[..., None], b.count("period", at_least=1)[..., None]
   decay = b.real("decay")[..., None]
   i = np.arange(TABLE, dtype=np.float64)
@@ -195,29 +198,49 @@ def _restart_table(b, schedule):
     first = np.ceil(starts)
   first = np.where(first <= INT32_MAX, first, 2**32 - 1).astype(np.uint32)
   clip = lambda x: np.clip(np.nan_to_num(x, nan=0.0), -big, big)   # entries past reach: finite
-  return {"starts": b.pair(clip(starts)), "first_step": jax.device_put(first),
-          "start_slope": jax.device_put(clip(slope).astype(b.dtype)),
-          "decay_pow": b.pair(clip(decay ** i))}
+  s_hi, s_lo = _df.split_host(clip(starts), b.dtype)
+  d_hi, d_lo = _df.split_host(clip(decay ** i), b.dtype)
+  return {"first_step": jax.device_put(first),
+          "cycles": jax.device_put(_cycle_rows(s_hi, s_lo, clip(slope).astype(b.dtype), d_hi, d_lo))}
+
+
+def _cycle_rows(s_hi, s_lo, slope, d_hi, d_lo):
+  """Row i holds everything cycle i needs, so a step costs one row lookup: S_i and S_{i+1} as
+  pairs, their dS/dM, and decay^i as a pair (the last row's "next" entries repeat it)."""
+  nxt = lambda x: np.concatenate([x[..., 1:], x[..., -1:]], axis=-1)
+  with np.errstate(all="ignore"):
+    length = (nxt(s_hi).astype(np.float64) - s_hi) + (nxt(s_lo).astype(np.float64) - s_lo)
+    inv = np.where(length > 0, 1 / length, 0).astype(s_hi.dtype)
+  return np.stack([s_hi, s_lo, nxt(s_hi), nxt(s_lo), slope, nxt(slope), d_hi, d_lo, inv], axis=-1)
 
 
 def _table_position(schedule, t):
-  """``(i, progress, decay^i as a pair)`` from the tables: ``i`` counts the starts ``S_1...`` at or
-  before ``t`` (one vector compare), the cycle runs from ``S_i`` to ``S_{i+1}``."""
-  dtype = schedule.dtype
+  """``(i, progress, decay^i as a pair)`` from the tables. A float32 guess
+  ``⌊log1p(t·(M − 1)/P)/ln M⌋`` is within one of ``i`` (its error is ~64·2^-22 cycles), so two
+  looked-up starts settle it; then one row lookup gives the cycle ``[S_i, S_{i+1}]``. All of it is
+  elementwise (no reduction), so it fuses with the rest of the step."""
+  dtype, rows = schedule.dtype, schedule._d("cycles")
+  scale, inv_ln = schedule._d("guess_scale").hi, schedule._d("inv_ln_mult").hi
+  guess = jnp.floor(jnp.log1p(t.astype(dtype) * scale) * inv_ln)
+  g = jnp.clip(guess, 0, TABLE - 2).astype(jnp.int32)
   if m.is_int(t):
-    passed = schedule._d("first_step")[1:] <= t[..., None].astype(jnp.uint32)
+    first, tu = schedule._d("first_step"), t.astype(jnp.uint32)
+    below = tu < jnp.take(first, g)
+    beyond = jnp.take(first, g + 1) <= tu
   else:
-    starts = schedule._d("starts")
-    hi, lo = starts.hi[1:], starts.lo[1:]
-    tf = t[..., None]
-    passed = (hi < tf) | ((hi == tf) & (lo <= 0))
-  i = jnp.sum(passed, axis=-1, dtype=jnp.int32)
-  starts, slope = schedule._d("starts"), schedule._d("start_slope")
+    at_or_before = lambda k: (jnp.take(rows[:, 0], k) < t) | (
+        (jnp.take(rows[:, 0], k) == t) & (jnp.take(rows[:, 1], k) <= 0))
+    below, beyond = ~at_or_before(g), at_or_before(g + 1)
+  i = jnp.clip(g - below.astype(jnp.int32) + beyond.astype(jnp.int32), 0, TABLE - 2)
+  row = jnp.take(rows, i, axis=0)
+  s_hi, s_lo, e_hi, e_lo, s_slope, e_slope, d_hi, d_lo, inv = (row[..., k] for k in range(9))
+  # the table's 1/T_i: no division per step. dS/dM routed into the starts, d(1/T)/dM into inv.
   dm = schedule.period_mult - jax.lax.stop_gradient(schedule.period_mult)
-  at = lambda k: _df.DF(jnp.take(starts.hi, k) + dm * jnp.take(slope, k), jnp.take(starts.lo, k))
-  progress, _ = _phase(m.exact(t, dtype), at(i), at(i + 1))
-  decay_pow = schedule._d("decay_pow")
-  return i, progress, _df.DF(jnp.take(decay_pow.hi, i), jnp.take(decay_pow.lo, i))
+  tp = m.exact(t, dtype)
+  done = jnp.maximum(_df.value(_df.sub(tp, _df.DF(s_hi + dm * s_slope, s_lo))), 0)
+  left = jnp.maximum(_df.value(_df.sub(_df.DF(e_hi + dm * e_slope, e_lo), tp)), 0)
+  inv = inv - dm * (e_slope - s_slope) * inv * inv
+  return i, m.Progress(done * inv, left * inv), _df.DF(d_hi, d_lo)
 
 
 def _unit_position(schedule, t):
@@ -500,16 +523,17 @@ class Cyclic(Schedule):
     dtype = self.dtype
     up, down = self.step_size_up, self._down()
     period = up + down
-    n = t % period
+    n = m.rem(t, period)
     rising = n <= up
     height = jnp.where(rising, n, period - n)
     rest = jnp.where(rising, up - n, n - up)
-    den = jnp.maximum(jnp.where(rising, up, down), 1)
-    h, hc = m.fratio(height, den, dtype), m.fratio(rest, den, dtype)
+    # per-setting reciprocals (hoisted out of a scan): no division per step
+    inv = jnp.where(rising, 1 / jnp.maximum(up, 1).astype(dtype), 1 / jnp.maximum(down, 1).astype(dtype))
+    h, hc = height.astype(dtype) * inv, rest.astype(dtype) * inv
     if self.mode == "triangular":
       s, sc = jnp.ones((), dtype), jnp.zeros((), dtype)
     elif self.mode == "triangular2":
-      halvings = jnp.minimum(t // period, 255).astype(jnp.int32)
+      halvings = jnp.minimum(m.floordiv(t, period), 255).astype(jnp.int32)
       s = jnp.ldexp(jnp.ones(jnp.shape(t), dtype), -halvings)
       sc = 1 - s
     else:

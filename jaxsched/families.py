@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import KW_ONLY
 from typing import Any
 
+import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxsched import _df
 from jaxsched import _maths as m
@@ -37,16 +39,23 @@ class Constant(Schedule):
 def _gamma_power(schedule, k, per_unit):
   """``k · ln(gamma)/per_unit`` as a pair, from the derived leaf ``rate`` (computed once from the
   exact double), its gradient routed to ``gamma``. ``k`` is an int32 count (exact) or a FracStep."""
-  gamma = schedule.gamma
-  rate = m.route(schedule._d("rate"), gamma, 1 / (gamma * per_unit))
+  gamma, dtype = schedule.gamma, schedule.dtype
+  slope = 1 / (gamma * per_unit)          # d rate / d gamma (per setting: hoisted out of a scan)
   if isinstance(k, m.FracStep):
-    return _df.mul(_df.DF(k.hi, k.lo), rate)
-  return _df.mul(m.exact(k, schedule.dtype), rate)
+    return _df.mul(_df.DF(k.hi, k.lo), m.route(schedule._d("rate"), gamma, slope))
+  if not m.is_int(k) or dtype != jnp.float32:
+    return _df.mul(m.exact(k, dtype), m.route(schedule._d("rate"), gamma, slope))
+  x = m.count_times(k, schedule._d("rate_parts"), dtype)
+  # 0 in value; routes d/dgamma to gamma. In lo, which multiplies exp(hi), not on exp's input path.
+  dgamma = gamma - jax.lax.stop_gradient(gamma)
+  return _df.DF(x.hi, x.lo + dgamma * jax.lax.stop_gradient(slope) * k.astype(dtype))
 
 
 def _ln_gamma(b, per_unit=None):
   ln = b.log(b.real("gamma"))
-  return {"rate": b.pair(ln if per_unit is None else b.div(ln, b.count(per_unit, at_least=1)))}
+  rate = ln if per_unit is None else b.div(ln, b.count(per_unit, at_least=1))
+  parts = m.rate_parts(rate) if b.traced else m.rate_parts_host(rate, b.dtype)
+  return {"rate": b.pair(rate), "rate_parts": parts}
 
 
 @family("exponential")
@@ -162,11 +171,30 @@ class MultiStep(Schedule):
   gamma: Any = real(checks=[POSITIVE])
 
   def _derive(self, b):
-    return _ln_gamma(b)
+    # gamma^j and init·gamma^j for j = 0..len(milestones), in float64 and rounded once: a step
+    # looks its value up (correctly rounded) instead of exponentiating
+    j = np.arange(np.shape(self.milestones)[-1] + 1)
+    if b.traced:
+      powers = _df.value(b.real("gamma"))[..., None] ** j.astype(b.dtype)
+      return {"powers": powers, "values": _df.value(b.real("init_value"))[..., None] * powers}
+    with np.errstate(over="ignore"):
+      powers = b.real("gamma")[..., None] ** j
+      values = b.real("init_value")[..., None] * powers
+    return {"powers": jax.device_put(powers.astype(b.dtype)),
+            "values": jax.device_put(values.astype(b.dtype))}
 
   def _value(self, t):
-    passed = jnp.sum(self.milestones <= t[..., None], axis=-1)
-    return m.exp_decay(self.init_value, _gamma_power(self, passed, 1))
+    count = self.milestones.shape[-1]
+    if count <= 16:   # a few scalar compares fuse; a reduction would be a kernel of its own
+      passed = sum((self.milestones[j] <= t).astype(jnp.int32) for j in range(count))
+    else:
+      passed = jnp.sum(self.milestones <= t[..., None], axis=-1, dtype=jnp.int32)
+    value, power = jnp.take(self._d("values"), passed), jnp.take(self._d("powers"), passed)
+    # 0 in value; the derivatives gamma^j (init) and j·value/gamma (gamma) routed to the fields
+    sg = jax.lax.stop_gradient
+    finite = lambda x: sg(jnp.where(jnp.isfinite(x), x, 0))
+    return (value + (self.init_value - sg(self.init_value)) * finite(power)
+            + (self.gamma - sg(self.gamma)) * finite(passed.astype(self.dtype) * value / self.gamma))
 
 
 @family("piecewise")
@@ -311,8 +339,8 @@ def _polynomial_left(t, begin, steps, cycle, dtype) -> _df.DF:
     one, zero = _df.of(jnp.ones_like(q.hi)), _df.of(jnp.zeros_like(q.hi))
     return m.select(steps == 0, m.select(d >= 0, zero, one), q)
   steps = jnp.maximum(steps, 1)
-  rest = n % steps
-  cycles = jnp.maximum(n // steps + (rest > 0), 1)
+  rest = m.rem(n, steps)
+  cycles = jnp.maximum(m.floordiv(n, steps) + (rest > 0), 1)
   left = jnp.where(rest > 0, steps - rest, jnp.where(n == 0, steps, 0))
   horizon = _df.mul(m.exact(steps, dtype), m.exact(cycles, dtype))
   return _df.div(m.exact(left, dtype), horizon)

@@ -115,9 +115,6 @@ def stack(schedules: Sequence[Schedule]) -> Schedule:
       raise TypeError(f"stack: item {i} is a {type(s).__name__}, not a jaxsched.Schedule")
   schedules = [s.member() if isinstance(s, Mixed) and not s.batch_shape and not core._is_traced(s)
                else s for s in schedules]
-  # A special value (exponent 1) is not structure between settings: the stacked batch takes it
-  # only if every setting has it (the leaves are re-read when the batch is rebuilt).
-  schedules = [core.generalised(s) for s in schedules]
   first = schedules[0]
   leaves0, treedef0 = jax.tree.flatten(first)
   shapes0 = [(np.shape(x), x.dtype) for x in leaves0]
@@ -125,13 +122,23 @@ def stack(schedules: Sequence[Schedule]) -> Schedule:
     leaves, treedef = jax.tree.flatten(s)
     if treedef != treedef0 or [(np.shape(x), x.dtype) for x in leaves] != shapes0:
       if not any(x.batch_shape for x in schedules):
+        # settings that differ only in a specialisation (exponent 1 vs 2) are different programs
+        # too: a mixed batch keeps each one's formula, so the batch equals a loop bit for bit
         return stack_mixed(schedules, _stack_same)
+      general = [core.generalised(x) for x in schedules]
+      if len({_layout(x) for x in general}) == 1:
+        return _stack_same(general)       # batches: the general formulas, specialised if all agree
       found = _structure_diff(first, s, "") or f"tree structure {treedef0} vs {treedef}"
       raise ValueError(f"stack: schedule {i} ({s.family}) does not have the structure of schedule 0 "
                        f"({first.family}): {found}. Batches of different structures cannot be "
                        f"stacked on a new axis; jaxsched.unstack them and stack their settings "
                        f"into one mixed batch.")
   return _stack_same(schedules)
+
+
+def _layout(schedule: Schedule):
+  leaves, treedef = jax.tree.flatten(schedule)
+  return treedef, tuple((np.shape(x), np.dtype(x.dtype)) for x in leaves)
 
 
 def _stack_same(schedules: list[Schedule]) -> Schedule:
