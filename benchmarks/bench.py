@@ -21,6 +21,9 @@ The numeric-core acceptance ratios (issue 7), side by side in the same run:
 7. Tables: 512 settings x 20k steps, steady state, against optax's float32 formula vmapped over its
    hyperparameters (exponential, cosine, linear, wsd).
 8. End to end: 64 settings x 10k steps, compile included, against a jit per optax closure.
+9. A training sweep across families (``sweep_bench.py``).
+10. The main job's program against the same program with plain float32 formulas
+    (``main_job_bench.py``).
 """
 from __future__ import annotations
 
@@ -359,6 +362,9 @@ def main():
   print("\n### 9. Training sweep across families: one `jaxsched.sweep` vs a loop of jitted runs\n")
   import sweep_bench          # benchmarks/ is on sys.path when this file runs as a script
   sweep_bench.main()
+  print()
+  import main_job_bench
+  main_job_bench.main()
 
 
 if __name__ == "__main__":

@@ -390,7 +390,7 @@ def rate_parts_host(rate, dtype):
   hi = np.asarray(rate, np.float64).astype(dtype)
   utype, mask = _df._MASKS[np.dtype(dtype)]
   r_a = (hi.view(utype) & utype(mask)).view(dtype)
-  return jax.device_put(r_a), jax.device_put((rate - r_a.astype(np.float64)).astype(dtype))
+  return r_a, (rate - r_a.astype(np.float64)).astype(dtype)
 
 
 _COUNT_MASKS = (0x7F000000, 0x00FFF000, 0x00000FFF)   # an int32 count in pieces of <= 12 bits

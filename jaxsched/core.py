@@ -34,6 +34,8 @@ True
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import math
 import numbers
@@ -117,8 +119,24 @@ def default_float():
   return np.dtype(jax.dtypes.canonicalize_dtype(np.float64))   # float32, or float64 under x64
 
 
+_HOST_LEAVES = contextvars.ContextVar("jaxsched_host_leaves", default=False)
+
+
+@contextlib.contextmanager
+def host_leaves():
+  """Inside, construction keeps leaves as NumPy arrays (no transfer per leaf: ~30-80 us each).
+  ``grid``/``sample`` build their settings this way and ``stack`` moves each batched leaf once."""
+  token = _HOST_LEAVES.set(True)
+  try:
+    yield
+  finally:
+    _HOST_LEAVES.reset(token)
+
+
 def _leaf(x) -> jax.Array:
   """A host (NumPy) value as a device leaf: a plain transfer, no compiled conversion program."""
+  if _HOST_LEAVES.get():
+    return np.asarray(x)
   return jax.device_put(np.asarray(x))
 
 
@@ -233,6 +251,8 @@ class _Host:
       hi, lo = _df.split_host(np.asarray(x, np.float64), self.dtype)
     return _df.DF(_leaf(hi), _leaf(lo))
 
+  leaf = staticmethod(_leaf)     # a derived array computed on the host, as a leaf
+
   def value(self, x):
     return np.asarray(x, np.float64)
 
@@ -240,6 +260,7 @@ class _Host:
 class _Device:
   """The same derivations from traced hyperparameters, in pair arithmetic on the device."""
   traced = True
+  leaf = staticmethod(lambda x: x)
 
   def __init__(self, schedule):
     self.s, self.dtype = schedule, schedule.dtype
@@ -466,13 +487,13 @@ class Schedule:
 
   # --- evaluation -----------------------------------------------------------------------------------
   def __call__(self, step):
-    t = _maths.as_step(step)
-    if _is_traced(t) or _is_traced(self):
+    if _is_traced(step) or _is_traced(self):
       # Inside a trace (the user's jit, grad, vmap, scan): inline the formula. A closed-over
-      # schedule keeps its leaves concrete here, so a formula can specialise on a constant (an
-      # exponent of exactly 1 skips the power) and XLA folds the per-setting constants.
-      return _formula(self, t)
-    return _evaluate(self, t)   # eager: one compiled program per structure, one dispatch
+      # schedule keeps its leaves concrete here, so XLA folds the per-setting constants.
+      return _formula(self, _maths.as_step(step))
+    if not isinstance(step, jax.Array):
+      step = _maths.as_step(step)     # host values (Python ints of any size, NumPy) on the host
+    return _evaluate(self, step)      # eager: one compiled program per structure, one dispatch
 
   def _value(self, t):
     raise NotImplementedError
@@ -489,7 +510,9 @@ class Schedule:
   @property
   def dtype(self):
     """The result dtype: the hyperparameters' float dtype, float32 at least."""
-    floats = [l.dtype for l in jax.tree.leaves(self) if jnp.issubdtype(l.dtype, jnp.floating)]
+    floats = {l.dtype for l in jax.tree.leaves(self) if jnp.issubdtype(l.dtype, jnp.floating)}
+    if len(floats) == 1:           # the usual case, without JAX's type-promotion machinery
+      return np.dtype(floats.pop())
     return jnp.result_type(*floats) if floats else default_float()
 
   @property
@@ -703,10 +726,11 @@ def _weak(x):
 
 
 @jax.jit
-def _evaluate(schedule: "Schedule", t):
+def _evaluate(schedule: "Schedule", step):
   """An eager call runs the formula as one compiled program, cached by structure: one dispatch,
-  not hundreds."""
-  return _formula(schedule, t)
+  not hundreds. The step rule (SPEC §6) is applied inside it, so a device array of steps costs no
+  eager op (each would be a small program of its own to compile)."""
+  return _formula(schedule, _maths.as_step(step))
 
 
 def _reciprocal(x: float) -> _df.DF:

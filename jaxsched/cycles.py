@@ -200,8 +200,8 @@ def _restart_table(b, schedule):
   clip = lambda x: np.clip(np.nan_to_num(x, nan=0.0), -big, big)   # entries past reach: finite
   s_hi, s_lo = _df.split_host(clip(starts), b.dtype)
   d_hi, d_lo = _df.split_host(clip(decay ** i), b.dtype)
-  return {"first_step": jax.device_put(first),
-          "cycles": jax.device_put(_cycle_rows(s_hi, s_lo, clip(slope).astype(b.dtype), d_hi, d_lo))}
+  return {"first_step": b.leaf(first),
+          "cycles": b.leaf(_cycle_rows(s_hi, s_lo, clip(slope).astype(b.dtype), d_hi, d_lo))}
 
 
 def _cycle_rows(s_hi, s_lo, slope, d_hi, d_lo):
@@ -275,7 +275,7 @@ def _restart_constants(b, schedule):
             "inv_ln_mult": b.pair(np.where(unit, zero, 1 / safe_ln)),
             "start_scale": b.pair(np.where(unit, zero, period / excess)),
             "ln_decay": b.pair(np.log(b.real("decay"))),
-            "cap": jax.device_put(cap)}
+            "cap": b.leaf(cap)}
   mult, period = b.real("period_mult"), b.count("period", at_least=1)
   one = b.const(1.0)
   unit = (mult.hi == 1) & (mult.lo == 0)

@@ -54,7 +54,7 @@ def _gamma_power(schedule, k, per_unit):
 def _ln_gamma(b, per_unit=None):
   ln = b.log(b.real("gamma"))
   rate = ln if per_unit is None else b.div(ln, b.count(per_unit, at_least=1))
-  parts = m.rate_parts(rate) if b.traced else m.rate_parts_host(rate, b.dtype)
+  parts = m.rate_parts(rate) if b.traced else tuple(map(b.leaf, m.rate_parts_host(rate, b.dtype)))
   return {"rate": b.pair(rate), "rate_parts": parts}
 
 
@@ -180,8 +180,7 @@ class MultiStep(Schedule):
     with np.errstate(over="ignore"):
       powers = b.real("gamma")[..., None] ** j
       values = b.real("init_value")[..., None] * powers
-    return {"powers": jax.device_put(powers.astype(b.dtype)),
-            "values": jax.device_put(values.astype(b.dtype))}
+    return {"powers": b.leaf(powers.astype(b.dtype)), "values": b.leaf(values.astype(b.dtype))}
 
   def _value(self, t):
     count = self.milestones.shape[-1]

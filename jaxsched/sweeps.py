@@ -271,8 +271,9 @@ def grid(factory: Callable[..., Schedule], axes: Mapping[str, Sequence], **fixed
     if not v:
       raise ValueError(f"grid: axis {name!r} is empty")
     values.append(v)
-  settings = [_build(factory, "grid", {**fixed, **dict(zip(names, combo))})
-              for combo in itertools.product(*values)]
+  with core.host_leaves():          # NumPy leaves: stack transfers each batched leaf once
+    settings = [_build(factory, "grid", {**fixed, **dict(zip(names, combo))})
+                for combo in itertools.product(*values)]
   return stack(settings)
 
 
@@ -472,8 +473,9 @@ def sample(factory: Callable[..., Schedule], key, n: int, space: Mapping[str, An
   names = list(space)
   keys = jax.random.split(key, max(len(names), 1))
   columns = [space[name]._draw(k, int(n)) for name, k in zip(names, keys)]
-  settings = [_build(factory, "sample", {**fixed, **{k: col[i] for k, col in zip(names, columns)}})
-              for i in range(int(n))]
+  with core.host_leaves():          # NumPy leaves: stack transfers each batched leaf once
+    settings = [_build(factory, "sample", {**fixed, **{k: col[i] for k, col in zip(names, columns)}})
+                for i in range(int(n))]
   return stack(settings)
 
 
