@@ -5,8 +5,13 @@ The rules that make float32 results trustworthy at float32 cost (SPEC §6):
 - Integer steps stay integers for as long as possible: offsets, floors, modulo and boundaries are
   int32 arithmetic, exact up to 2^31-1.
 - Every weight comes with its complement computed independently from integers (``p = n/T`` and
-  ``1 − p = (T − n)/T``; ``cos²`` and ``sin²`` of an angle of at most π/4), so ``lerp`` never
-  subtracts nearly equal numbers. That is plain float32 arithmetic.
+  ``1 − p = (T − n)/T``, each a product with the per-setting ``1/T``; the smaller cosine weight as
+  ``sin²`` of the smaller angle, the larger as 1 minus it), so ``lerp`` never subtracts nearly equal
+  numbers. That is plain float32 arithmetic.
+- Special exact values (an exponent of 1, 2 or ½) take formulas without pairs (``special_power``);
+  the schedule decides this from concrete values at construction (``Schedule._specialise``).
+- Per step, no division where a per-setting reciprocal does: in a ``lax.scan`` XLA gives each
+  division (and each reduction) a kernel of its own, which costs more than the arithmetic.
 - Pairs (``_df``) only where a formula amplifies rounding: an exponent multiplied by a step
   (``gamma^p``: ``n · ln(gamma)/decay_steps`` with the constant derived once, in float64, on the
   host) and a weight raised to a power (``w^k = exp(k · ln w)``, with ``ln w`` to ~2^-30).

@@ -388,9 +388,9 @@ def _phase(t: _df.DF, start: _df.DF, end: _df.DF):
   real_phase = length > 0
   done, left = _df.value(_df.sub(t, start)), _df.value(_df.sub(end, t))
   inside = real_phase & (left >= 0)
-  den = jnp.where(real_phase, length, 1)
-  p = jnp.where(real_phase, jnp.maximum(done, 0) / den, 1)
-  q = jnp.where(real_phase, jnp.maximum(left, 0) / den, 0)
+  inv = 1 / jnp.where(real_phase, length, 1)   # per setting (hoisted from a scan): no division per step
+  p = jnp.where(real_phase, jnp.maximum(done, 0) * inv, 1)
+  q = jnp.where(real_phase, jnp.maximum(left, 0) * inv, 0)
   return m.Progress(p, q), inside
 
 
