@@ -15,6 +15,7 @@ from typing import Any
 import jax.numpy as jnp
 
 from jaxsched import _maths as m
+from jaxsched import core
 from jaxsched.core import (AT_LEAST_ONE, NONDECREASING, POSITIVE, Product, Schedule, child,
                            children, count, family, real, show, static)
 
@@ -95,11 +96,18 @@ class Warmup(Schedule):
                                    f"{show(self.schedule(0))}")
 
   def _value(self, t):
-    # One evaluation of the child: at 0 (the target) and at every t − W, side by side.
-    flat = jnp.ravel(t)
-    steps = jnp.concatenate([jnp.zeros((1,), flat.dtype), flat - self.warmup_steps])
-    values = self.schedule(steps)
-    target, after = values[0], values[1:].reshape(jnp.shape(t))
+    # The target is the child at 0: a per-setting constant. Evaluated on its own (from
+    # ``0·t``, which XLA folds to 0 for integer steps, so a scan's loop hoists it) unless the child
+    # holds a warmup itself: then once, side by side with the steps t − W, so that nested warmups
+    # compile in time linear in depth, not 2^depth.
+    if not _holds_warmup(self.schedule):
+      target = self.schedule(jnp.ravel(t)[:1] * 0)[0]
+      after = self.schedule(t - self.warmup_steps)
+    else:
+      flat = jnp.ravel(t)
+      steps = jnp.concatenate([jnp.zeros((1,), flat.dtype), flat - self.warmup_steps])
+      values = self.schedule(steps)
+      target, after = values[0], values[1:].reshape(jnp.shape(t))
     pr = m.progress(t, 0, self.warmup_steps, self.dtype)
     init = self.init_value
     if self.shape in m.RISE_WEIGHTS:
@@ -109,6 +117,14 @@ class Warmup(Schedule):
       safe_target = jnp.where(target > 0, target, init)
       warm = init * jnp.exp(pr.p * jnp.log(safe_target / init))
     return jnp.where(t < self.warmup_steps, warm, after)
+
+
+def _holds_warmup(schedule: Schedule) -> bool:
+  if isinstance(schedule, Warmup):
+    return True
+  return any(_holds_warmup(c) for name, spec in core._specs(type(schedule))
+             for c in ([getattr(schedule, name)] if spec.kind == "child" else
+                       getattr(schedule, name) if spec.kind == "children" else ()))
 
 
 def product(*schedules: Schedule) -> Product:

@@ -380,15 +380,18 @@ class CosineRestarts(Schedule):
     return out
 
 
-def _phase(t: _df.DF, start: _df.DF, end: _df.DF):
-  """Progress of ``t`` through ``[start, end]`` (pairs; the differences are exact-ish, the ratios
-  plain float), and whether this phase holds ``t`` (``t <= end`` and a positive length: a phase of
+def _split_phase(t, start, end, dtype):
+  """Progress of ``t`` through ``[start, end]``, ends held as (int32 whole part, float fraction):
+  the differences with ``t`` are int32 (exact) plus one fraction, and the length's reciprocal is per
+  setting. Also whether this phase holds ``t`` (``t <= end`` and a positive length: a phase of
   length <= 0 is skipped)."""
-  length = _df.value(_df.sub(end, start))
+  (s_whole, s_frac), (e_whole, e_frac) = start, end
+  length = (e_whole - s_whole).astype(dtype) + (e_frac - s_frac)
+  done = (t - s_whole).astype(dtype) - s_frac
+  left = (e_whole - t).astype(dtype) + e_frac
   real_phase = length > 0
-  done, left = _df.value(_df.sub(t, start)), _df.value(_df.sub(end, t))
   inside = real_phase & (left >= 0)
-  inv = 1 / jnp.where(real_phase, length, 1)   # per setting (hoisted from a scan): no division per step
+  inv = 1 / jnp.where(real_phase, length, 1)
   p = jnp.where(real_phase, jnp.maximum(done, 0) * inv, 1)
   q = jnp.where(real_phase, jnp.maximum(left, 0) * inv, 0)
   return m.Progress(p, q), inside
@@ -430,27 +433,38 @@ class OneCycle(Schedule):
   three_phase: bool = static(False, choices=(False, True))
 
   def _derive(self, b):
-    # pct_start·T − 1 in double precision, like torch (at T = 2^31 a float32 pct_start would move
-    # the peak by ~20 steps).
-    return {"first_end": b.pair(b.sub(b.mul(b.real("pct_start"), b.count("total_steps")),
-                                      b.const(1.0)))}
+    # e₁ = pct_start·T − 1 in double precision, like torch (at T = 2^31 a float32 pct_start would
+    # move the peak by ~20 steps), held as a whole part (int32) and a fraction in [0, 1), so that
+    # per step only int32 differences and one float addition place t against it.
+    e1 = b.sub(b.mul(b.real("pct_start"), b.count("total_steps")), b.const(1.0))
+    if b.traced:
+      whole = jnp.floor(e1.hi).astype(jnp.int32) + jnp.floor(
+          (e1.hi - jnp.floor(e1.hi)) + e1.lo).astype(jnp.int32)
+      return {"first_whole": whole, "first_frac": _df.value(_df.sub(e1, m.exact(whole, b.dtype)))}
+    whole = np.floor(e1)
+    return {"first_whole": b.leaf(whole.astype(np.int32)),
+            "first_frac": b.leaf((e1 - whole).astype(b.dtype))}
 
   def _value(self, t):
     dtype = self.dtype
     total = self.total_steps
-    first = m.route(self._d("first_end"), self.pct_start, total.astype(dtype))
+    whole = self._d("first_whole")
+    frac = self._d("first_frac") + (self.pct_start - jax.lax.stop_gradient(self.pct_start)) * \
+        jax.lax.stop_gradient(total.astype(dtype))              # d e₁/d pct_start = T, routed
     initial = self.max_value / self.div_factor
     low = initial / self.final_div_factor
-    last = m.exact(total - 1, dtype)
-    if self.three_phase:
-      ends, levels = [first, _df.scale(first, 2), last], [initial, self.max_value, initial, low]
+    first, last = (whole, frac), (total - 1, jnp.zeros((), dtype))
+    if self.three_phase:          # 2·e₁ = 2·whole + ⌊2·frac⌋ + (2·frac − ⌊2·frac⌋)
+      carry = jnp.floor(jax.lax.stop_gradient(2 * frac))
+      second = (2 * whole + carry.astype(jnp.int32), 2 * frac - carry)
+      ends, levels = [first, second, last], [initial, self.max_value, initial, low]
     else:
       ends, levels = [first, last], [initial, self.max_value, low]
-    tt = m.exact(jnp.minimum(t, total - 1), dtype)
-    start = _df.of(jnp.zeros((), dtype))
+    tt = jnp.minimum(t, total - 1)
+    start = (jnp.zeros((), jnp.int32), jnp.zeros((), dtype))
     pieces = []
     for k, end in enumerate(ends):
-      progress, inside = _phase(tt, start, end)
+      progress, inside = _split_phase(tt, start, end, dtype)
       weights = (m.cosine_weights if self.anneal == "cos" else m.linear_weights)(progress)
       pieces.append((inside, m.lerp(levels[k], levels[k + 1], *weights)))
       start = end
@@ -583,6 +597,8 @@ class WSD(Schedule):
 
   def _value(self, t):
     dtype, peak = self.dtype, self.peak_value
+    if self.warmup_shape == self.decay_shape == "linear" and m.is_int(t):
+      return self._linear_value(t)
     rise = m.RISE_WEIGHTS[self.warmup_shape](m.progress(t, 0, self.warmup_steps, dtype))
     warm = m.lerp(self.init_value, peak, *rise)
     after = jnp.maximum(t - self.warmup_steps, 0)       # no int32 overflow: W + S is never formed
@@ -591,6 +607,22 @@ class WSD(Schedule):
     cool = m.lerp(peak, self.end_value, *fall)
     return jnp.where(t < self.warmup_steps, warm,
                      jnp.where(after < self.stable_steps, peak, cool))
+
+  def _linear_value(self, t):
+    """Both phases straight lines: one progress and one lerp, of whichever phase holds ``t`` (the
+    phases' reciprocals are per setting), instead of both and a select."""
+    dtype, peak = self.dtype, self.peak_value
+    w, s, d = self.warmup_steps, self.stable_steps, self.decay_steps
+    warm = t < w
+    after = jnp.maximum(t - w, 0)                       # no int32 overflow: W + S is never formed
+    x = jnp.where(warm, t, after - s)
+    length = jnp.where(warm, w, d)
+    inv = jnp.where(warm, 1 / jnp.maximum(w, 1).astype(dtype), 1 / jnp.maximum(d, 1).astype(dtype))
+    den = jnp.maximum(length, 1)
+    n = jnp.clip(x + (length == 0).astype(x.dtype), 0, den)
+    p, q = n.astype(dtype) * inv, (den - n).astype(dtype) * inv
+    a, b = jnp.where(warm, self.init_value, peak), jnp.where(warm, peak, self.end_value)
+    return jnp.where(~warm & (after < s), peak, m.lerp(a, b, q, p))
 
 
 cosine_restarts = CosineRestarts

@@ -289,7 +289,8 @@ class InverseSqrt(Schedule):
 
   def _value(self, t):
     dtype = self.dtype
-    ramp = self.init_value * m.progress(t, 0, self.warmup_steps, dtype).p
+    # used only where t < warmup_steps, so t/W needs no clip (1/W per setting: hoisted)
+    ramp = self.init_value * (t.astype(dtype) * (1 / jnp.maximum(self.warmup_steps, 1).astype(dtype)))
     since = jnp.maximum(t - self.warmup_steps, 0).astype(dtype)
     # √a/√b rather than √(a/b): a tiny timescale stays finite in value and gradient
     decay = self.init_value * (jnp.sqrt(self.timescale) / jnp.sqrt(since + self.timescale))
