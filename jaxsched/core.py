@@ -483,7 +483,19 @@ class Schedule:
       if name not in specs:
         raise ValueError(f"{self.family}: unknown field {name!r}; fields are {sorted(specs)}")
       kwargs[name] = value
-    return type(self)(**kwargs)
+    new = type(self)(**kwargs)
+    if self._special and new._special is None and _is_traced(new):
+      # traced values know nothing special, but a field left as it was keeps its special value
+      # (so a schedule rebuilt inside a scan keeps its structure); not one that reads tables
+      # derived from concrete values (those are re-derived, as stand-ins, on the device)
+      kept = tuple((k, v) for k, v in self._special if k not in fields and self._inheritable(k, v))
+      object.__setattr__(new, "_special", kept or None)
+    return new
+
+  def _inheritable(self, key, value) -> bool:
+    """Whether special value ``value`` of field ``key`` survives a traced ``replace`` of other
+    fields: yes unless its formula reads derived leaves (SGDR's table of cycle starts)."""
+    return True
 
   # --- evaluation -----------------------------------------------------------------------------------
   def __call__(self, step):

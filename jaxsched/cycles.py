@@ -356,6 +356,9 @@ class CosineRestarts(Schedule):
 
   _specialise = _restart_special
 
+  def _inheritable(self, key, value):
+    return value != "table"      # the table is derived from concrete values
+
   def _derive(self, b):
     return {**_restart_constants(b, self), **_restart_table(b, self)}
 
@@ -395,6 +398,13 @@ def _split_phase(t, start, end, dtype):
   p = jnp.where(real_phase, jnp.maximum(done, 0) * inv, 1)
   q = jnp.where(real_phase, jnp.maximum(left, 0) * inv, 0)
   return m.Progress(p, q), inside
+
+
+def _holds(t, start, end, dtype):
+  """Whether the phase ``[start, end]`` holds ``t``: ``t <= end`` and a positive length."""
+  (s_whole, s_frac), (e_whole, e_frac) = start, end
+  length = (e_whole - s_whole).astype(dtype) + (e_frac - s_frac)
+  return (length > 0) & ((e_whole - t).astype(dtype) + e_frac >= 0)
 
 
 @family("one_cycle")
@@ -461,17 +471,17 @@ class OneCycle(Schedule):
     else:
       ends, levels = [first, last], [initial, self.max_value, low]
     tt = jnp.minimum(t, total - 1)
-    start = (jnp.zeros((), jnp.int32), jnp.zeros((), dtype))
-    pieces = []
-    for k, end in enumerate(ends):
-      progress, inside = _split_phase(tt, start, end, dtype)
-      weights = (m.cosine_weights if self.anneal == "cos" else m.linear_weights)(progress)
-      pieces.append((inside, m.lerp(levels[k], levels[k + 1], *weights)))
-      start = end
-    out = pieces[-1][1]
-    for inside, value in reversed(pieces[:-1]):
-      out = jnp.where(inside, value, out)
-    return out
+    starts = [(jnp.zeros((), jnp.int32), jnp.zeros((), dtype))] + ends[:-1]
+    # The phase that holds t (the first with t <= its end and a positive length; the last one
+    # otherwise) is picked first; then one progress, one weight pair and one lerp, not one each.
+    pick = lambda k, xs: xs[-1] if k == len(ends) - 1 else jnp.where(
+        holds[k], xs[k], pick(k + 1, xs))
+    holds = [_holds(tt, a, b, dtype) for a, b in zip(starts[:-1], ends[:-1])]
+    start = tuple(pick(0, [a[j] for a in starts]) for j in range(2))
+    end = tuple(pick(0, [b[j] for b in ends]) for j in range(2))
+    progress, _ = _split_phase(tt, start, end, dtype)
+    weights = (m.cosine_weights if self.anneal == "cos" else m.linear_weights)(progress)
+    return m.lerp(pick(0, levels[:-1]), pick(0, levels[1:]), *weights)
 
 
 _CLR_MODES = ("triangular", "triangular2", "exp_range")

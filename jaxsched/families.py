@@ -486,8 +486,10 @@ class WarmupCosine(Schedule):
         f"{show(self.warmup_steps)}")
 
   def _value(self, t):
-    warm = m.lerp(self.init_value, self.peak_value,
-                  *m.linear_weights(m.progress(t, 0, self.warmup_steps, self.dtype)))
+    # used only where 0 <= t < W: no clip, no jump (1/W per setting)
+    w, inv = self.warmup_steps, 1 / jnp.maximum(self.warmup_steps, 1).astype(self.dtype)
+    warm = m.lerp(self.init_value, self.peak_value, (w - t).astype(self.dtype) * inv,
+                  t.astype(self.dtype) * inv)
     decay = cosine_curve(t, self.warmup_steps, self.total_steps - self.warmup_steps,
                          self.peak_value, self.end_value, self._exact("exponent"),
                          self._special_value("exponent"), self.dtype)

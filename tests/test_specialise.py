@@ -195,3 +195,17 @@ def test_a_restore_into_a_template_of_other_special_values_is_right():
   assert restored == saved and _special(restored) == {"exponent": 2.0}
   t = np.array([0, 30, 70, 100])
   np.testing.assert_array_equal(np.asarray(restored(t)), np.asarray(saved(t)))
+
+
+def test_a_schedule_rebuilt_inside_a_scan_keeps_its_structure():
+  for s in [js.cosine(0.1, 100), js.polynomial(0.1, 0.0, 100, 2.0),
+            js.cosine_restarts(0.1, 10, decay=0.9)]:
+    def body(s, _):
+      s = s.replace(init_value=s.init_value * 0.5)
+      return s, s(5)
+    _, got = jax.lax.scan(body, s, None, length=3)
+    want = [float(s.replace(init_value=0.1 * 0.5**k)(5)) for k in (1, 2, 3)]
+    assert_rel(got, want, rtol=1e-6)
+  # a replaced special field is traced: nothing special is known about it
+  out = jax.jit(lambda k: js.cosine(0.1, 100).replace(exponent=k)(50))(2.0)
+  assert_rel(out, ref.cosine(np.array(50), 0.1, 100, exponent=2.0))
