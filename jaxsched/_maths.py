@@ -195,18 +195,29 @@ def special_power(special, k: _df.DF, weights, general):
   if special is None:
     return general()
   w, wc = weights
-  v, vc = SPECIAL_POWERS[special](w, wc)
+  values = special if isinstance(special, tuple) else (special,)
+  v, vc = SPECIAL_POWERS[values[0]](w, wc)
+  for c in values[1:]:   # a batch holding several special values: each row takes its own formula
+    vk, vck = SPECIAL_POWERS[c](w, wc)
+    v, vc = jnp.where(k.hi == c, vk, v), jnp.where(k.hi == c, vck, vc)
   return _with_k_slope(v, vc, w, k.hi)
 
 
-def special_of(values, candidates):
-  """The candidate that every element of ``values`` (host doubles) equals, or None."""
+def special_of(values, candidates, several=False):
+  """The candidate that every element of ``values`` (host doubles) equals, or None; with
+  ``several``, a batch whose elements are all candidates but not all the same gives the sorted
+  tuple of those it holds (a formula then selects per row)."""
   if values is None:
     return None
   a = np.asarray(values)
+  if not a.size:
+    return None
   for c in candidates:
-    if a.size and np.all(a == c):
+    if np.all(a == c):
       return c
+  held = tuple(sorted(c for c in candidates if np.any(a == c)))
+  if several and np.all(np.isin(a, held)):
+    return held
   return None
 
 

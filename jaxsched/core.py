@@ -463,6 +463,10 @@ class Schedule:
     leave it stale, like the derived leaves."""
     return None
 
+  # fields whose specialisation may hold several values in a batch (a formula then selects per
+  # row: ``_maths.special_power``), so settings that differ in them share one batch group
+  _set_valued: ClassVar[tuple[str, ...]] = ()
+
   def _special_value(self, name):
     """The special value of field ``name`` (``_specialise``), or None."""
     return dict(self._special or ()).get(name)
@@ -857,7 +861,17 @@ def _respecialised(obj: Schedule, special):
     holds = dict(_frozen(obj._specialise(obj._host_view())) or ())
   except Exception:   # numbers of another shape than the fields (a tree.map to odd values)
     return None
-  return tuple((k, v) for k, v in special if holds.get(k) == v) or None
+  return tuple((k, v) for k, v in special if _covers(v, holds.get(k))) or None
+
+
+def _covers(special, held) -> bool:
+  """Whether a formula specialised on ``special`` (a value, or a tuple of values selected per row)
+  is right for leaves whose own specialisation is ``held`` (a chunk of a batch holds a subset)."""
+  if held is None:
+    return False
+  if not isinstance(special, tuple):
+    return held == special
+  return set(held if isinstance(held, tuple) else (held,)) <= set(special)
 
 
 def _frozen(special):
@@ -891,6 +905,14 @@ def specialised(schedule: Schedule) -> Schedule:
   if out._special:   # what it reads must be the host's float64 derivations (not a device stand-in)
     object.__setattr__(out, "_derived", dict(out._derive(_Host(out)) or {}))
   return out
+
+
+def grouping_form(schedule: Schedule) -> Schedule:
+  """The schedule as a batch group sees it: set-valued specialisations (``_set_valued``) reduced to
+  their names, others kept (children too). Settings with equal grouping forms stack into one batch
+  that recomputes its specialisation (``specialised``) and gives each row its own formula."""
+  return _rebuilt(schedule, grouping_form, lambda s: tuple(
+      (k, None if k in type(s)._set_valued else v) for k, v in (s._special or ())) or None)
 
 
 def generalised(schedule: Schedule) -> Schedule:

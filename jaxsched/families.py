@@ -382,8 +382,10 @@ class Polynomial(Schedule):
     if self.cycle:
       yield self.steps >= 1, f"polynomial: steps must be >= 1 when cycle=True, got {show(self.steps)}"
 
+  _set_valued = ("power",)
+
   def _specialise(self, v):
-    return None if self.cycle else {"power": m.special_of(v.power, m.SPECIAL_POWERS)}
+    return None if self.cycle else {"power": m.special_of(v.power, m.SPECIAL_POWERS, several=True)}
 
   def _value(self, t):
     # power 1 is a straight line, the same bits as ``linear`` on every route
@@ -406,7 +408,7 @@ def cosine_curve(t, begin, steps, start, end, exponent: _df.DF, special, dtype):
 
 
 def _exponent_special(self, v):
-  return {"exponent": m.special_of(v.exponent, m.SPECIAL_POWERS)}
+  return {"exponent": m.special_of(v.exponent, m.SPECIAL_POWERS, several=True)}
 
 
 @family("cosine")
@@ -440,6 +442,7 @@ class Cosine(Schedule):
   begin: Any = count(0)
 
   _specialise = _exponent_special
+  _set_valued = ("exponent",)
 
   def _value(self, t):
     return cosine_curve(t, self.begin, self.steps, self.init_value, self.end_value,
@@ -479,6 +482,7 @@ class WarmupCosine(Schedule):
   exponent: Any = real(1.0, checks=[POSITIVE])
 
   _specialise = _exponent_special
+  _set_valued = ("exponent",)
 
   def _checks(self):
     yield self.warmup_steps <= self.total_steps, (

@@ -101,7 +101,9 @@ del core.FAMILIES[Mixed.family]
 def _structure_key(schedule: Schedule):
   """What must be equal for schedules to share a batch: the tree (family, static fields, which
   optional fields are None) and the leaves' shapes (vector lengths) and dtypes."""
-  leaves, treedef = jax.tree.flatten(schedule)
+  # a set-valued specialisation (exponent 1 or 2) is not a group of its own: a group's batch
+  # recomputes it from its rows, and its formula selects per row
+  leaves, treedef = jax.tree.flatten(core.grouping_form(schedule))
   return treedef, tuple((tuple(np.shape(x)), np.dtype(x.dtype).str) for x in leaves)
 
 
@@ -131,12 +133,14 @@ def stack_mixed(schedules: Sequence[Schedule], stack_same) -> Schedule:
           "different structures are stacked one setting at a time (jaxsched.unstack the batches "
           "first)")
   keys, which = group_by_structure(schedules)
+  if len(keys) == 1:      # one structure once specialisations are set aside: an ordinary batch
+    return stack_same([core.grouping_form(s) for s in schedules])
   n = len(schedules)
   which = np.asarray(which, np.int32)
   traced = core._is_traced(schedules)
   groups = []
   for g in range(len(keys)):
-    members = [s for s, w in zip(schedules, which) if w == g]
+    members = [core.grouping_form(s) for s, w in zip(schedules, which) if w == g]
     own = stack_same(members)
     index = np.zeros(n, np.int32)
     index[which == g] = np.arange(len(members), dtype=np.int32)

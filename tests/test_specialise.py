@@ -163,15 +163,23 @@ def test_stack_keeps_each_settings_formula_and_equals_a_loop_bit_for_bit():
   got = np.asarray(batch(t))
   for i, s in enumerate(settings):
     np.testing.assert_array_equal(got[i], np.asarray(s(t)))
+  # the special exponents share one group whose formula selects per row; 1.5 is a group of its own
+  assert [_special(g) for g in batch.groups] == [{"exponent": (0.5, 1.0, 2.0)}, {}]
+  specials_only = js.stack(settings[:2] + settings[3:])
+  assert not isinstance(specials_only, js.mixed.Mixed)
+  assert _special(specials_only) == {"exponent": (0.5, 1.0, 2.0)}
   # same special value everywhere: an ordinary batch that keeps it
   same = js.stack([js.cosine(a, 100) for a in (0.1, 0.2)])
   assert _special(same) == {"exponent": 1.0}
-  # batches that differ in it stack with the general formulas
+  # batches that differ in it stack too, each row still with its own formula
   a = js.stack([js.cosine(0.1, 100), js.cosine(0.2, 100)])
   b = js.stack([js.cosine(0.1, 100, exponent=2.0), js.cosine(0.2, 100, exponent=2.0)])
   both = js.stack([a, b])
-  assert both.batch_shape == (2, 2) and not _special(both)
-  assert_rel(np.asarray(both(t))[1, 0], np.asarray(settings[1](t)), rtol=1e-6)
+  assert both.batch_shape == (2, 2) and _special(both) == {"exponent": (1.0, 2.0)}
+  np.testing.assert_array_equal(np.asarray(both(t))[1, 0], np.asarray(settings[1](t)))
+  # and a sweep's chunk of such a batch keeps the batch's program (a subset of its values)
+  chunk = jax.tree.map(lambda x: x[:1], specials_only)
+  assert jax.tree.structure(chunk) == jax.tree.structure(specials_only)
   # a raw tree.map over settings of different specialisations is JAX's structure error
   with pytest.raises(ValueError, match="metadata"):
     jax.tree.map(lambda *x: jnp.stack(x), *settings[:2])
