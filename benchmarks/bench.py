@@ -348,7 +348,7 @@ def main():
     print("torch not installed: skipped")
   else:
     version, t_sec, o_sec, err = torch_row
-    print(f"| what | time | ratio |\n|---|---|---|")
+    print("| what | time | ratio |\n|---|---|---|")
     print(f"| torch {version} CosineAnnealingLR, 100k x (get_last_lr + step) | {t_sec * 1e3:.1f} ms | 1 |")
     print(f"| jaxsched cosine, one jitted call over 100k steps | {o_sec * 1e3:.2f} ms | "
           f"{t_sec / o_sec:.0f}x faster |")

@@ -230,8 +230,8 @@ def main(settings: int = DEFAULT_SETTINGS, steps: int = DEFAULT_STEPS) -> dict:
 
   n = len(params["family"])
   dev = jax.devices()[0]
-  print(f"### 10. Main job: `jaxsched sweep` defaults vs the same program with plain float32 "
-        f"formulas\n")
+  print("### 10. Main job: `jaxsched sweep` defaults vs the same program with plain float32 "
+        "formulas\n")
   print(f"machine: {platform.machine()}, {len(os.sched_getaffinity(0))} cores, "
         f"{jax.local_device_count()} {dev.platform} device(s); jax {jax.__version__}, "
         f"optax {optax.__version__}\n")

@@ -148,11 +148,17 @@ def fratio(num, den, dtype):
   return jnp.asarray(num).astype(dtype) / jnp.maximum(den, 1).astype(dtype)
 
 
+def delta(x):
+  """``x − stop_gradient(x)``: 0 in value, 1 in derivative. ``value + delta(x)·slope`` gives a
+  value computed without ``x`` (a derived leaf, a table entry) the derivative ``slope`` in ``x``."""
+  return x - sg(x)
+
+
 def route(pair: _df.DF, x, slope) -> _df.DF:
   """A derived constant ``D(x)`` (a private leaf, computed once from the exact ``x``) with its
   derivative routed to the public hyperparameter ``x``: the value is the leaf's, the gradient is
   ``slope = dD/dx``, and the leaf itself gets none (so a gradient counts once, on ``x``)."""
-  return _df.DF(sg(pair.hi) + (x - sg(x)) * sg(slope), sg(pair.lo))
+  return _df.DF(sg(pair.hi) + delta(x) * sg(slope), sg(pair.lo))
 
 
 def _half(w, wc):
@@ -396,10 +402,6 @@ def cosine_power_weights(t, begin, length, k: _df.DF, dtype):
 
 _RATE_MASK = 0xFFFF0000            # float32 bits kept: sign, exponent, 7 of 23 mantissa bits
 _COUNT_MASKS = (0x7FFF0000, 0x0000FFFF)   # an int32 count >= 0 in two pieces of <= 16 bits
-
-
-def _rate_top(bits):
-  return bits & type(bits)(_RATE_MASK) if isinstance(bits, np.ndarray) else bits & _RATE_MASK
 
 
 def rate_parts(rate: _df.DF):

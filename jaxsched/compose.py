@@ -16,7 +16,7 @@ import jax.numpy as jnp
 
 from jaxsched import _maths as m
 from jaxsched import core
-from jaxsched.core import (AT_LEAST_ONE, NONDECREASING, POSITIVE, Product, Schedule, child,
+from jaxsched.core import (AT_LEAST_ONE, NONDECREASING, Product, Schedule, child,
                            children, count, family, real, show, static)
 
 
@@ -120,11 +120,7 @@ class Warmup(Schedule):
 
 
 def _holds_warmup(schedule: Schedule) -> bool:
-  if isinstance(schedule, Warmup):
-    return True
-  return any(_holds_warmup(c) for name, spec in core._specs(type(schedule))
-             for c in ([getattr(schedule, name)] if spec.kind == "child" else
-                       getattr(schedule, name) if spec.kind == "children" else ()))
+  return isinstance(schedule, Warmup) or any(map(_holds_warmup, core.children_of(schedule)))
 
 
 def product(*schedules: Schedule) -> Product:

@@ -225,7 +225,7 @@ class _Host:
   def const(self, x):
     return np.float64(x)
 
-  log, log1p, exp = np.log, np.log1p, np.exp
+  log = staticmethod(np.log)
 
   @staticmethod
   def add(a, b):
@@ -253,9 +253,6 @@ class _Host:
 
   leaf = staticmethod(_leaf)     # a derived array computed on the host, as a leaf
 
-  def value(self, x):
-    return np.asarray(x, np.float64)
-
 
 class _Device:
   """The same derivations from traced hyperparameters, in pair arithmetic on the device."""
@@ -280,13 +277,6 @@ class _Device:
     # the full pair series (~2^-46): derived logs are multiplied by steps and cycle counts
     return _df.log(x)
 
-  def log1p(self, x):
-    return _df.log(_df.add(_df.const(1.0, self.dtype), x))
-
-  def exp(self, x):
-    e = _df.exp(x)
-    return _df.of(e)
-
   add, sub, mul = staticmethod(_df.add), staticmethod(_df.sub), staticmethod(_df.mul)
 
   @staticmethod
@@ -298,9 +288,6 @@ class _Device:
 
   def pair(self, x) -> _df.DF:
     return _df.DF(x.hi, x.lo)
-
-  def value(self, x):
-    return _df.value(x)
 
 
 # --- the Schedule base -------------------------------------------------------------------------------
@@ -443,7 +430,9 @@ class Schedule:
 
     ``b`` is the backend: ``_Host`` (float64 NumPy on the exact doubles; concrete hyperparameters)
     or ``_Device`` (pair arithmetic; traced ones), with ``b.real(name)``, ``b.count(name)``,
-    ``b.const``, ``b.log``, ``b.add``/``sub``/``mul``/``div``. Override in families that have any.
+    ``b.const``, ``b.log``, ``b.add``/``sub``/``mul``/``div``, ``b.where``, ``b.pair`` and
+    ``b.leaf`` (an array computed apart, as a leaf); ``b.traced`` says which. Override in
+    families that have any.
     """
     return {}
 
@@ -490,16 +479,18 @@ class Schedule:
     new = type(self)(**kwargs)
     if self._special and new._special is None and _is_traced(new):
       # traced values know nothing special, but a field left as it was keeps its special value
-      # (so a schedule rebuilt inside a scan keeps its structure); not one that reads tables
-      # derived from concrete values (those are re-derived, as stand-ins, on the device)
-      kept = tuple((k, v) for k, v in self._special if k not in fields and self._inheritable(k, v))
+      # (so a schedule rebuilt inside a scan keeps its structure); not one that reads derived
+      # leaves (re-derived here on the device, where they are only stand-ins)
+      kept = tuple((k, v) for k, v in self._special
+                   if k not in fields and not self._reads_derived(k, v))
       object.__setattr__(new, "_special", kept or None)
     return new
 
-  def _inheritable(self, key, value) -> bool:
-    """Whether special value ``value`` of field ``key`` survives a traced ``replace`` of other
-    fields: yes unless its formula reads derived leaves (SGDR's table of cycle starts)."""
-    return True
+  def _reads_derived(self, key, value) -> bool:
+    """Whether the formula for special value ``value`` of field ``key`` reads derived leaves that
+    only the host derives exactly (SGDR's table of cycle starts). Such a specialisation needs the
+    host's derivation: a traced ``replace`` drops it, ``specialised`` re-derives for it."""
+    return False
 
   # --- evaluation -----------------------------------------------------------------------------------
   def __call__(self, step):
@@ -773,6 +764,17 @@ def show(x) -> str:
   return _show(x)
 
 
+def children_of(schedule: "Schedule") -> list["Schedule"]:
+  """The schedules a composite holds directly (its ``child`` and ``children`` fields, in order)."""
+  out = []
+  for name, spec in _specs(type(schedule)):
+    if spec.kind == "child":
+      out.append(getattr(schedule, name))
+    elif spec.kind == "children":
+      out.extend(getattr(schedule, name))
+  return out
+
+
 def nesting_depth(schedule: "Schedule") -> int:
   """How many schedules deep ``schedule`` nests (1 for a family without children). Iterative, so
   that it can refuse a nest before anything recursive (tracing, ``repr``, ``==``) meets it."""
@@ -780,11 +782,7 @@ def nesting_depth(schedule: "Schedule") -> int:
   while stack:
     s, d = stack.pop()
     depth = max(depth, d)
-    for name, spec in _specs(type(s)):
-      if spec.kind == "child":
-        stack.append((getattr(s, name), d + 1))
-      elif spec.kind == "children":
-        stack.extend((c, d + 1) for c in getattr(s, name))
+    stack.extend((c, d + 1) for c in children_of(s))
   return depth
 
 
@@ -896,13 +894,13 @@ def _rebuilt(schedule: Schedule, child_fn, special_fn) -> Schedule:
 
 def specialised(schedule: Schedule) -> Schedule:
   """The schedule (children too) with its specialisation recomputed in full from its concrete
-  values; derived leaves are re-derived on the host when a specialisation holds (it may read
-  them). ``stack``, ``unstack`` and checkpoint restores call it;
-  a traced schedule is returned as it is."""
+  values; where it reads derived leaves (``_reads_derived``) they are re-derived on the host, in
+  case they came from a trace. ``stack``, ``unstack`` and checkpoint restores call it; a traced
+  schedule is returned as it is."""
   if _is_traced(schedule):
     return schedule
   out = _rebuilt(schedule, specialised, lambda s: _frozen(s._specialise(s._host_view())))
-  if out._special:   # what it reads must be the host's float64 derivations (not a device stand-in)
+  if any(out._reads_derived(k, v) for k, v in out._special or ()):
     object.__setattr__(out, "_derived", dict(out._derive(_Host(out)) or {}))
   return out
 
@@ -917,8 +915,8 @@ def grouping_form(schedule: Schedule) -> Schedule:
 
 def generalised(schedule: Schedule) -> Schedule:
   """The schedule with every specialisation dropped (children too): the same values, general
-  formulas. ``stack`` compares and stacks structures this way, so settings that differ only in
-  a special value (exponent 1 and 2) share a batch; the stacked batch recomputes its own."""
+  formulas. ``stack`` stacks batches that differ in a specialisation this way; the stacked batch
+  recomputes its own."""
   return _rebuilt(schedule, generalised, lambda s: None)
 
 

@@ -15,7 +15,6 @@ import numbers
 from dataclasses import KW_ONLY
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -25,18 +24,6 @@ from jaxsched.core import (AT_LEAST_ONE, INT32_MAX, OPEN_UNIT, POSITIVE, Check, 
                            family, real, show, static)
 
 _LN2 = math.log(2.0)
-_INV_FACT = [1.0 / math.factorial(n) for n in range(1, 14)]   # |r| <= 0.35: r^13/13! < 2^-51
-
-
-def _exp_parts(y: _df.DF):
-  """``exp(y) = 2^k·(1 + em1)`` for ``y >= 0``: returns ``2^k`` (exact) and ``em1 = expm1(r)``,
-  ``r = y − k·ln2``, as a pair."""
-  k = jnp.round(y.hi / _LN2)
-  r = _df.sub(y, _df.mul(_df.of(k), _df.const(_LN2, y.hi.dtype)))
-  two_k = jnp.ldexp(jnp.ones_like(y.hi), k.astype(jnp.int32))
-  return two_k, _df.mul(_df.poly(r, _INV_FACT), r)
-
-
 def _snap(x: _df.DF) -> _df.DF:
   """``x`` rounded to the nearest integer when it is within 2^-40 relative of one (the pair maths
   is good to ~2^-44), else ``x``. Cycle starts that are integers (all of them when ``period_mult``
@@ -45,8 +32,7 @@ def _snap(x: _df.DF) -> _df.DF:
   rounded = _df.fast_two_sum(h, jnp.round((x.hi - h) + x.lo))
   gap = _df.value(_df.sub(x, rounded))
   close = jnp.abs(gap) <= jnp.abs(x.hi) * 2.0**-40
-  sg = jax.lax.stop_gradient
-  snapped = _df.DF(x.hi + sg(rounded.hi - x.hi), x.lo + sg(rounded.lo - x.lo))
+  snapped = _df.DF(x.hi + m.sg(rounded.hi - x.hi), x.lo + m.sg(rounded.lo - x.lo))
   return m.select(close, snapped, x)
 
 
@@ -87,7 +73,7 @@ def _exp_pair(y: _df.DF):
 def _start_slope(period, mult, i_f, power_f, unit):
   """dS_i/dM in float, for the gradient only: ``P·i(i − 1)/2`` at ``M = 1``, else
   ``P·[i·M^(i−1)·(M − 1) − (M^i − 1)]/(M − 1)²``."""
-  mf = jax.lax.stop_gradient(mult)
+  mf = m.sg(mult)
   unit = unit | (mf == 1)
   excess = jnp.where(unit, 1, mf - 1)
   return jnp.where(unit, period * i_f * (i_f - 1) / 2,
@@ -106,7 +92,6 @@ def _restart_position(schedule, t):
   respect to ``period_mult`` is routed from the float closed form of dS_i/dM.
   """
   dtype = schedule.dtype
-  sg = jax.lax.stop_gradient
   period, mult = schedule.period, schedule.period_mult
   ln_mult, cap = schedule._d("ln_mult"), schedule._d("cap")
   unit = (ln_mult.hi == 0) & (ln_mult.lo == 0)
@@ -120,16 +105,16 @@ def _restart_position(schedule, t):
   n = m.exact(i_lo, dtype)
   p = m.exact(period, dtype)
   power, growth = _exp_pair(_df.mul(n, ln_mult))                         # M^i, M^i − 1
-  m_pair = _df.DF(sg(mult), sg(schedule._lo["period_mult"]))
+  m_pair = _df.DF(m.sg(mult), m.sg(schedule._lo["period_mult"]))
   s0 = _snap(m.select(unit, _df.mul(n, p), _df.mul(growth, schedule._d("start_scale"))))
   t0 = m.select(unit, p, _df.mul(power, p))
   t1 = m.select(unit, p, _df.mul(t0, m_pair))
   s1 = _snap(_df.add(s0, t0))
   s2 = _snap(_df.add(s1, t1))
   pf, i_f, pw = jnp.asarray(period, dtype), n.hi + n.lo, _df.value(power)
-  mf = sg(mult)
-  dm = mult - sg(mult)
-  s0, s1, s2 = (_df.DF(sk.hi + dm * sg(_start_slope(pf, mult, i_f + k, pw * mf**k, unit)), sk.lo)
+  mf = m.sg(mult)
+  dm = m.delta(mult)
+  s0, s1, s2 = (_df.DF(sk.hi + dm * m.sg(_start_slope(pf, mult, i_f + k, pw * mf**k, unit)), sk.lo)
                 for k, sk in enumerate((s0, s1, s2)))
   up = _df.sub(tp, s1).hi >= 0
   i = i_lo + up.astype(jnp.int32)
@@ -235,7 +220,7 @@ def _table_position(schedule, t):
   row = jnp.take(rows, i, axis=0)
   s_hi, s_lo, e_hi, e_lo, s_slope, e_slope, d_hi, d_lo, inv = (row[..., k] for k in range(9))
   # the table's 1/T_i: no division per step. dS/dM routed into the starts, d(1/T)/dM into inv.
-  dm = schedule.period_mult - jax.lax.stop_gradient(schedule.period_mult)
+  dm = m.delta(schedule.period_mult)
   tp = m.exact(t, dtype)
   done = jnp.maximum(_df.value(_df.sub(tp, _df.DF(s_hi + dm * s_slope, s_lo))), 0)
   left = jnp.maximum(_df.value(_df.sub(_df.DF(e_hi + dm * e_slope, e_lo), tp)), 0)
@@ -252,8 +237,8 @@ def _unit_position(schedule, t):
   # d(progress)/d(period_mult) at 1, routed in: S_i moves by P·i(i−1)/2, T_i by P·i
   i_f, dtype = i.astype(schedule.dtype), schedule.dtype
   n = (t - i * period).astype(dtype)
-  dm = schedule.period_mult - jax.lax.stop_gradient(schedule.period_mult)
-  slope = dm * jax.lax.stop_gradient(-i_f * (i_f - 1) / 2 - n * i_f / period.astype(dtype))
+  dm = m.delta(schedule.period_mult)
+  slope = dm * m.sg(-i_f * (i_f - 1) / 2 - n * i_f / period.astype(dtype))
   return i, m.Progress(p + slope, q - slope)
 
 
@@ -356,8 +341,8 @@ class CosineRestarts(Schedule):
 
   _specialise = _restart_special
 
-  def _inheritable(self, key, value):
-    return value != "table"      # the table is derived from concrete values
+  def _reads_derived(self, key, value):
+    return value == "table"      # the table of cycle starts, derived in float64 on the host
 
   def _derive(self, b):
     return {**_restart_constants(b, self), **_restart_table(b, self)}
@@ -369,8 +354,7 @@ class CosineRestarts(Schedule):
     else:
       i, progress = (_unit_position if kind == "unit" else _restart_position)(self, t)
     if self._special_value("decay") == 1.0:   # decay^i is 1; its derivative i·decay^(i−1) is i
-      dd = self.decay - jax.lax.stop_gradient(self.decay)
-      peak = self.init_value * (1 + dd * i.astype(self.dtype))
+      peak = self.init_value * (1 + m.delta(self.decay) * i.astype(self.dtype))
     elif kind == "table":
       i_f = i.astype(self.dtype)
       peak = self.init_value * _df.value(m.route(decay_pow, self.decay, i_f * decay_pow.hi / self.decay))
@@ -459,13 +443,13 @@ class OneCycle(Schedule):
     dtype = self.dtype
     total = self.total_steps
     whole = self._d("first_whole")
-    frac = self._d("first_frac") + (self.pct_start - jax.lax.stop_gradient(self.pct_start)) * \
-        jax.lax.stop_gradient(total.astype(dtype))              # d e₁/d pct_start = T, routed
+    # d e₁/d pct_start = T, routed to pct_start
+    frac = self._d("first_frac") + m.delta(self.pct_start) * m.sg(total.astype(dtype))
     initial = self.max_value / self.div_factor
     low = initial / self.final_div_factor
     first, last = (whole, frac), (total - 1, jnp.zeros((), dtype))
     if self.three_phase:          # 2·e₁ = 2·whole + ⌊2·frac⌋ + (2·frac − ⌊2·frac⌋)
-      carry = jnp.floor(jax.lax.stop_gradient(2 * frac))
+      carry = jnp.floor(m.sg(2 * frac))
       second = (2 * whole + carry.astype(jnp.int32), 2 * frac - carry)
       ends, levels = [first, second, last], [initial, self.max_value, initial, low]
     else:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import KW_ONLY
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -46,9 +45,8 @@ def _gamma_power(schedule, k, per_unit):
   if not m.is_int(k) or dtype != jnp.float32:
     return _df.mul(m.exact(k, dtype), m.route(schedule._d("rate"), gamma, slope))
   x = m.count_times(k, schedule._d("rate_parts"), dtype)
-  # 0 in value; routes d/dgamma to gamma. In lo, which multiplies exp(hi), not on exp's input path.
-  dgamma = gamma - jax.lax.stop_gradient(gamma)
-  return _df.DF(x.hi, x.lo + dgamma * jax.lax.stop_gradient(slope) * k.astype(dtype))
+  # d/dgamma routed to gamma, in lo (which multiplies exp(hi)), not on exp's input path
+  return _df.DF(x.hi, x.lo + m.delta(gamma) * m.sg(slope) * k.astype(dtype))
 
 
 def _ln_gamma(b, per_unit=None):
@@ -189,11 +187,10 @@ class MultiStep(Schedule):
     else:
       passed = jnp.sum(self.milestones <= t[..., None], axis=-1, dtype=jnp.int32)
     value, power = jnp.take(self._d("values"), passed), jnp.take(self._d("powers"), passed)
-    # 0 in value; the derivatives gamma^j (init) and j·value/gamma (gamma) routed to the fields
-    sg = jax.lax.stop_gradient
-    finite = lambda x: sg(jnp.where(jnp.isfinite(x), x, 0))
-    return (value + (self.init_value - sg(self.init_value)) * finite(power)
-            + (self.gamma - sg(self.gamma)) * finite(passed.astype(self.dtype) * value / self.gamma))
+    # the derivatives gamma^j (init) and j·value/gamma (gamma) routed to the fields
+    finite = lambda x: m.sg(jnp.where(jnp.isfinite(x), x, 0))
+    return (value + m.delta(self.init_value) * finite(power)
+            + m.delta(self.gamma) * finite(passed.astype(self.dtype) * value / self.gamma))
 
 
 @family("piecewise")

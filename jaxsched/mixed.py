@@ -98,13 +98,18 @@ class Mixed(Schedule):
 del core.FAMILIES[Mixed.family]
 
 
-def _structure_key(schedule: Schedule):
-  """What must be equal for schedules to share a batch: the tree (family, static fields, which
-  optional fields are None) and the leaves' shapes (vector lengths) and dtypes."""
-  # a set-valued specialisation (exponent 1 or 2) is not a group of its own: a group's batch
-  # recomputes it from its rows, and its formula selects per row
-  leaves, treedef = jax.tree.flatten(core.grouping_form(schedule))
+def layout(schedule: Schedule):
+  """What must be equal for schedules to stack leaf by leaf: the tree (family, static fields, which
+  optional fields are None, specialisation) and the leaves' shapes (vector lengths) and dtypes."""
+  leaves, treedef = jax.tree.flatten(schedule)
   return treedef, tuple((tuple(np.shape(x)), np.dtype(x.dtype).str) for x in leaves)
+
+
+def _structure_key(schedule: Schedule):
+  """What must be equal for schedules to share a batch group: their ``layout``, except that a
+  set-valued specialisation (exponent 1 or 2) is not a group of its own (a group's batch
+  recomputes it from its rows, and its formula selects per row)."""
+  return layout(core.grouping_form(schedule))
 
 
 def _canonical(key) -> tuple:
@@ -148,14 +153,12 @@ def stack_mixed(schedules: Sequence[Schedule], stack_same) -> Schedule:
       groups.append(jax.tree.map(lambda x: jnp.take(x, index, axis=0), own))
     else:
       groups.append(jax.tree.map(lambda x: jnp.asarray(np.asarray(x)[index]), own))
-  # Validate one unbatched template through the constructor, then put the batched leaves in its tree.
-  firsts = tuple(core.generalised(next(s for s, w in zip(schedules, which) if w == g))
-                 for g in range(len(keys)))
+  # Validate one unbatched template through the constructor, then give it the batched groups
+  # (as they are: each keeps the specialisation its stacking found) and ``which``.
+  firsts = tuple(next(s for s, w in zip(schedules, which) if w == g) for g in range(len(keys)))
   template = Mixed(groups=firsts, which=0)
-  _, treedef = jax.tree.flatten(template)
-  leaves = [leaf for grp in groups for leaf in jax.tree.leaves(grp)]
-  mixed = jax.tree.unflatten(treedef, leaves + [jnp.asarray(which)])
-  return mixed if traced else core.specialised(mixed)   # each group's from its own rows
+  return Mixed._unflatten(Mixed._aux(template), [tuple(groups), jnp.asarray(which), template._lo,
+                                                 template._derived])
 
 
 def unstack_mixed(batch: Mixed) -> list[Schedule]:

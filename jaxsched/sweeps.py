@@ -24,7 +24,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxsched import core
 from jaxsched.core import Schedule
-from jaxsched.mixed import Mixed, stack_mixed, unstack_mixed
+from jaxsched.mixed import Mixed, layout, stack_mixed, unstack_mixed
 
 __all__ = ["stack", "unstack", "grid", "sample", "uniform", "log_uniform", "choice", "int_uniform",
            "evaluate", "sweep"]
@@ -116,29 +116,23 @@ def stack(schedules: Sequence[Schedule]) -> Schedule:
   schedules = [s.member() if isinstance(s, Mixed) and not s.batch_shape and not core._is_traced(s)
                else s for s in schedules]
   first = schedules[0]
-  leaves0, treedef0 = jax.tree.flatten(first)
-  shapes0 = [(np.shape(x), x.dtype) for x in leaves0]
-  for i, s in enumerate(schedules[1:], start=1):
-    leaves, treedef = jax.tree.flatten(s)
-    if treedef != treedef0 or [(np.shape(x), x.dtype) for x in leaves] != shapes0:
-      if not any(x.batch_shape for x in schedules):
-        # settings that differ only in a specialisation (exponent 1 vs 2) are different programs
-        # too: a mixed batch keeps each one's formula, so the batch equals a loop bit for bit
-        return stack_mixed(schedules, _stack_same)
-      general = [core.generalised(x) for x in schedules]
-      if len({_layout(x) for x in general}) == 1:
-        return _stack_same(general)       # batches: the general formulas, specialised if all agree
-      found = _structure_diff(first, s, "") or f"tree structure {treedef0} vs {treedef}"
-      raise ValueError(f"stack: schedule {i} ({s.family}) does not have the structure of schedule 0 "
-                       f"({first.family}): {found}. Batches of different structures cannot be "
-                       f"stacked on a new axis; jaxsched.unstack them and stack their settings "
-                       f"into one mixed batch.")
-  return _stack_same(schedules)
-
-
-def _layout(schedule: Schedule):
-  leaves, treedef = jax.tree.flatten(schedule)
-  return treedef, tuple((np.shape(x), np.dtype(x.dtype)) for x in leaves)
+  layouts = [layout(s) for s in schedules]
+  if all(x == layouts[0] for x in layouts):
+    return _stack_same(schedules)
+  if not any(x.batch_shape for x in schedules):
+    # one group per structure; settings that differ only in a specialisation (exponent 1 vs 2)
+    # share one whose formula selects per row: either way the batch equals a loop bit for bit
+    return stack_mixed(schedules, _stack_same)
+  general = [core.generalised(x) for x in schedules]
+  if len({layout(x) for x in general}) == 1:
+    return _stack_same(general)           # batches: specialised again from all their rows
+  i = next(i for i, x in enumerate(layouts) if x != layouts[0])
+  s = schedules[i]
+  found = _structure_diff(first, s, "") or f"tree structure {layouts[0][0]} vs {layouts[i][0]}"
+  raise ValueError(f"stack: schedule {i} ({s.family}) does not have the structure of schedule 0 "
+                   f"({first.family}): {found}. Batches of different structures cannot be "
+                   f"stacked on a new axis; jaxsched.unstack them and stack their settings "
+                   f"into one mixed batch.")
 
 
 def _stack_same(schedules: list[Schedule]) -> Schedule:

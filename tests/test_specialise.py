@@ -217,3 +217,18 @@ def test_a_schedule_rebuilt_inside_a_scan_keeps_its_structure():
   # a replaced special field is traced: nothing special is known about it
   out = jax.jit(lambda k: js.cosine(0.1, 100).replace(exponent=k)(50))(2.0)
   assert_rel(out, ref.cosine(np.array(50), 0.1, 100, exponent=2.0))
+
+
+def test_a_schedule_from_a_trace_gets_host_tables_when_a_batch_specialises_it():
+  # built inside jit: general (nothing special is known), its SGDR tables only device stand-ins
+  traced = jax.jit(lambda mult: js.cosine_restarts(0.1, 10, period_mult=mult, decay=0.9))(2.0)
+  assert not _special(traced)
+  batch = js.stack([traced, traced])
+  host = js.stack([js.cosine_restarts(0.1, 10, period_mult=2.0, decay=0.9)] * 2)
+  assert _special(batch) == _special(host) == {"period_mult": "table"}
+  t = _steps(10, 30, 70, 150)
+  np.testing.assert_array_equal(np.asarray(batch(t)), np.asarray(host(t)))
+  grad = lambda b: np.asarray(jax.grad(lambda b: b(jnp.asarray([77, 301])).sum(),
+                                       allow_int=True)(b).period_mult)
+  np.testing.assert_array_equal(grad(batch), grad(host))
+  assert np.all(grad(host) != 0)
