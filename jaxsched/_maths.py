@@ -238,17 +238,26 @@ class Progress(NamedTuple):
   q: jax.Array
 
 
+def jump_count(d, length, den):
+  """``clip(d + (length == 0), 0, den)`` for int32 ``d`` (steps since a phase began, ``den =
+  max(length, 1)``): how many of the phase's steps are done, a phase of length 0 counting as done
+  from ``d = 0`` on. Formed as ``max(min(d, den − z) + z, 0)`` so that ``d = 2^31 − 1`` plus the
+  jump never wraps (``den − z`` is per setting)."""
+  z = (length == 0).astype(d.dtype)
+  return jnp.maximum(jnp.minimum(d, den - z) + z, 0)
+
+
 def progress(t, begin, length, dtype) -> Progress:
   """How far ``t`` is through ``[begin, begin + length]``, clipped to ``[0, 1]``, in plain float:
   ``p = n/T`` and ``q = (T − n)/T`` from the integers, each as a product with the per-setting
   ``1/T`` (no division per step: a division is an "expensive" op that XLA keeps out of the
   consumer's fusion, which costs a kernel of its own in a ``lax.scan``; ~1 ulp). A phase of length
-  0 is a jump: ``p = 1`` from ``t = begin`` on, never 0/0 (the ``+ (T == 0)`` below)."""
+  0 is a jump: ``p = 1`` from ``t = begin`` on, never 0/0 (``jump_count``)."""
   d = t - begin
   den = jnp.maximum(length, 1)
   inv = 1 / den.astype(dtype)
   if is_int(d):
-    n = jnp.clip(d + (length == 0).astype(d.dtype), 0, den)
+    n = jump_count(d, length, den)
     return Progress(n.astype(dtype) * inv, (den - n).astype(dtype) * inv)
   n = jnp.clip(d, 0, den)           # a float step: the jump needs its own select
   jump, reached = length == 0, (d >= 0).astype(dtype)
@@ -431,10 +440,21 @@ def count_times(n, parts, dtype) -> _df.DF:
   return _df.fast_two_sum(top.hi, top.lo + n.astype(dtype) * r_b)   # normalised
 
 
+_EXP_SAFE = 80.0    # |hi| below this: exp(hi) and init·exp(hi) are far from float32's limits
+
+
 def exp_decay(init, x: _df.DF):
   """``init·exp(x)`` for an exponent carried as a pair (``n·ln(gamma)/decay_steps``): the result
   keeps float32 precision at any step (a float32 exponent would be off by ``|x|·2^-24``).
-  ``exp(hi)·(1 + lo)`` needs no guard where ``exp`` overflows (``1 + lo > 0``), and an ``init`` of
-  0 stays 0 there (0·inf would be NaN); the select is off the critical path."""
-  out = init * (jnp.exp(x.hi) * (1 + x.lo))
+
+  ``init·(exp(hi)·(1 + lo))``. Where ``exp(hi)`` nears float32's range (``|hi| > 80``) it is
+  formed as ``(init·e)·(e·(1 + lo))`` with ``e = exp(hi/2)`` instead (``hi/2`` is exact), so the
+  result is right wherever float32 can hold it, even where ``gamma^p`` alone over- or underflows,
+  and past that range it is ±inf with ``init``'s sign, or 0. ``lo`` is below ``2^-16`` wherever
+  ``e`` is finite and not 0; beyond, it grows with ``hi`` (``hi·2^-24``), so ``1 + lo`` is held at
+  >= ½: it can never flip the sign (−inf) or make ``inf·0`` (NaN). An ``init`` of 0 stays 0 where
+  ``e`` overflows (0·inf would be NaN); the select is off the critical path."""
+  far = jnp.abs(x.hi) > _EXP_SAFE
+  e = jnp.exp(jnp.where(far, x.hi * 0.5, x.hi))
+  out = jnp.where(far, init * e, init) * (e * jnp.maximum(1 + x.lo, 0.5))
   return jnp.where(init == 0, jnp.zeros_like(out), out)

@@ -256,6 +256,9 @@ def _cmd_plot(args) -> int:
     values = [np.asarray(evaluate(s, t)) for s in schedules]
   except RecursionError:
     raise CliError("a SPEC is nested too deeply to evaluate") from None
+  note = _log_note(values) if args.log and image else None
+  if note:
+    print(note, file=sys.stderr)
   for fmt, name, target in targets:
     if fmt == "csv":
       outputs.render(target, lambda tmp: _write_csv(tmp, t, values))
@@ -271,14 +274,25 @@ def _cmd_plot(args) -> int:
   return 0
 
 
+def _log_note(values) -> str | None:
+  """What a logarithmic axis leaves out, in one line (matplotlib's own warning takes two)."""
+  hidden = sum(int(np.sum(~(v > 0))) for v in values)
+  if not hidden:
+    return None
+  total = sum(v.size for v in values)
+  return (f"note: --log shows positive values only; {hidden} of {total} values are <= 0 and are "
+          "left out")
+
+
 def _plot_figure(schedules, t, values, log):
   from matplotlib.figure import Figure
   fig = Figure(figsize=(8, 4.5), layout="constrained")
   ax = fig.subplots()
   for s, v in zip(schedules, values):
-    ax.plot(t, v, label=_cut(compact(s.to_config(), short=False), 120))
+    shown = np.where(v > 0, v, np.nan) if log else v   # a log axis shows what is positive
+    ax.plot(t, shown, label=_cut(compact(s.to_config(), short=False), 120))
   ax.set(xlabel="step", ylabel="learning rate")
-  if log:
+  if log and any(np.any(v > 0) for v in values):      # no positive value: keep a linear axis
     ax.set_yscale("log")
   ax.legend(fontsize="small")
   ax.grid(alpha=0.3)

@@ -1195,9 +1195,13 @@ class Product(Schedule):
 
   def _value(self, t):
     out = self.schedules[0](t)
+    zero = out == 0
     for s in self.schedules[1:]:
-      out = out * s(t)
-    return out
+      factor = s(t)
+      out, zero = out * factor, zero | (factor == 0)
+    # a factor of exactly 0 makes the product 0, even beside a growing factor that overflowed to
+    # inf (0·inf would be NaN)
+    return jnp.where(zero, jnp.zeros_like(out), out)
 
 
 @family("scaled")
@@ -1208,7 +1212,8 @@ class Scaled(Schedule):
   _pair_steps = True
 
   def _value(self, t):
-    return self.schedule(t) * self.factor
+    out = self.schedule(t) * self.factor
+    return jnp.where(self.factor == 0, jnp.zeros_like(out), out)   # 0·inf is 0 here, not NaN
 
 
 @family("sum")

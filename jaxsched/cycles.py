@@ -151,7 +151,7 @@ def _restart_special(self, v):
 def _restart_table(b, schedule):
   """Per-setting tables for ``TABLE`` cycles: the starts ``S_i`` as pairs (snapped to integers
   within 2^-40, so whole multipliers restart exactly), the first integer step of each cycle
-  (uint32; 2^32 − 1 past int32, never reached), ``dS_i/dM`` for the gradient, and ``decay^i`` as
+  (uint32; 2^32 − 1 past int32, never reached), ``dS_i/dM`` for the gradient, and the peaks
   pairs. Derived for every setting, so that all settings of the family have the same leaves
   (``stack``); read only when ``period_mult`` is specialised to "table" — which needs concrete
   values, so the host's float64 tables; traced values get a float32 stand-in of the same shape."""
@@ -165,7 +165,9 @@ def _restart_table(b, schedule):
     zero = jnp.zeros_like(starts)
     nxt = lambda x: jnp.concatenate([x[..., 1:], x[..., -1:]], axis=-1)
     inv = 1 / jnp.maximum(nxt(starts) - starts, 1)
-    rows = jnp.stack([starts, zero, nxt(starts), zero, zero, zero, decay ** i, zero, inv], axis=-1)
+    init = _df.value(b.real("init_value"))[..., None]
+    rows = jnp.stack([starts, zero, nxt(starts), zero, zero, zero, init * decay ** i, decay ** i, inv],
+                     axis=-1)
     return {"first_step": first, "cycles": rows}
   mult, period = b.real("period_mult")[..., None], b.count("period", at_least=1)[..., None]
   decay = b.real("decay")[..., None]
@@ -184,23 +186,28 @@ def _restart_table(b, schedule):
   first = np.where(first <= INT32_MAX, first, 2**32 - 1).astype(np.uint32)
   clip = lambda x: np.clip(np.nan_to_num(x, nan=0.0), -big, big)   # entries past reach: finite
   s_hi, s_lo = _df.split_host(clip(starts), b.dtype)
-  d_hi, d_lo = _df.split_host(clip(decay ** i), b.dtype)
+  # the peak init·decay^i rounded once from float64 (right wherever float32 holds it, even where
+  # decay^i alone overflows; past float range ±inf), and decay^i for the gradient in init
+  with np.errstate(over="ignore"):
+    decay_power = decay ** i
+    peak = (b.real("init_value")[..., None] * decay_power).astype(b.dtype)
+    decay_power = decay_power.astype(b.dtype)
   return {"first_step": b.leaf(first),
-          "cycles": b.leaf(_cycle_rows(s_hi, s_lo, clip(slope).astype(b.dtype), d_hi, d_lo))}
+          "cycles": b.leaf(_cycle_rows(s_hi, s_lo, clip(slope).astype(b.dtype), peak, decay_power))}
 
 
-def _cycle_rows(s_hi, s_lo, slope, d_hi, d_lo):
+def _cycle_rows(s_hi, s_lo, slope, peak, power):
   """Row i holds everything cycle i needs, so a step costs one row lookup: S_i and S_{i+1} as
-  pairs, their dS/dM, and decay^i as a pair (the last row's "next" entries repeat it)."""
+  pairs, their dS/dM, init·decay^i and decay^i (the last row's "next" entries repeat it)."""
   nxt = lambda x: np.concatenate([x[..., 1:], x[..., -1:]], axis=-1)
   with np.errstate(all="ignore"):
     length = (nxt(s_hi).astype(np.float64) - s_hi) + (nxt(s_lo).astype(np.float64) - s_lo)
     inv = np.where(length > 0, 1 / length, 0).astype(s_hi.dtype)
-  return np.stack([s_hi, s_lo, nxt(s_hi), nxt(s_lo), slope, nxt(slope), d_hi, d_lo, inv], axis=-1)
+  return np.stack([s_hi, s_lo, nxt(s_hi), nxt(s_lo), slope, nxt(slope), peak, power, inv], axis=-1)
 
 
 def _table_position(schedule, t):
-  """``(i, progress, decay^i as a pair)`` from the tables. A float32 guess
+  """``(i, progress, (init·decay^i, decay^i))`` from the tables. A float32 guess
   ``⌊log1p(t·(M − 1)/P)/ln M⌋`` is within one of ``i`` (its error is ~64·2^-22 cycles), so two
   looked-up starts settle it; then one row lookup gives the cycle ``[S_i, S_{i+1}]``. All of it is
   elementwise (no reduction), so it fuses with the rest of the step."""
@@ -218,14 +225,14 @@ def _table_position(schedule, t):
     below, beyond = ~at_or_before(g), at_or_before(g + 1)
   i = jnp.clip(g - below.astype(jnp.int32) + beyond.astype(jnp.int32), 0, TABLE - 2)
   row = jnp.take(rows, i, axis=0)
-  s_hi, s_lo, e_hi, e_lo, s_slope, e_slope, d_hi, d_lo, inv = (row[..., k] for k in range(9))
+  s_hi, s_lo, e_hi, e_lo, s_slope, e_slope, peak, power, inv = (row[..., k] for k in range(9))
   # the table's 1/T_i: no division per step. dS/dM routed into the starts, d(1/T)/dM into inv.
   dm = m.delta(schedule.period_mult)
   tp = m.exact(t, dtype)
   done = jnp.maximum(_df.value(_df.sub(tp, _df.DF(s_hi + dm * s_slope, s_lo))), 0)
   left = jnp.maximum(_df.value(_df.sub(_df.DF(e_hi + dm * e_slope, e_lo), tp)), 0)
   inv = inv - dm * (e_slope - s_slope) * inv * inv
-  return i, m.Progress(done * inv, left * inv), _df.DF(d_hi, d_lo)
+  return i, m.Progress(done * inv, left * inv), (peak, power)
 
 
 def _unit_position(schedule, t):
@@ -350,18 +357,23 @@ class CosineRestarts(Schedule):
   def _value(self, t):
     kind = self._special_value("period_mult")
     if kind == "table":
-      i, progress, decay_pow = _table_position(self, t)
+      i, progress, (peak_i, power_i) = _table_position(self, t)
     else:
       i, progress = (_unit_position if kind == "unit" else _restart_position)(self, t)
     if self._special_value("decay") == 1.0:   # decay^i is 1; its derivative i·decay^(i−1) is i
       peak = self.init_value * (1 + m.delta(self.decay) * i.astype(self.dtype))
     elif kind == "table":
       i_f = i.astype(self.dtype)
-      peak = self.init_value * _df.value(m.route(decay_pow, self.decay, i_f * decay_pow.hi / self.decay))
+      # the looked-up peak, its derivatives decay^i (init) and i·peak/decay (decay) routed in
+      finite = lambda x: m.sg(jnp.where(jnp.isfinite(x), x, 0))
+      peak = (peak_i + m.delta(self.init_value) * finite(power_i)
+              + m.delta(self.decay) * finite(i_f * peak_i / self.decay))
     else:
       ln_decay = m.route(self._d("ln_decay"), self.decay, 1 / self.decay)
       peak = m.exp_decay(self.init_value, _df.mul(m.exact(i, self.dtype), ln_decay))
-    out = m.lerp(peak, self.end_value, *m.cosine_weights(progress))
+    w, wc = m.cosine_weights(progress)
+    # a peak past float range (decay > 1) is inf; at a cycle's very end its weight is 0 (not NaN)
+    out = jnp.where(w == 0, 0, peak * w) + self.end_value * wc
     if self.max_cycles is not None:
       out = jnp.where(i >= self.max_cycles, self.end_value, out)
     return out
@@ -613,7 +625,7 @@ class WSD(Schedule):
     length = jnp.where(warm, w, d)
     inv = jnp.where(warm, 1 / jnp.maximum(w, 1).astype(dtype), 1 / jnp.maximum(d, 1).astype(dtype))
     den = jnp.maximum(length, 1)
-    n = jnp.clip(x + (length == 0).astype(x.dtype), 0, den)
+    n = m.jump_count(x, length, den)
     p, q = n.astype(dtype) * inv, (den - n).astype(dtype) * inv
     a, b = jnp.where(warm, self.init_value, peak), jnp.where(warm, peak, self.end_value)
     return jnp.where(~warm & (after < s), peak, m.lerp(a, b, q, p))

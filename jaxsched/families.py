@@ -175,15 +175,16 @@ class MultiStep(Schedule):
     if b.traced:
       powers = _df.value(b.real("gamma"))[..., None] ** j.astype(b.dtype)
       return {"powers": powers, "values": _df.value(b.real("init_value"))[..., None] * powers}
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore"):   # past float range: ±inf, the honest value (gamma > 1)
       powers = b.real("gamma")[..., None] ** j
       values = b.real("init_value")[..., None] * powers
-    return {"powers": b.leaf(powers.astype(b.dtype)), "values": b.leaf(values.astype(b.dtype))}
+      return {"powers": b.leaf(powers.astype(b.dtype)), "values": b.leaf(values.astype(b.dtype))}
 
   def _value(self, t):
     count = self.milestones.shape[-1]
     if count <= 16:   # a few scalar compares fuse; a reduction would be a kernel of its own
-      passed = sum((self.milestones[j] <= t).astype(jnp.int32) for j in range(count))
+      passed = sum((((self.milestones[j] <= t).astype(jnp.int32)) for j in range(count)),
+                   jnp.zeros(jnp.shape(t), jnp.int32))   # no milestones: a constant
     else:
       passed = jnp.sum(self.milestones <= t[..., None], axis=-1, dtype=jnp.int32)
     value, power = jnp.take(self._d("values"), passed), jnp.take(self._d("powers"), passed)

@@ -108,6 +108,9 @@ def config_from_json(text: str, shown: str) -> core.Schedule:
     config = json.loads(text)
   except json.JSONDecodeError as e:
     raise ParseError(f"SPEC {shown} is not valid JSON: {e}") from None
+  except RecursionError:   # the decoder recurses per level: thousands of levels are refused here
+    raise ParseError(f"SPEC {shown} is nested deeper than the limit of {core.MAX_DEPTH} "
+                     "schedules") from None
   try:
     return core.from_config(config)
   except (ValueError, TypeError) as e:
