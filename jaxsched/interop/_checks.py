@@ -5,12 +5,13 @@ import math
 import numbers
 
 
-def whole(where: str, name: str, x, *, minimum: int = 0) -> int:
-  """``x`` as a Python int (a float equal to a whole number is accepted, as peers store them)."""
+def whole(where: str, name: str, x, *, minimum: int | None = 0) -> int:
+  """``x`` as a Python int (a float equal to a whole number is accepted, as peers store them);
+  ``minimum=None`` accepts any whole number."""
   if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(float(x)) \
       or float(x) != int(x):
     raise ValueError(f"{where}: {name} must be a whole number of steps, got {x!r}")
-  if int(x) < minimum:
+  if minimum is not None and int(x) < minimum:
     raise ValueError(f"{where}: {name} must be >= {minimum}, got {x!r}")
   return int(x)
 
