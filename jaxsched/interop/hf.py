@@ -1,21 +1,23 @@
 """Hugging Face ``transformers.get_scheduler(name, ...)`` → jaxsched, by name (transformers is never
 imported). ``schedule(k)`` is the lr after k ``scheduler.step()`` calls, with ``b`` =
-``learning_rate``, ``W`` = ``num_warmup_steps``, ``T`` = ``num_training_steps``, ``D = T − W``:
+``learning_rate``, ``W`` = ``num_warmup_steps``, ``T`` = ``num_training_steps``, ``D = T − W`` and
+``L = max(1, D)``, the length HF divides its decay progress ``(k − W)/max(1, T − W)`` by:
 
 | name | jaxsched |
 |---|---|
-| ``linear`` | ``warmup(linear(b, 0.0, D), W)`` |
-| ``cosine`` | ``warmup_cosine(b, W, T)`` |
-| ``cosine_with_restarts`` (``num_cycles=n``) | ``warmup(cosine_restarts(b, D/n, max_cycles=n), W)`` |
-| ``polynomial`` (``lr_end``, ``power``) | ``warmup(polynomial(b, lr_end, D, power), W)`` |
+| ``linear`` | ``warmup(linear(b, 0.0, D), W)``; ``D <= 0``: ``join([linear(0.0, b, W), constant(0.0)], [W])`` |
+| ``cosine`` | ``warmup_cosine(b, W, W + L)`` |
+| ``cosine_with_restarts`` (``num_cycles=n``) | ``warmup(cosine_restarts(b, L/n, max_cycles=n), W)`` |
+| ``polynomial`` (``lr_end``, ``power``) | ``warmup(polynomial(b, lr_end, D, power), W)``; ``D < 0``: ``join([linear(0.0, b, W), constant(lr_end)], [W])`` |
 | ``constant`` | ``constant(b)`` |
 | ``constant_with_warmup`` | ``warmup(constant(b), W)`` |
 | ``inverse_sqrt`` (``timescale``) | ``inverse_sqrt(b, timescale, warmup_steps=W)`` |
-| ``cosine_with_min_lr`` (``min_lr`` or ``min_lr_rate=r``) | ``warmup_cosine(b, W, T, end_value=r·b)`` |
-| ``cosine_warmup_with_min_lr`` | ``join([linear(b·r₀, b, W − 1), cosine(b, D, end_value=r·b)], [W − 1])`` (HF counts this one from step + 1) |
+| ``cosine_with_min_lr`` (``min_lr`` or ``min_lr_rate=r``) | ``warmup_cosine(b, W, W + L, end_value=r·b)`` |
+| ``cosine_warmup_with_min_lr`` | ``join([linear(b·r₀, b, W − 1), cosine(b, L, end_value=r·b)], [W − 1])`` (HF counts this one from step + 1) |
 | ``warmup_stable_decay`` | ``wsd(b, W, S, D, init_value=m·b, end_value=m·b, warmup_shape=..., decay_shape=...)`` |
 
-(Without warmup, ``warmup(s, 0)`` is left out.)
+(Without warmup, ``warmup(s, 0)`` is left out.) ``L`` is ``T − W`` unless ``T <= W``, which HF
+accepts: there its decay lasts one step.
 """
 from __future__ import annotations
 
@@ -41,46 +43,70 @@ def _rest_none(kw: dict, name: str):
     raise TypeError(f"{_WHERE}: {name} got unexpected arguments {sorted(kw)}")
 
 
-def _warm(schedule, W):
-  return compose.warmup(schedule, W) if W else schedule
+def _warm(decay, W, b, *, from_peak=True):
+  """HF's warmup ``b·k/W`` for ``k < W``, then ``decay(k − W)``: jaxsched's warmup prefix when the
+  decay starts at the peak ``b``; a join when it does not (HF's linear at ``W >= T`` ramps towards
+  ``b`` and is 0 from ``k = W``)."""
+  if not W:
+    return decay
+  if from_peak:
+    return compose.warmup(decay, W)
+  return compose.join([families.linear(0.0, b, W), decay], [W])
 
 
-def _decay_steps(W, T, name):
-  if T < W:
-    raise ValueError(f"{_WHERE}: {name} needs num_training_steps >= num_warmup_steps, got {T} < {W}")
-  return T - W
+def _length(W, T):
+  """HF's decay length: it divides the progress ``k − W`` by ``max(1, T − W)``."""
+  return max(1, T - W)
 
 
 def _linear(b, W, T, kw):
+  """``max(0, (T − k)/max(1, T − W))``: with ``T <= W`` it is 0 from ``k = W`` on."""
   _rest_none(kw, "linear")
-  return _warm(families.linear(b, 0.0, _decay_steps(W, T, "linear")), W)
+  D = T - W
+  return _warm(families.linear(b, 0.0, max(D, 0)), W, b, from_peak=D >= 1)
 
 
 def _cosine(b, W, T, kw):
   _half_wave(kw, "cosine")
   _rest_none(kw, "cosine")
-  _decay_steps(W, T, "cosine")
-  return families.warmup_cosine(b, W, T)
+  return families.warmup_cosine(b, W, W + _length(W, T))
 
 
 def _cosine_with_restarts(b, W, T, kw):
+  """Each of ``n`` cycles lasts ``L/n`` steps; with ``L = 1`` the one step ``k = W`` is the start
+  of the first cycle whatever ``n`` is."""
   n = whole(_WHERE, "num_cycles", kw.pop("num_cycles", 1), minimum=1)
   _rest_none(kw, "cosine_with_restarts")
-  D = _decay_steps(W, T, "cosine_with_restarts")
-  if D % n:
+  L = _length(W, T)
+  n = 1 if L == 1 else n
+  if L % n:
     raise ValueError(f"{_WHERE}: cosine_with_restarts needs num_training_steps − num_warmup_steps "
-                     f"({D}) to be a multiple of num_cycles ({n}), so that every cycle restarts on "
+                     f"({L}) to be a multiple of num_cycles ({n}), so that every cycle restarts on "
                      "a whole step")
-  return _warm(cycles.cosine_restarts(b, D // n, max_cycles=n), W)
+  return _warm(cycles.cosine_restarts(b, L // n, max_cycles=n), W, b)
 
 
 def _polynomial(b, W, T, kw):
+  """HF holds ``lr_end`` from ``k > T``; at ``W == T`` it divides by ``T − W = 0`` at ``k = W``."""
   lr_end = real(_WHERE, "lr_end", kw.pop("lr_end", 1e-7))
   power = real(_WHERE, "power", kw.pop("power", 1.0))
   _rest_none(kw, "polynomial")
   if not b > lr_end:
     raise ValueError(f"{_WHERE}: lr_end ({lr_end}) must be smaller than learning_rate ({b})")
-  return _warm(families.polynomial(b, lr_end, _decay_steps(W, T, "polynomial"), power), W)
+  D = T - W
+  if D == 0:
+    raise ValueError(f"{_WHERE}: polynomial with num_training_steps == num_warmup_steps ({T}) "
+                     "divides by num_training_steps − num_warmup_steps = 0 at step "
+                     "num_warmup_steps in HF (ZeroDivisionError); use num_training_steps > "
+                     "num_warmup_steps")
+  if D < 0:                                   # HF's decay branch never runs: lr_end from k = W
+    return _warm(families.constant(lr_end), W, b, from_peak=False)
+  if power < 0:
+    raise ValueError(f"{_WHERE}: polynomial with power={power} raises 0 to a negative power at "
+                     "step num_training_steps in HF (ZeroDivisionError); use power >= 0")
+  if power == 0:                              # (1 − p)^0 = 1 up to T, lr_end after it
+    return _warm(families.piecewise([D + 1], [b, lr_end]), W, b)
+  return _warm(families.polynomial(b, lr_end, D, power), W, b)
 
 
 def _constant(b, W, T, kw):
@@ -89,7 +115,7 @@ def _constant(b, W, T, kw):
 
 def _constant_with_warmup(b, W, T, kw):
   _rest_none(kw, "constant_with_warmup")
-  return _warm(families.constant(b), W)
+  return _warm(families.constant(b), W, b)
 
 
 def _inverse_sqrt(b, W, T, kw):
@@ -97,7 +123,11 @@ def _inverse_sqrt(b, W, T, kw):
   _rest_none(kw, "inverse_sqrt")
   if timescale is None:                      # HF's default
     timescale = W or 10_000
-  return families.inverse_sqrt(b, real(_WHERE, "timescale", timescale), warmup_steps=W)
+  timescale = real(_WHERE, "timescale", timescale)
+  if not timescale > 0:
+    raise ValueError(f"{_WHERE}: inverse_sqrt needs timescale > 0, got {timescale}: HF divides by "
+                     "it and takes the square root of (k − W + timescale)/timescale")
+  return families.inverse_sqrt(b, timescale, warmup_steps=W)
 
 
 def _min_rate(b, kw, name):
@@ -115,8 +145,7 @@ def _cosine_with_min_lr(b, W, T, kw):
   _half_wave(kw, "cosine_with_min_lr")
   rate = _min_rate(b, kw, "cosine_with_min_lr")
   _rest_none(kw, "cosine_with_min_lr")
-  _decay_steps(W, T, "cosine_with_min_lr")
-  return families.warmup_cosine(b, W, T, end_value=rate * b)
+  return families.warmup_cosine(b, W, W + _length(W, T), end_value=rate * b)
 
 
 def _cosine_warmup_with_min_lr(b, W, T, kw):
@@ -126,16 +155,15 @@ def _cosine_warmup_with_min_lr(b, W, T, kw):
   rate = _min_rate(b, kw, "cosine_warmup_with_min_lr")
   warmup_rate = kw.pop("warmup_lr_rate", None)
   _rest_none(kw, "cosine_warmup_with_min_lr")
-  D = _decay_steps(W, T, "cosine_warmup_with_min_lr")
-  decay = families.cosine(b, D, end_value=rate * b)
-  if W == 0 or (W == 1 and warmup_rate is not None and warmup_rate != 1.0):
-    raise ValueError(f"{_WHERE}: cosine_warmup_with_min_lr with num_warmup_steps={W}"
-                     f"{' and warmup_lr_rate' if W else ''} starts its cosine one step in at step "
-                     "0, which no jaxsched schedule says; use num_warmup_steps >= 2 (or 'cosine_"
-                     "with_min_lr', which starts at the peak)")
-  if W == 1:
-    return decay
+  decay = families.cosine(b, _length(W, T), end_value=rate * b)
+  if W == 0:
+    raise ValueError(f"{_WHERE}: cosine_warmup_with_min_lr with num_warmup_steps=0 starts its "
+                     "cosine one step in at step 0, which no jaxsched schedule says; use "
+                     "num_warmup_steps >= 1 (or 'cosine_with_min_lr', which starts at the peak)")
   start = 1.0 / W if warmup_rate is None else real(_WHERE, "warmup_lr_rate", warmup_rate)
+  if W == 1:                     # step 0 is b·start (1 without a rate), then the cosine at k
+    return decay if start == 1.0 else compose.product(
+        decay, families.piecewise([1], [start, 1.0]))
   return compose.join([families.linear(b * start, b, W - 1), decay], [W - 1])
 
 
@@ -162,9 +190,15 @@ def _wsd(b, W, T, kw):
     if value not in _SHAPES:
       raise ValueError(f"{_WHERE}: unknown {kind} {value!r}; expected 'linear', 'cosine' or "
                        "'1-sqrt'")
-  return cycles.wsd(b, W, whole(_WHERE, "num_stable_steps", stable), decay, init_value=ratio * b,
-                    end_value=ratio * b, warmup_shape=_SHAPES[warmup_type],
-                    decay_shape=_SHAPES[decay_type])
+  stable = whole(_WHERE, "num_stable_steps", stable, minimum=None)
+  if stable < 0:
+    if stable + decay > 0:
+      raise ValueError(f"{_WHERE}: warmup_stable_decay with num_stable_steps={stable} (num_"
+                       "training_steps < num_warmup_steps + num_decay_steps) starts HF's decay "
+                       "part of the way down, which wsd does not say; use num_stable_steps >= 0")
+    stable = decay = 0             # HF's stable and decay ranges [W, W + S + D) are empty
+  return cycles.wsd(b, W, stable, decay, init_value=ratio * b, end_value=ratio * b,
+                    warmup_shape=_SHAPES[warmup_type], decay_shape=_SHAPES[decay_type])
 
 
 TABLE = {
@@ -189,15 +223,30 @@ def from_hf(name, learning_rate, num_warmup_steps=None, num_training_steps=None,
   """The jaxsched schedule of ``transformers.get_scheduler(name, optimizer, num_warmup_steps,
   num_training_steps, scheduler_specific_kwargs)`` for an optimizer with lr ``learning_rate``.
 
-  ``schedule(k)`` is the lr after k ``scheduler.step()`` calls, up to ``num_training_steps``.
-  After it, HF's cosine schedules (``cosine``, ``cosine_with_min_lr``,
-  ``cosine_warmup_with_min_lr``) evaluate their cosine past the end and rise again; jaxsched holds
-  the final value. ``num_cycles`` other than 0.5 (a wave) is not converted for them.
-  ``reduce_lr_on_plateau`` is ``jaxsched.reduce_on_plateau``.
+  ``schedule(k)`` is the lr after k ``scheduler.step()`` calls, up to ``num_training_steps``
+  (and to ``num_warmup_steps + 1`` where that is later). After it, HF's cosine schedules
+  (``cosine``, ``cosine_with_min_lr``, ``cosine_warmup_with_min_lr``) evaluate their cosine past
+  the end and rise again; jaxsched holds the final value. ``num_cycles`` other than 0.5 (a wave)
+  is not converted for them. ``reduce_lr_on_plateau`` is ``jaxsched.reduce_on_plateau``.
+
+  Edges, as HF computes them: HF divides the decay's progress by ``max(1, T − W)``, so at
+  ``W >= T`` (which HF accepts) its decay lasts one step. ``linear`` ramps ``0, b/W, ...,
+  b(W − 1)/W`` and is 0 from ``k = W``; the cosines give the peak ``b`` at ``k = W`` and their end
+  value at ``W + 1``; ``cosine_with_restarts`` gives ``b`` at ``W`` and 0 after, whatever
+  ``num_cycles``; ``polynomial`` with ``T < W`` is ``lr_end`` from ``k = W``; ``warmup_stable_decay``
+  whose stable and decay phases do not fit (``T <= W``) is ``min_lr_ratio·b`` from ``k = W``.
+  ``W = 0`` has no warmup; ``T = 0`` (with ``W = 0``) makes ``linear`` 0 throughout.
+
+  Refused with a ``ValueError`` naming the parameter, where HF itself divides by zero or raises:
+  ``polynomial`` with ``num_training_steps == num_warmup_steps`` (a ZeroDivisionError at step
+  ``W``) or a negative ``power``; ``inverse_sqrt`` with ``timescale <= 0``. Also refused, though HF
+  runs them: ``cosine_warmup_with_min_lr`` with ``num_warmup_steps=0`` (its cosine starts one step
+  in at step 0), ``cosine_with_restarts`` whose cycles do not restart on whole steps, and
+  ``warmup_stable_decay`` whose decay starts part-way (``W < T < W + num_decay_steps``).
 
   Formula: ``from_hf(name, b, W, T)(k)`` is HF's ``b·lr_lambda(k)``; each name maps to the
   composite in this module's table (``"linear"`` → ``warmup(linear(b, 0.0, T − W), W)``,
-  ``"cosine"`` → ``warmup_cosine(b, W, T)``, ...).
+  ``"cosine"`` → ``warmup_cosine(b, W, T)`` for ``T > W``, ...).
 
   Peer: ``transformers.get_scheduler`` (and the ``get_*_schedule_with_warmup`` functions it
   calls); transformers is never imported.
