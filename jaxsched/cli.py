@@ -322,7 +322,7 @@ def _signature(cls) -> str:
 
 def _is_composite(cls) -> bool:
   """A schedule built from schedules (a ``child``/``children`` field): composition, not a family."""
-  return any(spec.kind in ("child", "children") for _, spec in core._specs(cls))
+  return any(spec.kind in ("child", "children") for _, spec in core.fields_of(cls))
 
 
 def _cmd_families(args) -> int:

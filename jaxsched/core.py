@@ -111,7 +111,7 @@ def children():
 # --- conversion of user values to leaves -----------------------------------------------------------
 
 
-def _is_traced(x) -> bool:
+def is_traced(x) -> bool:
   return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(x))
 
 
@@ -148,13 +148,13 @@ def _to_real(name: str, family: str, x, rank: int):
   """``(value, lo)``: the stored float array and the private low word of the user's double."""
   if isinstance(x, _df.DF):
     hi, lo = x
-    if not _is_traced(x):
+    if not is_traced(x):
       exact = _df.join_host(np.asarray(hi), np.asarray(lo))
       return _to_real(name, family, exact, rank)
     return hi, jnp.broadcast_to(jnp.asarray(lo, hi.dtype), hi.shape)
-  if isinstance(x, (list, tuple)) and _is_traced(x):
+  if isinstance(x, (list, tuple)) and is_traced(x):
     x = jnp.asarray(x)                     # a vector of traced scalars is one traced vector
-  if _is_traced(x):
+  if is_traced(x):
     if not (jnp.issubdtype(x.dtype, jnp.floating) or jnp.issubdtype(x.dtype, jnp.integer)):
       raise TypeError(f"{family}: {name} must be a real number, got dtype {x.dtype}")
     dtype = (jnp.promote_types(x.dtype, default_float()) if jnp.issubdtype(x.dtype, jnp.floating)
@@ -170,9 +170,9 @@ def _to_real(name: str, family: str, x, rank: int):
 
 
 def _to_count(name: str, family: str, x, rank: int) -> jax.Array:
-  if isinstance(x, (list, tuple)) and _is_traced(x):
+  if isinstance(x, (list, tuple)) and is_traced(x):
     x = jnp.asarray(x)
-  if _is_traced(x):
+  if is_traced(x):
     if isinstance(x, (bool, np.bool_)) or jnp.issubdtype(x.dtype, jnp.floating):
       raise TypeError(f"{family}: {name} must be an integer step count, got a traced {x.dtype}")
     return x.astype(jnp.int32)
@@ -296,7 +296,7 @@ FAMILIES: dict[str, type["Schedule"]] = {}
 FAMILY_HOOKS: list[Callable[[type], None]] = []   # run on every new family (flax registration)
 
 
-def _specs(cls) -> list[tuple[str, Spec]]:
+def fields_of(cls) -> list[tuple[str, Spec]]:
   return [(f.name, f.metadata["spec"]) for f in dataclasses.fields(cls) if "spec" in f.metadata]
 
 
@@ -336,7 +336,7 @@ class Schedule:
   # --- construction ---------------------------------------------------------------------------------
   def __post_init__(self):
     lo = {}
-    for name, spec in _specs(type(self)):
+    for name, spec in fields_of(type(self)):
       raw = getattr(self, name)
       value = self._convert(name, spec, raw)
       if spec.kind == "real" and value is not None:
@@ -349,7 +349,7 @@ class Schedule:
     if depth > MAX_DEPTH:
       raise ValueError(f"{self.family}: schedules are nested {depth} deep, deeper than the limit "
                        f"of {MAX_DEPTH} (jaxsched.core.MAX_DEPTH)")
-    traced = _is_traced(self)
+    traced = is_traced(self)
     if not traced:
       self._raise_if_out_of_range()
     object.__setattr__(self, "_special", None if traced else _frozen(self._specialise(self._host_view())))
@@ -394,7 +394,7 @@ class Schedule:
     """A shallow copy whose real fields are the exact float64 doubles and counts int64 NumPy
     arrays, for range checks on the host (no device work; messages show the value as given)."""
     view = object.__new__(type(self))
-    for name, spec in _specs(type(self)):
+    for name, spec in fields_of(type(self)):
       value = getattr(self, name)
       if value is not None and spec.kind == "real":
         value = _df.join_host(np.asarray(value), np.asarray(self._lo[name]))
@@ -409,7 +409,7 @@ class Schedule:
     """``(ok, message, value)`` for every field's range (the message without the value, which
     construction and the checked mode each format their own way), then the family's cross-field
     rules as ``(ok, message)`` pairs."""
-    for name, spec in _specs(type(self)):
+    for name, spec in fields_of(type(self)):
       value = getattr(self, name)
       if value is None or spec.kind not in ("real", "count"):
         continue
@@ -465,7 +465,7 @@ class Schedule:
     """A new schedule with some fields replaced, its derived constants re-derived (on the host for
     concrete values, on the device for traced ones). Unchanged real fields keep the user's double.
     ``jaxsched.combine`` is built on it."""
-    specs = dict(_specs(type(self)))
+    specs = dict(fields_of(type(self)))
     kwargs = {}
     for name, spec in specs.items():
       value = getattr(self, name)
@@ -477,7 +477,7 @@ class Schedule:
         raise ValueError(f"{self.family}: unknown field {name!r}; fields are {sorted(specs)}")
       kwargs[name] = value
     new = type(self)(**kwargs)
-    if self._special and new._special is None and _is_traced(new):
+    if self._special and new._special is None and is_traced(new):
       # traced values know nothing special, but a field left as it was keeps its special value
       # (so a schedule rebuilt inside a scan keeps its structure); not one that reads derived
       # leaves (re-derived here on the device, where they are only stand-ins)
@@ -494,13 +494,13 @@ class Schedule:
 
   # --- evaluation -----------------------------------------------------------------------------------
   def __call__(self, step):
-    if _is_traced(step) or _is_traced(self):
+    if is_traced(step) or is_traced(self):
       # Inside a trace (the user's jit, grad, vmap, scan): inline the formula. A closed-over
       # schedule keeps its leaves concrete here, so XLA folds the per-setting constants.
       return _formula(self, _maths.as_step(step))
     if not isinstance(step, jax.Array):
       step = _maths.as_step(step)     # host values (Python ints of any size, NumPy) on the host
-    return _evaluate(self, step)      # eager: one compiled program per structure, one dispatch
+    return evaluate_compiled(self, step)      # eager: one compiled program per structure, one dispatch
 
   def _value(self, t):
     raise NotImplementedError
@@ -525,7 +525,7 @@ class Schedule:
   @property
   def batch_shape(self) -> tuple[int, ...]:
     """Leading axes shared by every leaf (after ``jaxsched.stack``); ``()`` for one schedule."""
-    for name, spec in _specs(type(self)):
+    for name, spec in fields_of(type(self)):
       value = getattr(self, name)
       if value is None or spec.kind == "static":
         continue
@@ -570,7 +570,7 @@ class Schedule:
     """(structure, leaves) that ``==`` and ``hash`` compare; derived leaves are left out (they are
     functions of these)."""
     parts, leaves = [type(self)], []
-    for name, spec in _specs(type(self)):
+    for name, spec in fields_of(type(self)):
       value = getattr(self, name)
       if spec.kind == "static" or value is None:
         parts.append((name, value))
@@ -598,7 +598,7 @@ class Schedule:
     sb, b = other._identity()
     if sa != sb:
       return False
-    if _is_traced(a) or _is_traced(b):
+    if is_traced(a) or is_traced(b):
       return self is other
     return all(np.shape(x) == np.shape(y) and np.asarray(x).dtype == np.asarray(y).dtype
                and np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(a, b))
@@ -607,29 +607,29 @@ class Schedule:
     """By value for concrete leaves (consistent with ``==``), so ``jax.jit(schedule)`` and static
     arguments work; a schedule with traced leaves hashes by identity (its ``==`` is identity)."""
     structure, leaves = self._identity()
-    if _is_traced(leaves):
+    if is_traced(leaves):
       return id(self)
     return hash((structure, tuple((np.asarray(x).dtype.str, np.shape(x), np.asarray(x).tobytes())
                                   for x in leaves)))
 
   def __repr__(self):
     parts = []
-    for name, spec in _specs(type(self)):
+    for name, spec in fields_of(type(self)):
       parts.append(f"{name}={_repr_value(self, name, spec)}")
-    batch = self.batch_shape if not _is_traced(self) else ()
+    batch = self.batch_shape if not is_traced(self) else ()
     tag = f"[{','.join(map(str, batch))}]" if batch else ""
     return f"{self.family}{tag}({', '.join(parts)})"
 
   # --- config ---------------------------------------------------------------------------------------
   def to_config(self) -> dict:
     """A JSON-safe dict, ``{"family": ..., <parameter>: ...}``, nested for composites."""
-    if _is_traced(self):
+    if is_traced(self):
       raise ValueError(f"{self.family}: to_config needs concrete hyperparameters, not traced ones")
     if self.batch_shape:
       raise ValueError(f"{self.family}: to_config takes one schedule; this is a batch of shape "
                        f"{self.batch_shape} (use jaxsched.unstack first)")
     config = {"family": self.family}
-    for name, spec in _specs(type(self)):
+    for name, spec in fields_of(type(self)):
       value = getattr(self, name)
       if value is None or spec.kind == "static":
         config[name] = value
@@ -733,7 +733,7 @@ def _weak(x):
 
 
 @jax.jit
-def _evaluate(schedule: "Schedule", step):
+def evaluate_compiled(schedule: "Schedule", step):
   """An eager call runs the formula as one compiled program, cached by structure: one dispatch,
   not hundreds. The step rule (SPEC §6) is applied inside it, so a device array of steps costs no
   eager op (each would be a small program of its own to compile)."""
@@ -757,7 +757,7 @@ def _is_scalar_like(x) -> bool:
 def show(x) -> str:
   """A leaf for an error message: its value, or ``<traced>`` (checkify messages see tracers).
   A concrete real pair shows the shortest decimal that gives it back, as the user wrote it."""
-  if _is_traced(x):
+  if is_traced(x):
     return "<traced>"
   if isinstance(x, _df.DF):
     return repr(_host_real(x.hi, x.lo))
@@ -767,7 +767,7 @@ def show(x) -> str:
 def children_of(schedule: "Schedule") -> list["Schedule"]:
   """The schedules a composite holds directly (its ``child`` and ``children`` fields, in order)."""
   out = []
-  for name, spec in _specs(type(schedule)):
+  for name, spec in fields_of(type(schedule)):
     if spec.kind == "child":
       out.append(getattr(schedule, name))
     elif spec.kind == "children":
@@ -800,7 +800,7 @@ def _repr_value(s: Schedule, name: str, spec: Spec) -> str:
     return repr(value)
   if spec.kind == "children":
     return "[" + ", ".join(map(repr, value)) + "]"
-  if _is_traced(value):
+  if is_traced(value):
     return f"<traced {value.dtype}{list(value.shape)}>"
   if spec.kind == "real":
     return repr(_host_real(value, s._lo.get(name, np.zeros_like(np.asarray(value)))))
@@ -814,7 +814,7 @@ def family(name: str):
     cls.family = name
     cls = dataclasses.dataclass(frozen=True, eq=False, repr=False)(cls)
     cls.__hash__ = Schedule.__hash__
-    specs = _specs(cls)
+    specs = fields_of(cls)
     cls._data_fields = tuple(n for n, s in specs if s.kind != "static")
     cls._meta_fields = tuple(n for n, s in specs if s.kind == "static")
     jax.tree_util.register_pytree_with_keys(cls, cls._flatten_with_keys, cls._unflatten,
@@ -850,7 +850,7 @@ def _respecialised(obj: Schedule, special):
   ``tree.map`` or a checkpoint restore can never keep a stale one, and ``unflatten(treedef,
   leaves)`` keeps ``treedef`` whenever the leaves fit it (never upgrades: a chunk of a batch keeps
   the batch's program)."""
-  values = [(getattr(obj, n), sp.optional) for n, sp in _specs(type(obj))
+  values = [(getattr(obj, n), sp.optional) for n, sp in fields_of(type(obj))
              if sp.kind in ("real", "count")]
   values += [(v, False) for v in (obj._lo.values() if isinstance(obj._lo, dict) else [obj._lo])]
   if not all(_concrete_number(v) if v is not None else optional for v, optional in values):
@@ -882,7 +882,7 @@ def _rebuilt(schedule: Schedule, child_fn, special_fn) -> Schedule:
   out = object.__new__(type(schedule))
   for k, v in vars(schedule).items():
     object.__setattr__(out, k, v)
-  for name, spec in _specs(type(schedule)):
+  for name, spec in fields_of(type(schedule)):
     value = getattr(schedule, name)
     if spec.kind == "child":
       object.__setattr__(out, name, child_fn(value))
@@ -897,7 +897,7 @@ def specialised(schedule: Schedule) -> Schedule:
   values; where it reads derived leaves (``_reads_derived``) they are re-derived on the host, in
   case they came from a trace. ``stack``, ``unstack`` and checkpoint restores call it; a traced
   schedule is returned as it is."""
-  if _is_traced(schedule):
+  if is_traced(schedule):
     return schedule
   out = _rebuilt(schedule, specialised, lambda s: _frozen(s._specialise(s._host_view())))
   if any(out._reads_derived(k, v) for k, v in out._special or ()):
@@ -947,7 +947,7 @@ def partition(schedule: Schedule):
   if not isinstance(schedule, Schedule):
     raise TypeError(f"partition: expects a jaxsched.Schedule, got {type(schedule).__name__}")
   params = {}
-  for name, spec in _specs(type(schedule)):
+  for name, spec in fields_of(type(schedule)):
     value = getattr(schedule, name)
     if value is None or spec.kind in ("static", "count"):
       continue
@@ -981,7 +981,7 @@ def combine(params, rest: Schedule) -> Schedule:
   if not isinstance(rest, Schedule):
     raise TypeError(f"combine: rest must be a jaxsched.Schedule, got {type(rest).__name__}")
   fields = {}
-  for name, spec in _specs(type(rest)):
+  for name, spec in fields_of(type(rest)):
     old = getattr(rest, name)
     if name not in params or old is None or spec.kind in ("static", "count"):
       continue
@@ -992,7 +992,7 @@ def combine(params, rest: Schedule) -> Schedule:
       fields[name] = tuple(combine(p, s) for p, s in zip(new, old))
     else:
       lo = rest._lo[name]
-      if _is_traced(new) or _is_traced(old):
+      if is_traced(new) or is_traced(old):
         new = jnp.asarray(new)
         fields[name] = _df.DF(new, jnp.where(new == old, lo, jnp.zeros_like(lo)).astype(new.dtype))
       elif np.shape(new) == np.shape(old) and np.array_equal(np.asarray(new), np.asarray(old)):
@@ -1045,7 +1045,7 @@ def validate(schedule: Schedule) -> None:
         checkify.check(jnp.all(ok), message + ", got {}", shown)
       continue
     _check_rows(checkify, ok, message, shown, batch)
-  for name, spec in _specs(type(schedule)):
+  for name, spec in fields_of(type(schedule)):
     if spec.kind == "child":
       validate(getattr(schedule, name))
     elif spec.kind == "children":
@@ -1160,7 +1160,7 @@ def _from_config(config, where: str) -> Schedule:
   if name not in FAMILIES:
     raise ValueError(f"unknown family {name!r}; known families: {sorted(FAMILIES)}")
   cls = FAMILIES[name]
-  specs = dict(_specs(cls))
+  specs = dict(fields_of(cls))
   kwargs = {}
   for key, value in config.items():
     if key == "family":

@@ -61,7 +61,7 @@ class Mixed(Schedule):
   # --- a batch of members, not a family of its own --------------------------------------------------
   def member(self) -> Schedule:
     """The one schedule an unbatched (concrete) mixed schedule stands for."""
-    if core._is_traced(self):
+    if core.is_traced(self):
       raise ValueError("mixed: member needs concrete values, not traced ones")
     if self.batch_shape:
       raise ValueError(f"mixed: this is a batch of shape {self.batch_shape}; use jaxsched.unstack")
@@ -70,7 +70,7 @@ class Mixed(Schedule):
   def to_config(self) -> dict:
     """The member's config for an unbatched mixed schedule (``from_config`` gives the member back);
     a batch raises, as every batch does: ``[s.to_config() for s in jaxsched.unstack(batch)]``."""
-    if core._is_traced(self) or self.batch_shape:
+    if core.is_traced(self) or self.batch_shape:
       return super().to_config()                   # raises the usual, explanatory error
     return self.member().to_config()
 
@@ -84,7 +84,7 @@ class Mixed(Schedule):
 
   def __repr__(self):
     names = ", ".join(dict.fromkeys(g.family for g in self.groups))
-    if core._is_traced(self):
+    if core.is_traced(self):
       return f"mixed(<traced>, groups: {names})"
     batch = self.batch_shape
     if not batch:
@@ -142,7 +142,7 @@ def stack_mixed(schedules: Sequence[Schedule], stack_same) -> Schedule:
     return stack_same([core.grouping_form(s) for s in schedules])
   n = len(schedules)
   which = np.asarray(which, np.int32)
-  traced = core._is_traced(schedules)
+  traced = core.is_traced(schedules)
   groups = []
   for g in range(len(keys)):
     members = [core.grouping_form(s) for s, w in zip(schedules, which) if w == g]

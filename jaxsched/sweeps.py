@@ -36,7 +36,7 @@ def _structure_diff(a: Schedule, b: Schedule, path: str) -> str | None:
   """Where two schedules differ in structure (family, static field, None vs value, shape), or None."""
   if type(a) is not type(b):
     return f"{path or 'family'}: family {a.family!r} vs {b.family!r}"
-  for name, spec in core._specs(type(a)):
+  for name, spec in core.fields_of(type(a)):
     x, y = getattr(a, name), getattr(b, name)
     where = f"{path}.{name}" if path else name
     if spec.kind == "static":
@@ -113,7 +113,7 @@ def stack(schedules: Sequence[Schedule]) -> Schedule:
   for i, s in enumerate(schedules):
     if not isinstance(s, Schedule):
       raise TypeError(f"stack: item {i} is a {type(s).__name__}, not a jaxsched.Schedule")
-  schedules = [s.member() if isinstance(s, Mixed) and not s.batch_shape and not core._is_traced(s)
+  schedules = [s.member() if isinstance(s, Mixed) and not s.batch_shape and not core.is_traced(s)
                else s for s in schedules]
   first = schedules[0]
   layouts = [layout(s) for s in schedules]
@@ -137,7 +137,7 @@ def stack(schedules: Sequence[Schedule]) -> Schedule:
 
 def _stack_same(schedules: list[Schedule]) -> Schedule:
   """Same-structure schedules stacked leaf by leaf on a new leading axis."""
-  if core._is_traced(schedules):
+  if core.is_traced(schedules):
     return jax.tree.map(lambda *xs: jnp.stack(xs), *schedules)
   # Concrete leaves: stack on the host (no per-shape device program to compile), then one transfer.
   return core.specialised(
@@ -172,7 +172,7 @@ def unstack(batched: Schedule) -> list[Schedule]:
   """
   if not isinstance(batched, Schedule):
     raise TypeError(f"unstack: expects a jaxsched.Schedule, got {type(batched).__name__}")
-  if core._is_traced(batched):
+  if core.is_traced(batched):
     raise ValueError("unstack: needs concrete hyperparameters, not traced ones")
   if isinstance(batched, Mixed):
     return unstack_mixed(batched)
@@ -475,7 +475,7 @@ def sample(factory: Callable[..., Schedule], key, n: int, space: Mapping[str, An
 
 # --- evaluation -----------------------------------------------------------------------------------
 
-_evaluate = core._evaluate     # the program every schedule call runs, batches included
+_evaluate = core.evaluate_compiled     # the program every schedule call runs, batches included
 
 
 def evaluate(schedule: Schedule, steps) -> jax.Array:
@@ -588,7 +588,7 @@ def _batch_of(schedules):
   leaves, treedef = jax.tree.flatten(schedules)
   if not leaves:
     raise ValueError("sweep: schedules holds no arrays")
-  if core._is_traced(leaves):
+  if core.is_traced(leaves):
     raise ValueError("sweep: schedules must be concrete (sweep compiles its own program; call it "
                      "outside jit)")
   if isinstance(schedules, Schedule):

@@ -116,7 +116,7 @@ def kwargs_for(draw, cls):
 
 # --- the outcome rule ----------------------------------------------------------------------------------
 
-FIELD_NAMES = {n for cls in core.FAMILIES.values() for n, _ in core._specs(cls)}
+FIELD_NAMES = {n for cls in core.FAMILIES.values() for n, _ in core.fields_of(cls)}
 
 
 def _names_something(message: str, family: str | None, fields) -> bool:
@@ -130,7 +130,7 @@ def _steps(schedule) -> np.ndarray:
   """0, boundaries b-1/b/b+1 of the first two scalar step counts, 2^24±1 and 2^31-1 (fixed length,
   so that evaluating reuses one compiled program per structure)."""
   near = []
-  for name, spec in core._specs(type(schedule)):
+  for name, spec in core.fields_of(type(schedule)):
     value = getattr(schedule, name)
     if spec.kind == "count" and spec.rank == 0 and value is not None and len(near) < 6:
       b = int(value)
@@ -183,7 +183,7 @@ def test_every_public_factory_is_fuzzed():
 def test_constructor_fuzz(family, data):
   cls = core.FAMILIES[family]
   kwargs = data.draw(kwargs_for(cls), label="kwargs")
-  fields = [n for n, _ in core._specs(cls)]
+  fields = [n for n, _ in core.fields_of(cls)]
   _outcome(lambda: cls(**kwargs), family, fields, f"{family}(**{kwargs!r})")
 
 
@@ -214,7 +214,7 @@ def configs(draw):
                           st.sampled_from([[], {}, None, 1, "", "Cosine", "cosine "])))
   config = {"family": family}
   cls = core.FAMILIES.get(family) if isinstance(family, str) else None
-  for name, spec in (core._specs(cls) if cls else []):
+  for name, spec in (core.fields_of(cls) if cls else []):
     if draw(st.integers(0, 4)) == 0:
       continue
     if spec.kind == "child":
@@ -269,7 +269,7 @@ def specs(draw):
     depth = draw(st.integers(1, 120))
     return "clip(" * depth + "constant(0.5)" + ")" * depth
   family = draw(st.sampled_from(sorted(core.FAMILIES)))
-  fields = [n for n, _ in core._specs(core.FAMILIES[family])]
+  fields = [n for n, _ in core.fields_of(core.FAMILIES[family])]
   args = draw(st.lists(literal, max_size=4))
   named = draw(st.lists(st.tuples(st.sampled_from(fields + ["bogus"]), literal), max_size=3))
   text = f"{family}({', '.join(args + [f'{k}={v}' for k, v in dict(named).items()])})"

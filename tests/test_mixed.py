@@ -9,7 +9,7 @@ import pytest
 
 import jaxsched as js
 from jaxsched.mixed import Mixed
-from jaxsched.sweeps import _evaluate
+from jaxsched.core import evaluate_compiled as _evaluate
 
 
 # One member of every family of SPEC §2 (so every pairing shares one batch) and a composite, with

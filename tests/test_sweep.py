@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import jaxsched as js
-from jaxsched.sweeps import _evaluate
+from jaxsched.core import evaluate_compiled as _evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 
