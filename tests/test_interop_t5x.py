@@ -1,4 +1,6 @@
 """js.from_t5x against a float64 reference of t5x's documented factor formulas (issue 12 item 4)."""
+import math
+
 import numpy as np
 import pytest
 
@@ -83,6 +85,81 @@ def test_native_form_of_the_default():
     (dict(factors="linear_decay", decay_factor=-1.0), ["decay_factor"]),
 ])
 def test_bad_factors_are_named(kwargs, words):
+  with pytest.raises(ValueError) as info:
+    js.from_t5x(**kwargs)
+  for w in words:
+    assert w in str(info.value)
+
+
+# --- issue 17 item 7: linear_decay is t5x's unclamped line; t5x's divisions by zero --------------
+
+def _line_steps(W, d, step_offset=0):
+  """Dense steps, the warmup end, the zero crossing W + 1/d (its neighbours), and far steps."""
+  b = [W]
+  if d > 0:
+    c = W + 1.0 / d
+    b += [math.floor(c), math.ceil(c), round(W + 2.0 / d), round(W + 10.0 / d)]
+  return _steps(*[x + step_offset for x in b], dense=60)
+
+
+LINEAR_DECAY = [
+    dict(base_learning_rate=base, warmup_steps=W, decay_factor=d, min_learning_rate=floor)
+    for base, W, d, floor in [
+        (0.5, 50, 0.01, -1.0), (0.5, 50, 0.01, 1e-8), (0.5, 50, 0.01, 0.0),
+        (0.01, 10, 0.003, -1e30), (0.01, 10, 0.003, -0.005), (0.2, 1, 0.7, -1e30),
+        (0.2, 7, 2.0, -1e30), (1.0, 3, 1e-5, -1e30), (-0.3, 20, 0.05, -1e30),
+        (-0.3, 20, 0.05, -1.0), (-0.3, 20, 0.05, 0.0), (0.3, 20, 0.0, -1e30),
+        (2.0, 2**24 + 1, 1e-7, -1e30), (0.1, 100, 0.0123, -2.0),
+    ]]
+
+
+@pytest.mark.parametrize("kwargs", LINEAR_DECAY, ids=lambda k: "-".join(map(str, k.values())))
+@pytest.mark.parametrize("factors, step_offset", [
+    ("linear_decay", 0), ("linear_decay * linear_decay", 0), ("constant * linear_decay", 13),
+    ("linear_decay * rsqrt_normalized_decay", 0)])
+def test_linear_decay_is_the_unclamped_line(kwargs, factors, step_offset):
+  t = _line_steps(kwargs["warmup_steps"], kwargs["decay_factor"], step_offset)
+  s = js.from_t5x(factors, step_offset=step_offset, **kwargs)
+  want = t5x_reference(t, factors, step_offset=step_offset, **kwargs)
+  np.testing.assert_allclose(np.asarray(s(t), np.float64), want, rtol=1e-6, atol=0)
+  assert js.parse(repr(s)) == s
+
+
+def test_the_issue_linear_decay_below_zero():
+  s = js.from_t5x("linear_decay", 0.5, warmup_steps=50, decay_factor=0.01, min_learning_rate=-1.0)
+  assert float(s(250)) == pytest.approx(-0.5, rel=1e-6)
+  assert float(s(10**6)) == -1.0                             # the floor, far down the line
+
+
+@pytest.mark.parametrize("factors", ["linear_warmup", "linear_decay", "rsqrt_decay",
+                                     "rsqrt_normalized_decay", "constant * linear_warmup"])
+def test_warmup_steps_zero_where_t5x_divides_by_zero(factors):
+  with np.errstate(divide="ignore", invalid="ignore"):
+    assert not np.all(np.isfinite(t5x_reference(np.arange(5), factors, warmup_steps=0)))
+  with pytest.raises(ValueError, match="warmup_steps"):
+    js.from_t5x(factors, warmup_steps=0)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(factors="constant * cosine_decay", warmup_steps=0, steps_per_cycle=50),
+    dict(factors="constant * decay_every", decay_factor=0.0, steps_per_decay=7),
+    dict(factors="constant * decay_every * linear_warmup", decay_factor=0.0, steps_per_decay=30,
+         warmup_steps=10, min_learning_rate=0.0),
+    dict(factors="decay_every", decay_factor=1.0, steps_per_decay=1),
+], ids=["cosine-W0", "decay_every-0", "decay_every-0-warmup", "decay_every-1"])
+def test_finite_edges_match_t5x(kwargs):
+  t = _steps(7, 14, 30, 50, 100)
+  s = js.from_t5x(**kwargs)
+  np.testing.assert_allclose(np.asarray(s(t), np.float64), t5x_reference(t, **kwargs), rtol=1e-6,
+                             atol=0)
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(factors="decay_every", decay_factor=-0.5), ["decay_every", "decay_factor"]),
+    (dict(factors="decay_every", steps_per_decay=0), ["steps_per_decay"]),
+    (dict(factors="cosine_decay", steps_per_cycle=0), ["steps_per_cycle"]),
+])
+def test_other_refusals_name_the_parameter(kwargs, words):
   with pytest.raises(ValueError) as info:
     js.from_t5x(**kwargs)
   for w in words:

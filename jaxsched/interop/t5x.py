@@ -8,10 +8,10 @@ Each factor is one jaxsched schedule (``W`` = ``warmup_steps``):
 |---|---|---|
 | ``constant`` | base | ``constant(base)`` |
 | ``linear_warmup`` | min(1, t/W) | ``linear(0.0, 1.0, W)`` |
-| ``linear_decay`` | base·min(t/W, 1 + decay_factor·(W − t)) | ``warmup(linear(base, base·(1 − d·S), S), W)`` with ``S = ⌈1/d⌉`` |
+| ``linear_decay`` | base·min(t/W, 1 + decay_factor·(W − t)) | ``join([linear(0.0, base, W), linear(base, base·(1 − d·S), S), linear(..., base·(1 − d·R), R − S)], [W, W + S])`` with ``S = ⌈1/d⌉``, ``R = 2³¹ − 1 − W`` (the line is not clamped) |
 | ``rsqrt_decay`` | 1/√max(t, W) | ``shift(inverse_sqrt(1/√W, W), W)`` |
 | ``rsqrt_normalized_decay`` | √W/√max(t, W) | ``shift(inverse_sqrt(1.0, W), W)`` |
-| ``decay_every`` | decay_factor^⌊t/steps_per_decay⌋ | ``step(1.0, steps_per_decay, decay_factor)`` |
+| ``decay_every`` | decay_factor^⌊t/steps_per_decay⌋ | ``step(1.0, steps_per_decay, decay_factor)`` (0: ``piecewise([steps_per_decay], [1.0, 0.0])``) |
 | ``cosine_decay`` | ½(1 + cos(π·(max(0, (t − W)/C) mod 1))) | ``shift(cosine_restarts(1.0, C), W)`` (C = ``steps_per_cycle``) |
 
 The whole is ``shift(clip(product(...), min_value=min_learning_rate), step_offset)``.
@@ -19,10 +19,11 @@ The whole is ``shift(clip(product(...), min_value=min_learning_rate), step_offse
 from __future__ import annotations
 
 import difflib
+import itertools
 import math
 
 from jaxsched import compose, cycles, families
-from jaxsched.core import Schedule
+from jaxsched.core import INT32_MAX, Schedule
 from jaxsched.interop._checks import real, whole
 
 _WHERE = "from_t5x"
@@ -43,23 +44,40 @@ def _linear_warmup(p):
   return families.linear(0.0, 1.0, _warmup_steps(p, "linear_warmup"))
 
 
+def _line(value, length: int) -> list:
+  """``value(n)``, a straight line in ``n``, for ``0 <= n <= length`` as ``(linear, steps)``
+  pieces. A line that crosses 0 inside is split at the first whole step at or past the crossing
+  (0 there when the crossing is a whole step), so that each piece keeps one sign and float32 stays
+  relative-exact away from the crossing (SPEC §6)."""
+  v0, v1 = value(0), value(length)
+  if length < 1 or v0 == v1:
+    return [(families.constant(v0), length)]
+  if v0 * v1 < 0:
+    cross = length * v0 / (v0 - v1)
+    near = round(cross)
+    if abs(cross - near) <= 1e-9 * cross:       # a whole step (1/d for d = 1e-5)
+      S, mid = near, 0.0
+    else:
+      S = math.ceil(cross)
+      mid = value(S)
+    if 1 <= S < length:
+      return [(families.linear(v0, mid, S), S), (families.linear(mid, v1, length - S), length - S)]
+  return [(families.linear(v0, v1, length), length)]
+
+
 def _linear_decay(p):
-  """After the warmup, ``base·(1 − d·n)``: a straight line that reaches 0 at ``n = 1/d``. As a
-  ``linear`` over ``S = ⌈1/d⌉`` whole steps its end is ``base·(1 − d·S) <= 0``; t5x's line goes
-  further below 0, and both are then floored by ``min_learning_rate`` (every other factor is >= 0)."""
+  """``base·min(t/W, 1 + d·(W − t))``, never clamped: the smaller of two lines through
+  ``(W, base)``, so a straight line on ``[0, W]`` and another after ``W``, which runs on (below
+  0 for ``d > 0``) through the whole step domain; only ``min_learning_rate`` floors it, and a
+  negative floor, a negative base or a repeated factor see the line as it is."""
   W, d, base = _warmup_steps(p, "linear_decay"), p["decay_factor"], p["base"]
   if d < 0:
-    raise ValueError(f"{_WHERE}: factor 'linear_decay' needs decay_factor >= 0, got {d}")
-  if d == 0:
-    return compose.warmup(families.constant(base), W)
-  span = 1.0 / d
-  near = round(span)
-  if near >= 1 and abs(span - near) <= 1e-9 * span:   # 1/d is a whole number of steps (d = 1e-5)
-    S, end = near, 0.0
-  else:
-    S = math.ceil(span)
-    end = base * (1.0 - d * S)
-  return compose.warmup(families.linear(base, end, S), W)
+    raise ValueError(f"{_WHERE}: factor 'linear_decay' needs decay_factor >= 0, got {d} (a "
+                     "negative slope makes it a rise, not a decay)")
+  pieces = (_line(lambda n: base * min(n / W, 1.0 + d * (W - n)), W)
+            + _line(lambda n: base * min((W + n) / W, 1.0 - d * n), INT32_MAX - W))
+  schedules, lengths = zip(*pieces)
+  return compose.join(list(schedules), list(itertools.accumulate(lengths[:-1])))
 
 
 def _rsqrt_decay(p):
@@ -73,7 +91,13 @@ def _rsqrt_normalized_decay(p):
 
 
 def _decay_every(p):
-  return families.step(1.0, p["steps_per_decay"], p["decay_factor"])
+  d, n = p["decay_factor"], p["steps_per_decay"]
+  if d < 0:
+    raise ValueError(f"{_WHERE}: factor 'decay_every' needs decay_factor >= 0, got {d} (a negative "
+                     "factor would flip the sign at every decay)")
+  if d == 0:                                   # t5x's 0^0 = 1 before the first decay, then 0
+    return families.piecewise([n], [1.0, 0.0])
+  return families.step(1.0, n, d)
 
 
 def _cosine_decay(p):
@@ -101,6 +125,16 @@ def from_t5x(factors: str = "constant * linear_warmup * rsqrt_decay",
   and defaults (a gin line ``utils.create_learning_rate_scheduler.factors = '...'`` converts
   argument for argument). ``schedule(k)`` equals t5x's ``step_fn(k)``. An unknown factor is a
   ``ValueError`` that names it.
+
+  ``linear_decay`` is t5x's line ``base·min(k/W, 1 + decay_factor·(W − k))`` at every step, below
+  0 too (only ``min_learning_rate`` floors it, so a negative floor or base, or the factor named
+  twice, sees the negative line).
+
+  Refused with a ``ValueError`` where t5x divides by zero and gives NaN or inf: ``warmup_steps=0``
+  with ``linear_warmup``, ``linear_decay``, ``rsqrt_decay`` or ``rsqrt_normalized_decay`` (``0/0``
+  at step 0), ``steps_per_decay`` or ``steps_per_cycle`` below 1. Also refused: a negative
+  ``decay_factor`` for ``linear_decay`` (a rise) and ``decay_every`` (a sign that flips at every
+  decay), and a negative ``step_offset`` or ``warmup_steps``.
 
   Formula: ``max(∏ factorᵢ(max(k − step_offset, 0)), min_learning_rate)``, each factor as in this
   module's table; as a schedule, ``shift(clip(product(...), min_value=min_learning_rate),
