@@ -119,6 +119,12 @@ VARIANTS = [
     ("warmup_stable_decay", {"num_decay_steps": 3, "warmup_type": "cosine", "min_lr_ratio": 0.2}),
     ("warmup_stable_decay", {"num_decay_steps": 1, "warmup_type": "1-sqrt",
                              "decay_type": "1-sqrt"}),
+    # negative end rates, where HF's max(0, factor) bites
+    ("cosine_with_min_lr", {"min_lr_rate": -0.2}),
+    ("cosine_warmup_with_min_lr", {"min_lr_rate": -0.5}),
+    ("cosine_warmup_with_min_lr", {"min_lr_rate": -0.5, "warmup_lr_rate": -0.3}),
+    ("warmup_stable_decay", {"num_decay_steps": 3, "min_lr_ratio": -0.25, "decay_type": "linear"}),
+    ("warmup_stable_decay", {"num_decay_steps": 0, "min_lr_ratio": -0.25}),
 ]
 EDGES = sorted({(W, T) for W in (0, 1, 4) for T in (0, 1, W - 1, W, W + 1, W + 5) if T >= 0})
 

@@ -135,17 +135,26 @@ def _min_rate(b, kw, name):
   if min_lr is not None and rate is not None:
     raise ValueError(f"{_WHERE}: {name}: only one of min_lr or min_lr_rate should be set")
   if min_lr is not None:
+    if b == 0:
+      raise ValueError(f"{_WHERE}: {name} with min_lr needs learning_rate != 0 (HF divides min_lr "
+                       "by it); use min_lr_rate")
     return real(_WHERE, "min_lr", min_lr) / b
   if rate is None:
     raise ValueError(f"{_WHERE}: {name} needs min_lr or min_lr_rate")
   return real(_WHERE, "min_lr_rate", rate)
 
 
+def _floored(schedule, rate):
+  """HF takes ``max(0, factor)`` in its cosine decays (and the wsd warmup): it bites only below a
+  negative end rate (the lr ``b`` is >= 0, as torch optimizers require)."""
+  return compose.clip(schedule, min_value=0.0) if rate < 0 else schedule
+
+
 def _cosine_with_min_lr(b, W, T, kw):
   _half_wave(kw, "cosine_with_min_lr")
   rate = _min_rate(b, kw, "cosine_with_min_lr")
   _rest_none(kw, "cosine_with_min_lr")
-  return families.warmup_cosine(b, W, W + _length(W, T), end_value=rate * b)
+  return _floored(families.warmup_cosine(b, W, W + _length(W, T), end_value=rate * b), rate)
 
 
 def _cosine_warmup_with_min_lr(b, W, T, kw):
@@ -155,7 +164,7 @@ def _cosine_warmup_with_min_lr(b, W, T, kw):
   rate = _min_rate(b, kw, "cosine_warmup_with_min_lr")
   warmup_rate = kw.pop("warmup_lr_rate", None)
   _rest_none(kw, "cosine_warmup_with_min_lr")
-  decay = families.cosine(b, _length(W, T), end_value=rate * b)
+  decay = _floored(families.cosine(b, _length(W, T), end_value=rate * b), rate)
   if W == 0:
     raise ValueError(f"{_WHERE}: cosine_warmup_with_min_lr with num_warmup_steps=0 starts its "
                      "cosine one step in at step 0, which no jaxsched schedule says; use "
@@ -197,8 +206,11 @@ def _wsd(b, W, T, kw):
                        "training_steps < num_warmup_steps + num_decay_steps) starts HF's decay "
                        "part of the way down, which wsd does not say; use num_stable_steps >= 0")
     stable = decay = 0             # HF's stable and decay ranges [W, W + S + D) are empty
-  return cycles.wsd(b, W, stable, decay, init_value=ratio * b, end_value=ratio * b,
-                    warmup_shape=_SHAPES[warmup_type], decay_shape=_SHAPES[decay_type])
+  out = cycles.wsd(b, W, stable, decay, init_value=ratio * b, end_value=ratio * b,
+                   warmup_shape=_SHAPES[warmup_type], decay_shape=_SHAPES[decay_type])
+  if ratio < 0:        # HF floors its warmup and decay at 0, but not the min_lr_ratio after them
+    out = compose.join([_floored(out, ratio), families.constant(ratio * b)], [W + stable + decay])
+  return out
 
 
 TABLE = {
@@ -235,7 +247,9 @@ def from_hf(name, learning_rate, num_warmup_steps=None, num_training_steps=None,
   value at ``W + 1``; ``cosine_with_restarts`` gives ``b`` at ``W`` and 0 after, whatever
   ``num_cycles``; ``polynomial`` with ``T < W`` is ``lr_end`` from ``k = W``; ``warmup_stable_decay``
   whose stable and decay phases do not fit (``T <= W``) is ``min_lr_ratio·b`` from ``k = W``.
-  ``W = 0`` has no warmup; ``T = 0`` (with ``W = 0``) makes ``linear`` 0 throughout.
+  ``W = 0`` has no warmup; ``T = 0`` (with ``W = 0``) makes ``linear`` 0 throughout. A negative
+  ``min_lr_rate``/``min_lr_ratio`` is floored at 0 where HF takes ``max(0, factor)`` (the cosine
+  decays, the wsd warmup and decay) and not after the wsd decay, where HF returns the ratio.
 
   Refused with a ``ValueError`` naming the parameter, where HF itself divides by zero or raises:
   ``polynomial`` with ``num_training_steps == num_warmup_steps`` (a ZeroDivisionError at step
