@@ -3,8 +3,8 @@ float32 formulas: does jaxsched's mixed batch compile in <= 1.5x the time?
 
   python benchmarks/main_job_bench.py      # prints a Markdown section for RESULTS.md
 
-The main job trains the built-in MLP (``jaxsched._demo.make_run(200)``) under the CLI's own batch of
-96 settings from 11 families (``jaxsched.cli.build_grid``), as ``jax.jit(jax.vmap(run))`` over one
+The main job trains the built-in MLP (``jaxsched.main_job.make_run(200)``) under the CLI's own batch of
+96 settings from 11 families (``jaxsched.main_job.build_grid``), as ``jax.jit(jax.vmap(run))`` over one
 mixed batch. Its twin is the same ``run`` vmapped over a small pytree of float32/int32 arrays (a
 family index and the hyperparameters, one row per setting) whose schedule is the textbook float32
 formula of each family (optax / torch / HF), the setting's family chosen by ``jnp.where`` over the
@@ -31,8 +31,8 @@ import numpy as np
 import optax
 
 import jaxsched as js
-from jaxsched import _demo
-from jaxsched.cli import DEFAULT_SETTINGS, DEFAULT_STEPS, build_grid
+from jaxsched import main_job
+from jaxsched.main_job import DEFAULT_SETTINGS, DEFAULT_STEPS, build_grid
 
 RTOL = 1e-4
 GOAL = 1.5
@@ -45,7 +45,8 @@ ASSUMED = {"staircase": False, "cycle": False, "anneal": "cos", "three_phase": F
 
 
 def main_job_batch(settings: int = DEFAULT_SETTINGS, steps: int = DEFAULT_STEPS):
-  """The CLI's batch, built by the CLI's own code (one mixed batch, as ``_train`` stacks it)."""
+  """The CLI's batch, built by the main job's own code (one mixed batch, as ``jaxsched sweep``
+  stacks it)."""
   groups = build_grid(settings, steps)
   return js.stack([s for _, schedules in groups for s in schedules])
 
@@ -208,7 +209,7 @@ def main_job_wall():
 
 def main(settings: int = DEFAULT_SETTINGS, steps: int = DEFAULT_STEPS) -> dict:
   """Runs both programs and the CLI, prints a Markdown section, returns the numbers."""
-  run = _demo.make_run(steps, seed=0)
+  run = main_job.make_run(steps, seed=0)
   batch = main_job_batch(settings, steps)
   families, params = twin_of(batch)
   twin = plain(families)
@@ -235,7 +236,7 @@ def main(settings: int = DEFAULT_SETTINGS, steps: int = DEFAULT_STEPS) -> dict:
   print(f"machine: {platform.machine()}, {len(os.sched_getaffinity(0))} cores, "
         f"{jax.local_device_count()} {dev.platform} device(s); jax {jax.__version__}, "
         f"optax {optax.__version__}\n")
-  print(f"{n} settings x {steps} steps of {_demo.DESCRIPTION}; families {', '.join(families)}. "
+  print(f"{n} settings x {steps} steps of {main_job.DESCRIPTION}; families {', '.join(families)}. "
         f"`jax.jit(jax.vmap(run))` over all {n} settings, best of {REPEAT} with "
         f"`jax.clear_caches()` before each; compile = trace + lower + XLA.\n")
   print("| what | compile | run | jaxpr lines of one lr |\n|---|---|---|---|")

@@ -2,7 +2,7 @@
 
   python benchmarks/sweep_bench.py            # prints a Markdown section for RESULTS.md
 
-The task is the main job's (``jaxsched._demo``): a small MLP regression trained with SGD + momentum
+The task is the main job's (``jaxsched.main_job``): a small MLP regression trained with SGD + momentum
 through ``optax.inject_hyperparams`` for ``STEPS`` updates. ``N`` settings are drawn by
 ``jaxsched.sample`` across four families and both decay shapes (linear and cosine), so the batch
 is a mixed batch of several structures:
@@ -29,8 +29,7 @@ import numpy as np
 import optax
 
 import jaxsched as js
-from jaxsched import _demo
-from jaxsched.sweeps import _sweep
+from jaxsched import main_job, runner
 
 N = 64
 STEPS = 200
@@ -60,8 +59,9 @@ def settings(n: int = N, steps: int = STEPS, seed: int = 0) -> js.Schedule:
 
 
 def run_sweep(batch, run):
-  out, stats = _sweep(run, batch, progress=False)
-  return np.asarray(out["loss"]), np.asarray(out["lr"]), stats["compile_s"], stats["run_s"]
+  result = runner.run_sweep(run, batch, progress=False)
+  out = result.outputs
+  return np.asarray(out["loss"]), np.asarray(out["lr"]), result.compile_s, result.run_s
 
 
 def run_loop(members, run):
@@ -82,7 +82,7 @@ def run_loop(members, run):
 
 def main(n: int = N, steps: int = STEPS) -> dict:
   """Runs both, prints a Markdown section, returns the numbers."""
-  run = _demo.make_run(steps)
+  run = main_job.make_run(steps)
   batch = settings(n, steps)
   members = js.unstack(batch)
   structures = len(batch.groups) if hasattr(batch, "groups") else 1
@@ -98,7 +98,7 @@ def main(n: int = N, steps: int = STEPS) -> dict:
   print(f"machine: {platform.machine()}, {len(os.sched_getaffinity(0))} cores, "
         f"{jax.local_device_count()} {dev.platform} device(s); jax {jax.__version__}, "
         f"optax {optax.__version__}\n")
-  print(f"{n} settings x {steps} steps of {_demo.DESCRIPTION}; families {', '.join(families)}; "
+  print(f"{n} settings x {steps} steps of {main_job.DESCRIPTION}; families {', '.join(families)}; "
         f"{structures} distinct structures in the batch\n")
   print("| what | compile | run | total | ratio |\n|---|---|---|---|---|")
   print(f"| loop: {n} closures, {n} x jax.jit | {l_compile:.1f} s | {l_run:.2f} s | "

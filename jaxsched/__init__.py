@@ -7,8 +7,9 @@ from jaxsched.compose import clip, join, per_epoch, product, warmup
 from jaxsched.compose import repeat, shift
 from jaxsched.plateau import ReduceOnPlateauState, reduce_on_plateau
 from jaxsched.optax_glue import current_lr
-from jaxsched.sweeps import (choice, evaluate, grid, int_uniform, log_uniform, sample, stack, sweep,
-                             uniform, unstack)
+from jaxsched.batches import evaluate, stack, unstack
+from jaxsched.spaces import choice, grid, int_uniform, log_uniform, sample, uniform
+from jaxsched.runner import sweep
 from jaxsched.plotting import plot
 from jaxsched.parse import parse
 from jaxsched.interop import from_big_vision, from_hf, from_keras, from_t5x, from_torch

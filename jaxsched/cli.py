@@ -14,21 +14,18 @@ What a shell and a cluster can rely on (README, "Limits and guarantees"):
   ``--distributed`` under SLURM/Open MPI); process 0 prints and writes.
 
 matplotlib is needed only for images (the ``plot`` extra) and is imported lazily.
+
+This module is argparse and the three commands. What they use lives apart, with public names: the
+main job's task and grid in ``jaxsched.main_job``, the sweep itself in ``jaxsched.runner``, what the
+commands write in ``jaxsched.reports``, joining several processes in ``jaxsched.multihost``, and the
+one-line wording of errors (``CliError``) in ``jaxsched.messages``.
 """
 from __future__ import annotations
 
 import argparse
-import ast
-import contextlib
-import csv
 import dataclasses
-import hashlib
 import inspect
-import json
-import math
 import os
-import re
-import socket
 import sys
 import time
 import traceback
@@ -38,27 +35,20 @@ import jax
 import numpy as np
 
 import jaxsched
-from jaxsched import _outputs, _resources, core
+from jaxsched import _outputs, _resources, core, main_job, multihost, reports, runner
 from jaxsched._outputs import OutputError
+from jaxsched.batches import evaluate, stack, unstack
+from jaxsched.main_job import DEFAULT_SETTINGS, DEFAULT_STEPS
+from jaxsched.messages import CliError, cut, excerpt, one_line, spec_message
 from jaxsched.parse import config_from_json, parse
 from jaxsched.plotting import INSTALL_HINT
-from jaxsched.sweeps import _resolve_devices, _sweep, _to_host, evaluate, stack, unstack
 
-DEFAULT_SETTINGS = 96
-DEFAULT_STEPS = 200
-LR_RANGE = (0.01, 0.3)          # peak learning rates, log-spaced (SGD with momentum 0.9)
 MAX_STEPS = 2**31               # steps 0 .. N-1 stay in the int32 step domain [0, 2^31 - 1]
-MESSAGE_LIMIT = 400             # characters of an error line; longer ones are cut in the middle
-SPEC_EXCERPT = 80               # characters of a long SPEC quoted in an error
-
-
-class CliError(Exception):
-  """A bad argument: reported as one line and exit status 2."""
 
 
 class _Parser(argparse.ArgumentParser):
   def error(self, message):
-    sys.stderr.write(f"jaxsched: error: {_cut(message)} (see '{self.prog} --help')\n")
+    sys.stderr.write(f"jaxsched: error: {cut(message)} (see '{self.prog} --help')\n")
     sys.exit(2)
 
 
@@ -70,76 +60,13 @@ def _int_at_least(low: int, words: str):
     except ValueError:
       value = None
     if value is None or value < low:
-      raise argparse.ArgumentTypeError(f"expected {words}, got {_cut(repr(text), 40)}") from None
+      raise argparse.ArgumentTypeError(f"expected {words}, got {cut(repr(text), 40)}") from None
     return value
   return parse
 
 
 _positive_int = _int_at_least(1, "a positive integer")
 _natural = _int_at_least(0, "an integer >= 0")   # a seed: NumPy's SeedSequence takes no negative entropy
-
-
-def _one_line(e: BaseException) -> str:
-  return " ".join(str(e).split()) or type(e).__name__
-
-
-def _cut(text: str, limit: int = MESSAGE_LIMIT) -> str:
-  """``text`` on one line, at most ``limit`` characters: a longer one keeps its start and end."""
-  text = " ".join(text.split())
-  if len(text) <= limit:
-    return text
-  keep = limit - 5
-  return f"{text[:keep * 2 // 3]} ... {text[len(text) - keep // 3:]}"
-
-
-def excerpt(text: str, at: int | None = None, width: int = SPEC_EXCERPT) -> str:
-  """At most ``width`` characters of ``text`` around index ``at`` (the start when None), with
-  ``...`` where cut: ``...ne(0.1, 10), 5)...``."""
-  if len(text) <= width:
-    return text
-  at = 0 if at is None else min(max(at, 0), len(text) - 1)
-  start = max(0, min(at - width // 2, len(text) - width))
-  end = start + width
-  return ("..." if start else "") + text[start:end] + ("..." if end < len(text) else "")
-
-
-def _error_position(message: str, text: str) -> int | None:
-  """Where in the SPEC ``text`` the error is: the JSON or syntax error's offset, else the first
-  place a fragment quoted in ``message`` occurs (the longest such fragment)."""
-  body = text.strip()
-  lead = len(text) - len(text.lstrip())
-  try:
-    if body.startswith("{"):
-      json.loads(body)
-    else:
-      ast.parse(body, mode="eval")
-  except json.JSONDecodeError as e:
-    return lead + e.pos
-  except SyntaxError as e:
-    if e.lineno and e.offset:
-      lines = body.splitlines(keepends=True)
-      return lead + sum(len(x) for x in lines[:e.lineno - 1]) + e.offset - 1
-  except (ValueError, MemoryError, RecursionError):
-    pass
-  rest = message.replace(repr(text), "").replace(text, "")
-  for fragment in sorted(set(re.findall(r"'([^']{2,})'", rest)), key=len, reverse=True):
-    found = text.find(fragment)
-    if found >= 0:
-      return found
-  return None
-
-
-def _spec_message(message: str, text: str) -> str:
-  """``message`` with a long SPEC replaced by an excerpt around the error and its position."""
-  if len(text) <= SPEC_EXCERPT:
-    return message
-  at = _error_position(message, text)
-  short = f"{excerpt(text, at)!r} ({len(text)} characters" + \
-      ("" if at is None else f", error near character {at + 1}") + ")"
-  for form in (repr(text), repr(text.strip()), text, text.strip()):
-    if form in message:
-      return message.replace(form, short)
-  return message
 
 
 # --- SPEC parsing (plot) --------------------------------------------------------------------------
@@ -157,11 +84,11 @@ def parse_spec(text: str) -> core.Schedule:
       except OSError as e:
         raise CliError(f"cannot read SPEC file {s!r}: {e.strerror or e}") from None
       except UnicodeDecodeError as e:
-        raise CliError(f"SPEC file {s!r} is not valid JSON: {_one_line(e)}") from None
+        raise CliError(f"SPEC file {s!r} is not valid JSON: {one_line(e)}") from None
       return config_from_json(body, f"file {s!r}")
     return parse(text)
   except (ValueError, TypeError) as e:
-    raise CliError(_one_line(e)) from None
+    raise CliError(one_line(e)) from None
 
 
 def _is_spec_file(s: str) -> bool:
@@ -194,7 +121,7 @@ def _output_format(path: str) -> str:
   known = sorted({"csv", *(images or _IMAGE_FORMATS)})
   if ext not in known:
     what = f"unknown format '.{ext}'" if ext else "no extension to tell the format"
-    raise CliError(f"-o {_cut(path, 120)!r}: {what}; supported: {', '.join(known)}")
+    raise CliError(f"-o {cut(path, 120)!r}: {what}; supported: {', '.join(known)}")
   if ext != "csv" and images is None:
     raise CliError(INSTALL_HINT)
   return ext
@@ -205,26 +132,9 @@ def _parse(text: str) -> core.Schedule:
   try:
     return parse_spec(text)
   except CliError as e:
-    raise CliError(_spec_message(str(e), text)) from None
+    raise CliError(spec_message(str(e), text)) from None
   except RecursionError:
     raise CliError(f"SPEC {excerpt(text)!r} is nested too deeply") from None
-
-
-def _write_csv(path_or_file, t, values):
-  header = ["step"] + (["value"] if len(values) == 1 else
-                       [f"value_{i}" for i in range(1, len(values) + 1)])
-
-  def write(f):
-    w = csv.writer(f)
-    w.writerow(header)
-    for i, step in enumerate(t):
-      w.writerow([int(step)] + [f"{float(v[i]):.9g}" for v in values])
-
-  if isinstance(path_or_file, str):
-    with open(path_or_file, "w", newline="") as f:
-      write(f)
-  else:
-    write(path_or_file)
 
 
 def _cmd_plot(args) -> int:
@@ -256,47 +166,22 @@ def _cmd_plot(args) -> int:
     values = [np.asarray(evaluate(s, t)) for s in schedules]
   except RecursionError:
     raise CliError("a SPEC is nested too deeply to evaluate") from None
-  note = _log_note(values) if args.log and image else None
+  note = reports.log_note(values) if args.log and image else None
   if note:
     print(note, file=sys.stderr)
   for fmt, name, target in targets:
     if fmt == "csv":
-      outputs.render(target, lambda tmp: _write_csv(tmp, t, values))
+      outputs.render(target, lambda tmp: reports.write_csv(tmp, t, values))
     else:
-      fig = _plot_figure(schedules, t, values, args.log)
+      fig = reports.plot_figure(schedules, t, values, args.log)
       outputs.render(target, lambda tmp, fig=fig, fmt=fmt: fig.savefig(tmp, format=fmt, dpi=110))
   if args.csv == "-":
-    _write_csv(sys.stdout, t, values)
+    reports.write_csv(sys.stdout, t, values)
   outputs.commit()
   report = sys.stderr if args.csv == "-" else sys.stdout
   for _, name, _ in targets:
     print(f"wrote {name}", file=report)
   return 0
-
-
-def _log_note(values) -> str | None:
-  """What a logarithmic axis leaves out, in one line (matplotlib's own warning takes two)."""
-  hidden = sum(int(np.sum(~(v > 0))) for v in values)
-  if not hidden:
-    return None
-  total = sum(v.size for v in values)
-  return (f"note: --log shows positive values only; {hidden} of {total} values are <= 0 and are "
-          "left out")
-
-
-def _plot_figure(schedules, t, values, log):
-  from matplotlib.figure import Figure
-  fig = Figure(figsize=(8, 4.5), layout="constrained")
-  ax = fig.subplots()
-  for s, v in zip(schedules, values):
-    shown = np.where(v > 0, v, np.nan) if log else v   # a log axis shows what is positive
-    ax.plot(t, shown, label=_cut(compact(s.to_config(), short=False), 120))
-  ax.set(xlabel="step", ylabel="learning rate")
-  if log and any(np.any(v > 0) for v in values):      # no positive value: keep a linear axis
-    ax.set_yscale("log")
-  ax.legend(fontsize="small")
-  ax.grid(alpha=0.3)
-  return fig
 
 
 # --- families -------------------------------------------------------------------------------------
@@ -320,7 +205,7 @@ def _signature(cls) -> str:
   return f"({', '.join(parts)})"
 
 
-def _is_composite(cls) -> bool:
+def is_composite(cls) -> bool:
   """A schedule built from schedules (a ``child``/``children`` field): composition, not a family."""
   return any(spec.kind in ("child", "children") for _, spec in core.fields_of(cls))
 
@@ -328,8 +213,8 @@ def _is_composite(cls) -> bool:
 def _cmd_families(args) -> int:
   """The families with their formulas, then, apart, the composition of schedules (``join``,
   ``warmup``, ``product``, the ``scaled`` node that ``s * c`` makes, ...)."""
-  families = [cls for cls in core.FAMILIES.values() if not _is_composite(cls)]
-  composites = [cls for cls in core.FAMILIES.values() if _is_composite(cls)]
+  families = [cls for cls in core.FAMILIES.values() if not is_composite(cls)]
+  composites = [cls for cls in core.FAMILIES.values() if is_composite(cls)]
   print("families:")
   for cls in families:
     print(f"{cls.family}{_signature(cls)}")
@@ -342,168 +227,6 @@ def _cmd_families(args) -> int:
 
 
 # --- sweep (the main job) -------------------------------------------------------------------------
-
-
-def _plan(steps: int):
-  """(family, [variant(lr) -> Schedule]) for the main job: each family's shape hyperparameters,
-  tied to the run length ``steps``; the peak learning rate is the swept axis."""
-  T = steps
-  q = max(T // 20, 1)              # a short warmup (one step at least; never longer than the run)
-  q2 = min(2 * q, T)
-  js = jaxsched
-  plan = [
-      ("constant", [lambda lr: js.constant(lr)]),
-      ("step", [lambda lr: js.step(lr, max(T // 4, 1), 0.5),
-                lambda lr: js.step(lr, max(T // 10, 1), 0.7)]),
-      ("exponential", [lambda lr: js.exponential(lr, 0.01 ** (1 / T)),
-                       lambda lr: js.exponential(lr, 0.1 ** (1 / T))]),
-      ("inverse_time", [lambda lr: js.inverse_time(lr, 10 / T),
-                        lambda lr: js.inverse_time(lr, 100 / T)]),
-      ("inverse_sqrt", [lambda lr: js.inverse_sqrt(lr, T / 20, warmup_steps=q),
-                        lambda lr: js.inverse_sqrt(lr, T / 5, warmup_steps=q)]),
-      ("linear", [lambda lr: js.linear(lr, 0.0, T),
-                  lambda lr: js.linear(lr, lr / 10, T)]),
-      ("polynomial", [lambda lr: js.polynomial(lr, 0.0, T, 2.0),
-                      lambda lr: js.polynomial(lr, 0.0, T, 0.5)]),
-      ("cosine", [lambda lr: js.cosine(lr, T),
-                  lambda lr: js.cosine(lr, T, end_value=lr / 10)]),
-      ("warmup_cosine", [lambda lr: js.warmup_cosine(lr, q, T),
-                         lambda lr: js.warmup_cosine(lr, q2, T, end_value=lr / 10)]),
-  ]
-  w, d = q, max(T // 5, 1)
-  plan.append(("wsd", [lambda lr: js.wsd(lr, w, max(T - w - d, 0), d),
-                       lambda lr: js.wsd(lr, w, max(T - w - 2 * d, 0), min(2 * d, T - w))]))
-  if T >= 4:                  # pct_start·T − 1 must leave the warmup phase a step or more
-    plan.append(("one_cycle", [lambda lr: js.one_cycle(lr, T),
-                               lambda lr: js.one_cycle(lr, T, pct_start=0.1)]))
-  return plan
-
-
-def _learning_rates(n: int) -> list[float]:
-  lo, hi = LR_RANGE
-  if n == 0:
-    return []
-  if n == 1:
-    return [math.sqrt(lo * hi)]
-  return np.geomspace(lo, hi, n).tolist()
-
-
-def build_grid(settings: int, steps: int):
-  """The main job's settings: ``settings`` spread as evenly as possible over the families (earlier
-  families get the remainder), and within a family over its shape variants; each variant gets
-  log-spaced peak learning rates in ``LR_RANGE``. Returns ``[(family, [schedules])]``, empty
-  families left out."""
-  plan = _plan(steps)
-  groups = []
-  for i, (name, variants) in enumerate(plan):
-    k = _share(settings, len(plan), i)
-    schedules = [variant(lr) for j, variant in enumerate(variants)
-                 for lr in _learning_rates(_share(k, len(variants), j))]
-    if schedules:
-      groups.append((name, schedules))
-  return groups
-
-
-def _share(total: int, parts: int, i: int) -> int:
-  """Part ``i`` of ``total`` split into ``parts`` near-equal whole parts, larger ones first."""
-  return total // parts + (i < total % parts)
-
-
-def _finite_or_none(x: float, digits: int = 7):
-  return float(f"{x:.{digits}g}") if math.isfinite(x) else None
-
-
-def _fmt(v, short: bool) -> str:
-  if isinstance(v, float):
-    return f"{v:.4g}" if short else repr(v)
-  if isinstance(v, dict):
-    return compact(v, short)
-  if isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
-    return "[" + ", ".join(compact(x, short) for x in v) + "]"
-  return repr(v)
-
-
-def compact(config: dict, short: bool = True) -> str:
-  """``family(k=v, …)`` from a config, without the fields left at their defaults; ``short`` rounds
-  numbers to 4 significant digits. (Still a valid ``plot`` SPEC when not ``short``.)"""
-  cls = core.FAMILIES[config["family"]]
-  defaults = {f.name: f.default for f in dataclasses.fields(cls)}
-  parts = [f"{key}={_fmt(value, short)}" for key, value in config.items()
-           if key != "family" and not (key in defaults and value == defaults[key])]
-  return f"{config['family']}({', '.join(parts)})"
-
-
-
-
-def _join(args):
-  """Joins a multi-process run when asked (``jax.distributed.initialize``, before the backends
-  start), and on a CPU-only machine splits the CPU for ``--devices`` (per process: the devices are
-  spread over the processes)."""
-  given = {k: v for k, v in (("coordinator_address", args.coordinator),
-                             ("num_processes", args.num_processes),
-                             ("process_id", args.process_id)) if v is not None}
-  if args.devices:
-    _split_cpu(-(-args.devices // (args.num_processes or 1)))
-  if not given and not args.distributed:
-    return
-  if args.num_processes is not None and args.process_id is not None \
-      and args.process_id >= args.num_processes:
-    raise CliError(f"--process-id {args.process_id} must be < --num-processes "
-                   f"{args.num_processes} (processes count from 0)")
-  if args.coordinator is not None:
-    host, port = _address(args.coordinator)
-    who = "" if args.process_id is None else f" as process {args.process_id}"
-    of = "" if args.num_processes is None else f" of {args.num_processes}"
-    sys.stderr.write(f"jaxsched: joining a multi-process run via {args.coordinator}{who}{of} "
-                     f"(waiting up to {args.init_timeout} s for the others)\n")
-    if args.process_id:
-      _reach(host, port, args.init_timeout, args.coordinator)
-  try:
-    jax.distributed.initialize(**given, initialization_timeout=args.init_timeout)
-  except Exception as e:          # ValueError (nothing to detect), runtime errors (unreachable)
-    hint = "" if given else (" (outside SLURM/Open MPI, give --coordinator HOST:PORT "
-                             "--num-processes N --process-id I)")
-    raise CliError(f"cannot join the multi-process run: {_cut(_one_line(e), 200)}{hint}") from None
-
-
-def _address(text: str) -> tuple[str, int]:
-  host, sep, port = text.rpartition(":")
-  if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-    raise CliError(f"--coordinator {_cut(text, 80)!r}: expected HOST:PORT, e.g. node0:8476")
-  return host.strip("[]"), int(port)
-
-
-def _reach(host: str, port: int, timeout: int, text: str):
-  """Waits until process 0's coordinator accepts connections. XLA ends a process that cannot
-  register in time with a C++ abort, so an absent or misspelled coordinator is caught here first,
-  as one line."""
-  deadline = time.monotonic() + timeout
-  while True:
-    try:
-      socket.create_connection((host, port), timeout=2).close()
-      return
-    except socket.gaierror as e:
-      raise CliError(f"--coordinator {text}: cannot resolve {host!r} ({e.strerror or e})") from None
-    except OSError:
-      if time.monotonic() >= deadline:
-        raise CliError(f"--coordinator {text}: nothing answered within {timeout} s (is process 0 "
-                       "running, with the same --coordinator?)") from None
-      time.sleep(0.5)
-
-
-def _agree(problem: str | None):
-  """Raises ``problem`` here, and a pointer to it in every other process, so that a run either
-  starts in every process or in none (a process that stops alone leaves the others waiting)."""
-  if jax.process_count() == 1:
-    if problem:
-      raise CliError(problem)
-    return
-  from jax.experimental import multihost_utils
-  flags = np.asarray(multihost_utils.process_allgather(np.int32(problem is not None)))
-  if problem:
-    raise CliError(problem)
-  if flags.any():
-    raise CliError(f"process {int(np.flatnonzero(flags)[0])} refused the run (its error says why)")
 
 
 def _sweep_problem(args, outputs: _outputs.Outputs | None):
@@ -568,174 +291,45 @@ def _cmd_sweep(args) -> int:
   prints the ranking, renders ``sweep.png`` and ``sweep.json`` into temporary files and renames
   both into place together."""
   started = time.perf_counter()
-  _join(args)
+  multihost.join(args)
   lead = jax.process_index() == 0
   outputs = _outputs.Outputs() if lead else None
   problem, json_target, png_target = _sweep_problem(args, outputs)
-  with _native_stdout_to_stderr(jax.process_count() > 1):
-    _agree(problem or _device_problem(args))
-    result, stats, groups, members, setup_s = _train(args, lead, started)
+  with multihost.native_stdout_to_stderr(jax.process_count() > 1):
+    multihost.agree(problem or _device_problem(args))
+    swept, members, setup_s = _train(args, lead, started)
   if not lead:
     return 0
-  loss = np.asarray(result["loss"], np.float64)
-  lr = np.asarray(result["lr"], np.float64)
-  _report(args, outputs, json_target, png_target, groups, members, loss, lr, stats, setup_s,
-          started)
+  loss = np.asarray(swept.outputs["loss"], np.float64)
+  lr = np.asarray(swept.outputs["lr"], np.float64)
+  reports.write_sweep_report(args, outputs, json_target, png_target, members, loss, lr, swept,
+                             setup_s, started)
   return 0
 
 
 def _train(args, lead, started):
-  """Builds the settings and runs them: ``(results on the host, stats, groups, members, setup_s)``
-  in every process."""
-  from jaxsched import _demo
+  """Builds the settings and runs them: ``(the runner.SweepResult with its outputs gathered to the
+  host, members, setup_s)`` in every process."""
   try:
-    _resolve_devices(args.devices)
-    groups = build_grid(args.settings, args.steps)
+    runner.resolve_devices(args.devices)
+    groups = main_job.build_grid(args.settings, args.steps)
   except (ValueError, TypeError) as e:
-    raise CliError(_one_line(e)) from None
+    raise CliError(one_line(e)) from None
   batch = stack([s for _, schedules in groups for s in schedules])    # one mixed batch
   members = unstack(batch)                       # the settings, as stacked: family and config
   n = len(members)
-  train = _demo.make_run(args.steps, seed=args.seed)
+  train = main_job.make_run(args.steps, seed=args.seed)
 
   setup_s = time.perf_counter() - started
   progress = not args.no_progress
   if progress and lead:
     print(f"jaxsched sweep: {n} settings from {len(groups)} families x {args.steps} steps; "
-          f"task: {_demo.DESCRIPTION}", file=sys.stderr)
+          f"task: {main_job.DESCRIPTION}", file=sys.stderr)
   chunk = args.chunk_size or max(1, -(-n // 8))
-  result, stats = _sweep(train, batch, devices=args.devices, chunk_size=chunk,
-                         progress=progress, desc="training")
-  result = _to_host({"loss": result["loss"], "lr": result["lr"]})    # every process takes part
-  return result, stats, groups, members, setup_s
-
-
-def _report(args, outputs, json_target, png_target, groups, members, loss, lr, stats, setup_s,
-            started):
-  """Process 0: the ranking on stdout, then ``sweep.png`` and ``sweep.json`` rendered into
-  temporary files and renamed into place together."""
-  from jaxsched import _demo
-  n = len(members)
-  try:
-    import matplotlib  # noqa: F401  (the plot extra)
-    draw = True
-  except ImportError:
-    draw = False
-  records = [{"index": i, "family": s.family, "config": s.to_config(),
-              "final_loss": float(loss[i, -1])} for i, s in enumerate(members)]
-  order = sorted(range(n), key=lambda j: (not math.isfinite(records[j]["final_loss"]),
-                                          records[j]["final_loss"]))
-  for rank, j in enumerate(order, start=1):
-    records[j]["rank"] = rank
-
-  timing = {"setup_s": round(setup_s, 3), "compile_s": round(stats["compile_s"], 3),
-            "trace_and_lower_s": round(stats["lower_s"], 3),
-            "xla_compile_s": round(stats["xla_compile_s"], 3), "run_s": round(stats["run_s"], 3)}
-  _print_table(records, order, args.top)
-  figure = None
-  if draw:
-    fig = _sweep_figure(records, order, loss, lr, args.steps)
-    tmp = outputs.render(png_target, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
-    figure = {"file": png_target.name, "sha256": _sha256(tmp)}
-  else:
-    print(f"note: sweep.png not drawn: {INSTALL_HINT}")
-    outputs.remove_on_commit(png_target)        # an old sweep.png must not pass for this run's
-  report = {
-      "command": "jaxsched sweep",
-      "task": _demo.DESCRIPTION,
-      "steps": args.steps, "seed": args.seed, "settings": n,
-      "families": list(dict.fromkeys(s.family for s in members)),
-      "devices": stats["devices"], "processes": jax.process_count(), "platform": stats["platform"],
-      "compiled_programs": 1, "chunks": stats["chunks"],
-      "timing": timing,
-      "figure": figure,
-      "results": [dict(records[j], final_loss=_finite_or_none(records[j]["final_loss"]),
-                       loss_curve=[_finite_or_none(x, 6) for x in loss[j]],
-                       lr_curve=[_finite_or_none(x, 6) for x in lr[j]]) for j in order],
-  }
-  text = _json_text(report)
-  outputs.render(json_target, lambda tmp: Path(tmp).write_text(text))
-  outputs.commit()                              # sweep.png and sweep.json replaced together
-  written = [str(Path(args.out) / "sweep.json")] + ([str(Path(args.out) / "sweep.png")] if draw else [])
-  total_s = time.perf_counter() - started
-  procs = f" in {jax.process_count()} processes" if jax.process_count() > 1 else ""
-  print(f"\n{n} settings x {args.steps} steps on {stats['devices']} {stats['platform']} "
-        f"device(s){procs}: 1 program compiled in {stats['compile_s']:.1f} s, ran in "
-        f"{stats['run_s']:.1f} s ({stats['chunks']} chunks); total {total_s:.1f} s")
-  print("wrote " + ", ".join(written))
-  return 0
-
-
-@contextlib.contextmanager
-def _native_stdout_to_stderr(active: bool):
-  """Points file descriptor 1 at stderr meanwhile: Gloo (JAX's CPU collectives) announces each
-  connection on stdout from C++, which in a multi-process run would mix with the ranking."""
-  if not active:
-    yield
-    return
-  sys.stdout.flush()
-  saved = os.dup(1)
-  os.dup2(2, 1)
-  try:
-    yield
-  finally:
-    sys.stdout.flush()
-    os.dup2(saved, 1)
-    os.close(saved)
-
-
-def _sha256(path: str) -> str:
-  with open(path, "rb") as f:
-    return hashlib.sha256(f.read()).hexdigest()
-
-
-def _json_text(report: dict) -> str:
-  """JSON with one line per result (readable, and a tenth of the size of fully indented JSON)."""
-  head = {k: v for k, v in report.items() if k != "results"}
-  lines = json.dumps(head, indent=1).rstrip("}").rstrip()
-  body = ",\n".join("  " + json.dumps(r) for r in report["results"])
-  return f'{lines},\n "results": [\n{body}\n ]\n}}\n'
-
-
-def _print_table(records, order, top):
-  shown = order if top <= 0 else order[:top]
-  print(f"{'rank':>4}  {'family':<14} {'final loss':>10}  hyperparameters")
-  for j in shown:
-    r = records[j]
-    loss = r["final_loss"]
-    text = f"{loss:10.5f}" if math.isfinite(loss) else f"{'diverged':>10}"
-    print(f"{r['rank']:>4}  {r['family']:<14} {text}  {compact(r['config'])}")
-  if len(shown) < len(order):
-    print(f"      ... {len(order) - len(shown)} more in sweep.json")
-
-
-
-
-def _sweep_figure(records, order, loss, lr, steps):
-  """Left: the learning rate of each family's best setting; right: their loss curves."""
-  from matplotlib import colormaps
-  from matplotlib.figure import Figure
-  best = {}
-  for j in order:
-    if math.isfinite(records[j]["final_loss"]):
-      best.setdefault(records[j]["family"], j)
-  fig = Figure(figsize=(12, 4.5 + 0.2 * len(best)), layout="constrained")
-  ax_lr, ax_loss = fig.subplots(1, 2)
-  palette = colormaps["tab20"]
-  for i, j in enumerate(best.values()):
-    color = palette((2 * i) % 20 + (2 * i) // 20)       # the dark shades first, then the light ones
-    r = records[j]
-    ax_lr.plot(np.arange(steps), lr[j], color=color,
-               label=f"#{r['rank']}  loss {r['final_loss']:.4g}  {compact(r['config'])}")
-    ax_loss.plot(np.arange(1, steps + 1), loss[j], color=color, linewidth=1)
-  ax_lr.set(xlabel="step", ylabel="learning rate", title="best setting of each family")
-  ax_loss.set(xlabel="step", ylabel="training loss (MSE)", yscale="log",
-              title="training loss after each update")
-  for ax in (ax_lr, ax_loss):
-    ax.grid(alpha=0.3)
-  fig.legend(loc="outside lower center", fontsize="small", frameon=False)
-  return fig
-
+  swept = runner.run_sweep(train, batch, devices=args.devices, chunk_size=chunk,
+                           progress=progress, desc="training")
+  host = runner.to_host({"loss": swept.outputs["loss"], "lr": swept.outputs["lr"]})  # every process
+  return dataclasses.replace(swept, outputs=host), members, setup_s                  # takes part
 
 
 # --- entry point ----------------------------------------------------------------------------------
@@ -811,23 +405,8 @@ def _parser() -> argparse.ArgumentParser:
   return parser
 
 
-def _split_cpu(n: int):
-  """Before JAX starts its backends: ask for ``n`` CPU devices (``jax_num_cpu_devices``), so that
-  ``--devices n`` can shard on a CPU-only machine (other platforms are unaffected). A no-op when
-  the user already chose (``XLA_FLAGS=--xla_force_host_platform_device_count``, the config) or the
-  backends are already running."""
-  if "xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", ""):
-    return
-  if jax.config.jax_num_cpu_devices not in (-1, None):
-    return
-  try:
-    jax.config.update("jax_num_cpu_devices", n)
-  except RuntimeError:            # backends already initialized: jax.devices() is what it is
-    pass
-
-
 def _error(message: str) -> None:
-  sys.stderr.write(f"jaxsched: error: {_cut(message)}\n")
+  sys.stderr.write(f"jaxsched: error: {cut(message)}\n")
   sys.stderr.flush()
 
 
@@ -865,9 +444,9 @@ def main(argv=None) -> int:
     elif isinstance(e, MemoryError):
       _error("out of memory")
     elif isinstance(e, (ValueError, TypeError)):
-      _error(_one_line(e))
+      _error(one_line(e))
     else:
-      _error(f"internal error: {type(e).__name__}: {_one_line(e)}"
+      _error(f"internal error: {type(e).__name__}: {one_line(e)}"
              + ("" if debug else " (run with --debug for the traceback)"))
       return 1
     return 2

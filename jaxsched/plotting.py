@@ -9,7 +9,7 @@ import numbers
 import numpy as np
 
 from jaxsched.core import Schedule
-from jaxsched.sweeps import evaluate, unstack
+from jaxsched.batches import evaluate, unstack
 
 INSTALL_HINT = 'matplotlib is not installed; install the plot extra: pip install "jaxsched[plot]"'
 

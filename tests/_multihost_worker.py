@@ -25,7 +25,7 @@ def main():
   import jax.numpy as jnp
 
   import jaxsched as js
-  from jaxsched.sweeps import _to_host
+  from jaxsched.runner import to_host
 
   batch = js.grid(js.cosine, {"init_value": [0.1, 0.2, 0.3], "end_value": [0.0, 0.01]}, steps=50)
   t = jnp.arange(0, 64, 3)
@@ -33,7 +33,7 @@ def main():
   for devices in (None, 2):
     result = js.sweep(lambda s: {"lr": s(t), "sum": jnp.sum(s(t))}, batch, devices=devices,
                       progress=False)
-    host = _to_host(result)
+    host = to_host(result)
     found[f"lr_{devices}"] = host["lr"]
     found[f"sum_{devices}"] = host["sum"]
   try:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import jaxsched as js
-from jaxsched import cli
+from jaxsched import cli, main_job, messages, reports
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -72,13 +72,13 @@ def test_sweep_end_to_end(tmp_path):
 
 
 def test_sweep_grid_covers_many_families():
-  groups = cli.build_grid(cli.DEFAULT_SETTINGS, cli.DEFAULT_STEPS)
-  assert sum(len(s) for _, s in groups) == cli.DEFAULT_SETTINGS
+  groups = main_job.build_grid(main_job.DEFAULT_SETTINGS, main_job.DEFAULT_STEPS)
+  assert sum(len(s) for _, s in groups) == main_job.DEFAULT_SETTINGS
   assert len(groups) >= 5
   for name, schedules in groups:
     assert all(s.family == name for s in schedules)
     js.stack(schedules)                              # each family's settings share a structure
-  assert [len(s) for _, s in cli.build_grid(3, 10)] == [1, 1, 1]
+  assert [len(s) for _, s in main_job.build_grid(3, 10)] == [1, 1, 1]
 
 
 def test_sweep_without_matplotlib_still_writes_json(tmp_path, monkeypatch, capsys):
@@ -156,7 +156,7 @@ def test_repr_is_a_spec(schedule):
   parsed = cli.parse_spec(repr(schedule))
   assert parsed == schedule
   assert cli.parse_spec(json.dumps(schedule.to_config())) == schedule
-  assert cli.parse_spec(cli.compact(schedule.to_config(), short=False)) == schedule
+  assert cli.parse_spec(reports.compact(schedule.to_config(), short=False)) == schedule
 
 
 def test_spec_positional_arguments_and_product_sugar():
@@ -187,12 +187,12 @@ def test_families_lists_every_family_with_its_formula(capsys):
   for name in js.FAMILIES:
     assert f"\n{name}(" in "\n" + out
     # composites (``scaled`` is what ``s * c`` builds) are listed apart, as composition
-    assert (f"\n{name}(" in "\n" + composition) == (name in composites or cli._is_composite(
+    assert (f"\n{name}(" in "\n" + composition) == (name in composites or cli.is_composite(
         js.FAMILIES[name])), name
   assert "cosine(init_value, steps, *, end_value=0.0, exponent=1.0, begin=0)" in out
   assert "init_value · gamma^⌊t / step_size⌋" in out
   formulas = dict(zip([x.split("(")[0] for x in lines[1::2]], lines[2::2]))
-  assert set(formulas) == {n for n, c in js.FAMILIES.items() if not cli._is_composite(c)}
+  assert set(formulas) == {n for n, c in js.FAMILIES.items() if not cli.is_composite(c)}
   for name, formula in formulas.items():          # a formula, not only words, for every family
     assert formula.startswith("    ") and (any(c in formula for c in "·/^=→+−")
                                          or name == "constant"), (name, formula)
@@ -406,13 +406,13 @@ def test_long_spec_errors_show_an_excerpt_around_the_error(capsys):
   spec = f"join([{inner}, nosuch(1)], [{', '.join(map(str, range(1, 3001)))}])"
   assert cli.main(["plot", spec]) == 2
   line = _one_error_line(capsys.readouterr().err)
-  assert len(line) < cli.MESSAGE_LIMIT + 40
+  assert len(line) < messages.MESSAGE_LIMIT + 40
   assert "unknown family 'nosuch'" in line and "nosuch(1)]" in line      # the excerpt holds it
   assert f"{len(spec)} characters" in line
   broken = '{"family": "constant", "value": 0.1' + " " * 100_000 + ', "x": }'
   assert cli.main(["plot", broken]) == 2
   line = _one_error_line(capsys.readouterr().err)
-  assert "not valid JSON" in line and '"x": }' in line and len(line) < cli.MESSAGE_LIMIT + 40
+  assert "not valid JSON" in line and '"x": }' in line and len(line) < messages.MESSAGE_LIMIT + 40
 
 
 def test_deep_nesting_is_one_line(capsys):
@@ -451,19 +451,6 @@ def test_bare_distributed_outside_a_cluster_is_one_line(monkeypatch, capsys):
   assert cli.main(["sweep", "--distributed"]) == 2
   line = _one_error_line(capsys.readouterr().err)
   assert "cannot join the multi-process run" in line and "--coordinator HOST:PORT" in line
-
-
-def test_sweep_devices_single_process():
-  import jax
-  from jaxsched.sweeps import _resolve_devices
-  assert _resolve_devices(1) == jax.devices()[:1]
-  assert _resolve_devices(None) == jax.devices()
-  with pytest.raises(ValueError, match="devices=99"):
-    _resolve_devices(99)
-  with pytest.raises(TypeError, match="devices must be"):
-    _resolve_devices(["cpu"])
-  with pytest.raises(TypeError, match="devices must be"):
-    _resolve_devices(3.5)
 
 
 def test_an_absent_coordinator_is_one_line_not_an_abort(capsys):

@@ -166,7 +166,7 @@ def test_stack_keeps_each_settings_formula_and_equals_a_loop_bit_for_bit():
   # the special exponents share one group whose formula selects per row; 1.5 is a group of its own
   assert [_special(g) for g in batch.groups] == [{"exponent": (0.5, 1.0, 2.0)}, {}]
   specials_only = js.stack(settings[:2] + settings[3:])
-  assert not isinstance(specials_only, js.mixed.Mixed)
+  assert not isinstance(specials_only, js.batches.Mixed)
   assert _special(specials_only) == {"exponent": (0.5, 1.0, 2.0)}
   # same special value everywhere: an ordinary batch that keeps it
   same = js.stack([js.cosine(a, 100) for a in (0.1, 0.2)])

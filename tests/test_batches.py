@@ -1,5 +1,6 @@
-"""Mixed batches (issue 8): one batch across families, static choices, None vs a value and vector
-lengths, equal setting by setting to its members; and every sweep helper speaking it."""
+"""Batches (``jaxsched.batches``, SPEC §4): ``stack``/``unstack``/``evaluate``, and mixed batches
+(issue 8): one batch across families, static choices, None vs a value and vector lengths, equal
+setting by setting to its members; and every batch helper speaking it."""
 
 import chex
 import jax
@@ -8,9 +9,94 @@ import numpy as np
 import pytest
 
 import jaxsched as js
-from jaxsched.mixed import Mixed
+from jaxsched.batches import Mixed
 from jaxsched.core import evaluate_compiled as _evaluate
 
+# Reference values: single schedules, each through one jitted call (eager evaluation would compile
+# every primitive of every formula separately, which is slow on CI).
+_single = jax.jit(lambda s, t: s(t))
+
+
+def _loop(batch, t):
+  return np.stack([_single(s, t) for s in js.unstack(batch)])
+
+
+def _configs(batch):
+  return [s.to_config() for s in js.unstack(batch)]
+
+
+# --- stack, unstack -------------------------------------------------------------------------------
+
+
+def test_unstack_gives_the_inputs_back_and_stack_inverts_it():
+  inputs = [js.multistep(0.1, [10, 20], 0.5), js.multistep(0.2, [5, 30], 0.1),
+            js.multistep(0.3, [0, 0], 0.9)]
+  batch = js.stack(inputs)
+  assert batch.batch_shape == (3,)
+  singles = js.unstack(batch)
+  assert [s.to_config() for s in singles] == [s.to_config() for s in inputs]
+  assert all(a == b for a, b in zip(singles, inputs))
+  assert js.stack(singles) == batch
+  assert js.unstack(inputs[0]) == [inputs[0]]
+
+
+def test_unstack_of_a_two_axis_batch_is_row_major():
+  rows = [js.grid(js.step, {"init_value": [0.1, 0.2, 0.3]}, step_size=10, gamma=g) for g in (0.5, 0.7)]
+  batch = js.stack(rows)
+  assert batch.batch_shape == (2, 3)
+  assert js.evaluate(batch, np.arange(5)).shape == (2, 3, 5)
+  got = [(c["gamma"], c["init_value"]) for c in _configs(batch)]
+  assert got == [(g, a) for g in (0.5, 0.7) for a in (0.1, 0.2, 0.3)]
+
+
+def test_composites_stack():
+  inputs = [js.warmup(js.cosine(v, 100), 10) for v in (0.1, 0.2)]
+  batch = js.stack(inputs)
+  assert _configs(batch) == [s.to_config() for s in inputs]
+
+
+@pytest.mark.parametrize("a, b, words", [
+    (js.exponential(0.1, 0.9), js.step(0.1, 10, 0.9), "family 'exponential' vs 'step'"),
+    (js.exponential(0.1, 0.9), js.exponential(0.1, 0.9, staircase=True), "staircase"),
+    (js.exponential(0.1, 0.9), js.exponential(0.1, 0.9, end_value=0.01), "end_value: None vs a value"),
+    (js.multistep(0.1, [1, 2], 0.5), js.multistep(0.1, [1, 2, 3], 0.5), "milestones: length 2 vs 3"),
+    (js.warmup(js.cosine(0.1, 10), 5), js.warmup(js.linear(0.1, 0, 10), 5), "schedule: family"),
+    (js.warmup(js.cosine(0.1, 10), 5), js.warmup(js.cosine(0.1, 10), 5, shape="cosine"), "shape"),
+])
+def test_stacking_batches_of_different_structures_names_the_difference(a, b, words):
+  assert js.unstack(js.stack([a, b])) == [a, b]           # single schedules: a mixed batch
+  with pytest.raises(ValueError, match="schedule 1") as info:  # batches: no new axis across structures
+    js.stack([js.stack([a, a]), js.stack([b, b])])
+  assert words in str(info.value)
+
+
+def test_stack_rejects_empty_and_non_schedules():
+  with pytest.raises(ValueError):
+    js.stack([])
+  with pytest.raises(TypeError):
+    js.stack([js.constant(1.0), 1.0])
+
+
+
+# --- evaluate -------------------------------------------------------------------------------------
+
+
+def test_evaluate_matches_single_calls_and_compiles_once_per_structure():
+  steps = jnp.arange(0, 400, 3)
+  first = js.grid(js.warmup_cosine, {"peak_value": [0.1, 0.3, 1.0]}, warmup_steps=20, total_steps=300)
+  second = js.grid(js.warmup_cosine, {"peak_value": [2.0, 0.5, 0.7]}, warmup_steps=50, total_steps=350)
+  before = _evaluate._cache_size()
+  values = js.evaluate(first, steps)
+  assert _evaluate._cache_size() == before + 1
+  other = js.evaluate(second, steps)
+  assert _evaluate._cache_size() == before + 1           # new values, same structure: no recompile
+  assert values.shape == (3,) + steps.shape
+  for batch, got in ((first, values), (second, other)):
+    np.testing.assert_allclose(got, _loop(batch, steps), rtol=1e-6)
+  assert js.evaluate(js.constant(2.0), 5).shape == ()
+
+
+# --- mixed batches --------------------------------------------------------------------------------
 
 # One member of every family of SPEC §2 (so every pairing shares one batch) and a composite, with
 # the structural variants a mixed batch must separate: static flags and modes, None vs a value,
@@ -43,8 +129,6 @@ MEMBERS = [
 SCHEDULES = [s for s, _ in MEMBERS]
 STEPS = np.array(sorted({0, 1, 2, 2**24 + 1, 2**31 - 1} | {x for _, bs in MEMBERS for b in bs
                                                          for x in (b - 1, b, b + 1)}), np.int32)
-
-_single = jax.jit(lambda s, t: s(t))
 
 
 def _relative(got, want):

@@ -1,5 +1,6 @@
-"""Sweeps (SPEC §4): stack/unstack, grid, sample, evaluate, sweep (one device here; four in a
-subprocess with forced host devices)."""
+"""The sweep runner (``jaxsched.runner``, SPEC §4): ``sweep`` and ``run_sweep`` equal a loop of
+single runs, chunked, padded and sharded (one device here; four in a subprocess with forced host
+devices), with their progress display and figures; ``resolve_devices``."""
 import os
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 import jaxsched as js
-from jaxsched.core import evaluate_compiled as _evaluate
+from jaxsched import runner
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,145 +24,6 @@ _single = jax.jit(lambda schedule, t: schedule(t))
 
 def _loop(batch, t):
   return np.stack([_single(s, t) for s in js.unstack(batch)])
-
-
-def _configs(batch):
-  return [s.to_config() for s in js.unstack(batch)]
-
-
-# --- grid, stack, unstack -------------------------------------------------------------------------
-
-
-def test_grid_is_row_major_in_the_order_given():
-  batch = js.grid(js.exponential, {"init_value": [0.1, 0.01], "gamma": [0.9, 0.99]})
-  assert batch.batch_shape == (4,)
-  expected = [js.exponential(a, g) for a in (0.1, 0.01) for g in (0.9, 0.99)]
-  assert _configs(batch) == [s.to_config() for s in expected]
-  t = np.arange(0, 50, 7)
-  np.testing.assert_allclose(js.evaluate(batch, t), np.stack([_single(s, t) for s in expected]),
-                             rtol=1e-6)
-
-
-def test_grid_fixed_arguments_and_bad_axes():
-  batch = js.grid(js.cosine, {"steps": [10, 20, 30]}, init_value=0.5, end_value=0.1)
-  assert [c["steps"] for c in _configs(batch)] == [10, 20, 30]
-  assert {c["init_value"] for c in _configs(batch)} == {0.5}
-  with pytest.raises(ValueError, match="both"):
-    js.grid(js.cosine, {"steps": [10]}, steps=5, init_value=0.1)
-  with pytest.raises(ValueError, match="empty"):
-    js.grid(js.cosine, {"steps": []}, init_value=0.1)
-  with pytest.raises(ValueError, match="steps"):        # construction still validates each value
-    js.grid(js.cosine, {"steps": [10, -1]}, init_value=0.1)
-
-
-def test_grid_keeps_double_precision():
-  batch = js.grid(js.exponential, {"gamma": [0.9999999999, 0.5]}, init_value=1.0)
-  assert _configs(batch)[0]["gamma"] == 0.9999999999
-
-
-def test_unstack_gives_the_inputs_back_and_stack_inverts_it():
-  inputs = [js.multistep(0.1, [10, 20], 0.5), js.multistep(0.2, [5, 30], 0.1),
-            js.multistep(0.3, [0, 0], 0.9)]
-  batch = js.stack(inputs)
-  assert batch.batch_shape == (3,)
-  singles = js.unstack(batch)
-  assert [s.to_config() for s in singles] == [s.to_config() for s in inputs]
-  assert all(a == b for a, b in zip(singles, inputs))
-  assert js.stack(singles) == batch
-  assert js.unstack(inputs[0]) == [inputs[0]]
-
-
-def test_unstack_of_a_two_axis_batch_is_row_major():
-  rows = [js.grid(js.step, {"init_value": [0.1, 0.2, 0.3]}, step_size=10, gamma=g) for g in (0.5, 0.7)]
-  batch = js.stack(rows)
-  assert batch.batch_shape == (2, 3)
-  assert js.evaluate(batch, np.arange(5)).shape == (2, 3, 5)
-  got = [(c["gamma"], c["init_value"]) for c in _configs(batch)]
-  assert got == [(g, a) for g in (0.5, 0.7) for a in (0.1, 0.2, 0.3)]
-
-
-def test_composites_stack():
-  inputs = [js.warmup(js.cosine(v, 100), 10) for v in (0.1, 0.2)]
-  batch = js.stack(inputs)
-  assert _configs(batch) == [s.to_config() for s in inputs]
-
-
-@pytest.mark.parametrize("a, b, words", [
-    (js.exponential(0.1, 0.9), js.step(0.1, 10, 0.9), "family 'exponential' vs 'step'"),
-    (js.exponential(0.1, 0.9), js.exponential(0.1, 0.9, staircase=True), "staircase"),
-    (js.exponential(0.1, 0.9), js.exponential(0.1, 0.9, end_value=0.01), "end_value: None vs a value"),
-    (js.multistep(0.1, [1, 2], 0.5), js.multistep(0.1, [1, 2, 3], 0.5), "milestones: length 2 vs 3"),
-    (js.warmup(js.cosine(0.1, 10), 5), js.warmup(js.linear(0.1, 0, 10), 5), "schedule: family"),
-    (js.warmup(js.cosine(0.1, 10), 5), js.warmup(js.cosine(0.1, 10), 5, shape="cosine"), "shape"),
-])
-def test_stacking_batches_of_different_structures_names_the_difference(a, b, words):
-  assert js.unstack(js.stack([a, b])) == [a, b]           # single schedules: a mixed batch
-  with pytest.raises(ValueError, match="schedule 1") as info:  # batches: no new axis across structures
-    js.stack([js.stack([a, a]), js.stack([b, b])])
-  assert words in str(info.value)
-
-
-def test_stack_rejects_empty_and_non_schedules():
-  with pytest.raises(ValueError):
-    js.stack([])
-  with pytest.raises(TypeError):
-    js.stack([js.constant(1.0), 1.0])
-
-
-# --- sample ---------------------------------------------------------------------------------------
-
-
-def test_sample_ranges_and_determinism():
-  space = {"init_value": js.log_uniform(1e-4, 1e-1), "gamma": js.uniform(0.5, 0.99),
-           "decay_steps": js.int_uniform(1, 3), "begin": js.choice([0, 10])}
-  a = js.sample(js.exponential, jax.random.key(0), 32, space)
-  b = js.sample(js.exponential, jax.random.key(0), 32, space)
-  c = js.sample(js.exponential, jax.random.key(1), 32, space)
-  assert a.batch_shape == (32,)
-  ca, cb, cc = _configs(a), _configs(b), _configs(c)
-  assert ca == cb and ca != cc
-  init = np.array([x["init_value"] for x in ca])
-  gamma = np.array([x["gamma"] for x in ca])
-  assert np.all((init >= 1e-4) & (init <= 1e-1)) and np.all((gamma >= 0.5) & (gamma < 0.99))
-  assert init.min() < 1e-3 and init.max() > 1e-2          # spread over the decades, not linear
-  assert {x["decay_steps"] for x in ca} == {1, 2, 3}
-  assert {x["begin"] for x in ca} == {0, 10}
-  assert _configs(js.sample(js.exponential, 0, 3, {"gamma": js.uniform(0.5, 0.6)}, init_value=1.0))[0][
-      "init_value"] == 1.0
-
-
-@pytest.mark.parametrize("make", [lambda: js.uniform(1.0, 1.0), lambda: js.uniform(2.0, 1.0),
-                                  lambda: js.log_uniform(0.0, 1.0), lambda: js.log_uniform(-1.0, 1.0),
-                                  lambda: js.uniform(0.0, float("inf")), lambda: js.int_uniform(3, 2),
-                                  lambda: js.choice([])])
-def test_bad_ranges_are_value_errors(make):
-  with pytest.raises(ValueError):
-    make()
-
-
-def test_sample_bad_arguments():
-  with pytest.raises(ValueError):
-    js.sample(js.constant, 0, 0, {"value": js.uniform(0, 1)})
-  with pytest.raises(TypeError):
-    js.sample(js.constant, 0, 2, {"value": (0, 1)})
-
-
-# --- evaluate -------------------------------------------------------------------------------------
-
-
-def test_evaluate_matches_single_calls_and_compiles_once_per_structure():
-  steps = jnp.arange(0, 400, 3)
-  first = js.grid(js.warmup_cosine, {"peak_value": [0.1, 0.3, 1.0]}, warmup_steps=20, total_steps=300)
-  second = js.grid(js.warmup_cosine, {"peak_value": [2.0, 0.5, 0.7]}, warmup_steps=50, total_steps=350)
-  before = _evaluate._cache_size()
-  values = js.evaluate(first, steps)
-  assert _evaluate._cache_size() == before + 1
-  other = js.evaluate(second, steps)
-  assert _evaluate._cache_size() == before + 1           # new values, same structure: no recompile
-  assert values.shape == (3,) + steps.shape
-  for batch, got in ((first, values), (second, other)):
-    np.testing.assert_allclose(got, _loop(batch, steps), rtol=1e-6)
-  assert js.evaluate(js.constant(2.0), 5).shape == ()
 
 
 # --- sweep (one device) ---------------------------------------------------------------------------
@@ -232,6 +94,32 @@ def test_sweep_bad_arguments():
     js.sweep(_run, batch, chunk_size=0, progress=False)
   with pytest.raises(ValueError, match="leading batch axis"):
     js.sweep(lambda x: x, {"a": jnp.zeros(2), "b": jnp.zeros(3)}, progress=False)
+
+
+def test_run_sweep_returns_the_outputs_and_the_figures():
+  batch = js.grid(js.cosine, {"init_value": [0.1, 0.2, 0.3, 0.4, 0.5]}, steps=10)
+  result = runner.run_sweep(_run, batch, devices=1, chunk_size=2, progress=False)
+  assert isinstance(result, runner.SweepResult)
+  np.testing.assert_allclose(result.outputs["lr"], _loop(batch, jnp.arange(12)), rtol=1e-6)
+  assert (result.chunks, result.chunk_size, result.devices, result.padded) == (3, 2, 1, 1)
+  assert result.platform == jax.devices()[0].platform
+  assert result.compile_s == pytest.approx(result.lower_s + result.xla_compile_s)
+  assert min(result.lower_s, result.xla_compile_s, result.run_s) >= 0
+  with pytest.raises(Exception):                      # frozen
+    result.chunks = 1
+  host = runner.to_host(result.outputs)               # one process: a plain copy, as NumPy
+  assert isinstance(host["lr"], np.ndarray) and host["lr"].shape == (5, 12)
+
+
+def test_resolve_devices_single_process():
+  assert runner.resolve_devices(1) == jax.devices()[:1]
+  assert runner.resolve_devices(None) == jax.devices()
+  with pytest.raises(ValueError, match="devices=99"):
+    runner.resolve_devices(99)
+  with pytest.raises(TypeError, match="devices must be"):
+    runner.resolve_devices(["cpu"])
+  with pytest.raises(TypeError, match="devices must be"):
+    runner.resolve_devices(3.5)
 
 
 SHARDED = textwrap.dedent("""
