@@ -1,5 +1,8 @@
 """jaxsched: learning-rate schedules as JAX pytrees — exact, jit/vmap/grad-ready, optax-native."""
 from jaxsched.core import FAMILIES, Schedule, checked, combine, from_config, partition, validate
+from jaxsched.core import (at_least_one, child, children, count, family, nonnegative, open_unit,
+                           positive, real, static)
+from jaxsched.custom import custom
 from jaxsched.families import (constant, cosine, exponential, inverse_sqrt, inverse_time, linear,
                                multistep, piecewise, polynomial, step, warmup_cosine)
 from jaxsched.cycles import cosine_restarts, cyclic, one_cycle, wsd
@@ -22,6 +25,9 @@ __all__ = [
     "Schedule", "FAMILIES", "from_config", "parse", "validate", "checked",
     # hypergradients: the public update route
     "partition", "combine",
+    # writing a family: the decorator, the field kinds and the checks; a schedule of a function
+    "family", "real", "count", "static", "child", "children",
+    "positive", "nonnegative", "at_least_one", "open_unit", "custom",
     # families
     "constant", "exponential", "step", "multistep", "piecewise", "inverse_time", "inverse_sqrt",
     "linear", "polynomial", "cosine", "warmup_cosine", "cosine_restarts", "one_cycle", "cyclic",

@@ -32,7 +32,7 @@ _BOOLS = (bool, np.bool_)
 _COMPLEX = (complex, np.complexfloating)
 
 
-def _written(v) -> str:
+def written(v) -> str:
   """One scalar as the user wrote it: Python floats by their shortest repr, NumPy scalars in their
   own dtype (``np.float32(1e-40)`` shows ``1e-40``), huge ints shortened to a readable excerpt."""
   if isinstance(v, np.ndarray) and v.ndim == 0:
@@ -79,7 +79,7 @@ def _scalars(family: str, name: str, x, rank: int, kind: str):
       what = ("None" if v is None else "a bool" if isinstance(v, _BOOLS) else
               "a string" if isinstance(v, _STRINGS) else "a complex number")
       raise TypeError(f"{family}: {where} must be {_kind_words(kind)}, not {what}; got "
-                      f"{_written(v)}")
+                      f"{written(v)}")
     if isinstance(v, (np.ndarray, jax.Array)) and np.ndim(v) + depth > rank:
       shape = "a scalar" if rank == 0 else "a 1-D sequence"
       raise ValueError(f"{family}: {name} must be {shape}, got shape {np.shape(x)}")
@@ -101,7 +101,7 @@ def _host_array(family: str, name: str, x, rank: int, kind: str,
         if isinstance(v, int) and not 0 <= v <= INT32_MAX:
           where = _where(name, i if rank and isinstance(x, (list, tuple)) else None)
           raise ValueError(f"{family}: {where} must be an integer in [0, 2^31-1], got "
-                           f"{_written(v)}")
+                           f"{written(v)}")
     else:
       for i, v in enumerate(leaves):
         if isinstance(v, int):
@@ -109,30 +109,30 @@ def _host_array(family: str, name: str, x, rank: int, kind: str,
             float(v)
           except OverflowError:
             where = _where(name, i if rank and isinstance(x, (list, tuple)) else None)
-            raise ValueError(f"{family}: {where} {_overflow(dtype, _written(v))}") from None
+            raise ValueError(f"{family}: {where} {_overflow(dtype, written(v))}") from None
     try:
       arr = np.asarray(x)
     except (TypeError, ValueError, OverflowError):
       raise TypeError(f"{family}: {name} must be {_kind_words(kind)}"
                       f"{'' if rank == 0 else ' or a 1-D sequence of them'}, got "
-                      f"{_written(x)}") from None
+                      f"{written(x)}") from None
   dtype = arr.dtype
   if dtype.kind == "b":
     raise TypeError(f"{family}: {name} must be {_kind_words(kind)}, not a bool; got "
-                    f"{_written(x)}")
+                    f"{written(x)}")
   if dtype.kind in "USa":
     raise TypeError(f"{family}: {name} must be {_kind_words(kind)}, not a string; got "
-                    f"{_written(x)}")
+                    f"{written(x)}")
   if dtype.kind == "c":
     raise TypeError(f"{family}: {name} must be {_kind_words(kind)}, not a complex number; got "
-                    f"{_written(x)}")
+                    f"{written(x)}")
   if dtype.kind == "O":
     try:
       arr = np.vectorize(float, otypes=[np.float64])(arr) if arr.size else arr.astype(np.float64)
     except OverflowError:
-      raise ValueError(f"{family}: {name} {_overflow(dtype, _written(x))}") from None
+      raise ValueError(f"{family}: {name} {_overflow(dtype, written(x))}") from None
     except (TypeError, ValueError):
-      raise TypeError(f"{family}: {name} must be {_kind_words(kind)}, got {_written(x)}") from None
+      raise TypeError(f"{family}: {name} must be {_kind_words(kind)}, got {written(x)}") from None
   elif dtype.kind not in "iuf" and not np.issubdtype(dtype, np.floating) and not (
       dtype.kind == "V" and jax.numpy.issubdtype(dtype, jax.numpy.floating)):  # bfloat16 & co
     raise TypeError(f"{family}: {name} must be {_kind_words(kind)}, got dtype {dtype}")
@@ -186,7 +186,7 @@ def host_real(family: str, name: str, x, rank: int = 0, *, dtype=np.float32) -> 
     i = _first_bad(mask)
     if i is not None:
       where = _where(name, i if rank else None)
-      raise ValueError(f"{family}: {where} " + words.format(_written(_leaf(x, leaves, i))))
+      raise ValueError(f"{family}: {where} " + words.format(written(_leaf(x, leaves, i))))
   return host
 
 
@@ -203,14 +203,14 @@ def host_count(family: str, name: str, x, rank: int = 0, *,
     i = _first_bad(~whole)
     if i is not None:
       raise ValueError(f"{family}: {_where(name, i if rank else None)} must be {what}, got "
-                       f"{_written(_leaf(x, leaves, i))}")
+                       f"{written(_leaf(x, leaves, i))}")
     out_of_range = (host < 0) | (host > INT32_MAX)
   else:
     out_of_range = (arr < 0) | (arr > INT32_MAX)
   i = _first_bad(out_of_range)
   if i is not None:
     raise ValueError(f"{family}: {_where(name, i if rank else None)} must be an integer in "
-                     f"[0, 2^31-1], got {_written(_leaf(x, leaves, i))}")
+                     f"[0, 2^31-1], got {written(_leaf(x, leaves, i))}")
   return arr.astype(np.int64)
 
 
@@ -228,23 +228,23 @@ def static_flag(family: str, name: str, x, choices):
   if _is_flag(choices):
     if isinstance(x, _BOOLS):
       return bool(x)
-    raise TypeError(f"{family}: {name} must be one of [False, True] (a bool), got {_written(x)}"
+    raise TypeError(f"{family}: {name} must be one of [False, True] (a bool), got {written(x)}"
                     f" of type {type(x).__name__}")
   if all(isinstance(c, str) for c in choices):
     if not isinstance(x, str):
       raise TypeError(f"{family}: {name} must be one of {list(choices)} (a string), got "
-                      f"{_written(x)} of type {type(x).__name__}")
+                      f"{written(x)} of type {type(x).__name__}")
     x = str(x)
     if x not in choices:
       close = difflib.get_close_matches(x, choices, n=1)
       hint = f" (did you mean {close[0]!r}?)" if close else ""
       raise ValueError(f"{family}: {name} must be one of {list(choices)}, got "
-                       f"{_written(x)}{hint}")
+                       f"{written(x)}{hint}")
     return x
   for c in choices:       # mixed choices: equal value and type (so 1 is not True)
     if type(c) is type(x) and c == x:
       return x
-  raise ValueError(f"{family}: {name} must be one of {list(choices)}, got {_written(x)}")
+  raise ValueError(f"{family}: {name} must be one of {list(choices)}, got {written(x)}")
 
 
 def is_real_number(x) -> bool:

@@ -238,7 +238,7 @@ def log_pair(x: DF) -> DF:
   low = mant < math.sqrt(0.5)
   mant = jnp.where(low, mant * 2, mant)
   e = jnp.where(low, e - 1, e)
-  lo = x.lo * _pow2(-e, dtype)                    # x/2^e = mant + lo
+  lo = x.lo * pow2(-e, dtype)                    # x/2^e = mant + lo
   num = mant - 1                                  # exact (Sterbenz)
   den = two_sum(mant, jnp.ones_like(mant))
   den_lo = den.lo + lo
@@ -256,7 +256,7 @@ def log_pair(x: DF) -> DF:
   return fast_two_sum(top.hi, top.lo + ((2 * s_lo + tail) + ef * ln2_lo))
 
 
-def _pow2(e, dtype):
+def pow2(e, dtype):
   """2^e for an int32 ``e`` in the normal range, built from bits (exact)."""
   utype, bits, bias = _FREXP[np.dtype(dtype)]
   return jax.lax.bitcast_convert_type((e + bias).astype(utype) << utype(bits), dtype)

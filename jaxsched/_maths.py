@@ -9,7 +9,7 @@ The rules that make float32 results trustworthy at float32 cost (SPEC §6):
   ``sin²`` of the smaller angle, the larger as 1 minus it), so ``lerp`` never subtracts nearly equal
   numbers. That is plain float32 arithmetic.
 - Special exact values (an exponent of 1, 2 or ½) take formulas without pairs (``special_power``);
-  the schedule decides this from concrete values at construction (``Schedule._specialise``).
+  the schedule decides this from concrete values at construction (a field's ``special=``).
 - Per step, no division where a per-setting reciprocal does: in a ``lax.scan`` XLA gives each
   division (and each reduction) a kernel of its own, which costs more than the arithmetic.
 - Pairs (``_df``) only where a formula amplifies rounding: an exponent multiplied by a step
@@ -41,7 +41,7 @@ sg = jax.lax.stop_gradient
 class FracStep(NamedTuple):
   """A fractional step carried as a float pair ``hi + lo`` (``per_epoch(..., fractional=True)``
   gives its child ``t / steps_per_epoch`` this way, so ``gamma^(t/k)`` keeps its precision).
-  Families that do not read pairs (``Schedule._pair_steps``) get ``hi + lo`` rounded."""
+  Families that do not read pairs (``step_form`` other than "pair") get ``hi + lo`` rounded."""
   hi: jax.Array
   lo: jax.Array
 
@@ -194,7 +194,7 @@ def _with_k_slope_jvp(primals, tangents):
 def special_power(special, k: _df.DF, weights, general):
   """Weights ``(w^k, 1 − w^k)`` given ``weights = (w, 1 − w)``, both plain float.
 
-  ``special`` is the exponent when the schedule was specialised on it (``Schedule._specialise``;
+  ``special`` is the exponent when the schedule was specialised on it (``Schedule.special``;
   a key of ``SPECIAL_POWERS``), else None: then ``general()`` (the pair-precision path, any ``k``).
   A specialised ``k`` costs a few multiplies, and its derivative with respect to ``k`` is still
   exact (``w^k·ln w``, added by ``_with_k_slope``)."""

@@ -39,49 +39,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxsched import core
-from jaxsched.core import Schedule, children, count, family
+from jaxsched.core import Rule, Schedule, children, count, family, structure_diff
 
 __all__ = ["stack", "unstack", "evaluate", "Mixed", "layout", "group_by_structure", "stack_mixed",
            "unstack_mixed", "host_rows", "structure_diff"]
 
 # --- stacking -------------------------------------------------------------------------------------
-
-
-def structure_diff(a: Schedule, b: Schedule, path: str) -> str | None:
-  """Where two schedules differ in structure (family, static field, None vs value, shape), or None
-  (``path``: where ``a`` and ``b`` sit in an enclosing schedule, ``""`` at the top)."""
-  if type(a) is not type(b):
-    return f"{path or 'family'}: family {a.family!r} vs {b.family!r}"
-  for name, spec in core.fields_of(type(a)):
-    x, y = getattr(a, name), getattr(b, name)
-    where = f"{path}.{name}" if path else name
-    if spec.kind == "static":
-      if x != y:
-        return f"{where}: {x!r} vs {y!r} (a static field: it changes the program)"
-    elif (x is None) != (y is None):
-      return f"{where}: {'None' if x is None else 'a value'} vs {'None' if y is None else 'a value'}"
-    elif x is None:
-      continue
-    elif spec.kind == "child":
-      found = structure_diff(x, y, where)
-      if found:
-        return found
-    elif spec.kind == "children":
-      if len(x) != len(y):
-        return f"{where}: {len(x)} schedules vs {len(y)}"
-      for i, (u, v) in enumerate(zip(x, y)):
-        found = structure_diff(u, v, f"{where}[{i}]")
-        if found:
-          return found
-    else:
-      su, sv = tuple(np.shape(x)), tuple(np.shape(y))
-      if su != sv:
-        if spec.rank == 1 and su and sv and su[:-1] == sv[:-1]:
-          return f"{where}: length {su[-1]} vs {sv[-1]}"
-        return f"{where}: shape {su} vs {sv}"
-      if x.dtype != y.dtype:
-        return f"{where}: dtype {x.dtype} vs {y.dtype}"
-  return None
 
 
 def stack(schedules: Sequence[Schedule]) -> Schedule:
@@ -257,11 +220,12 @@ class Mixed(Schedule):
   groups: tuple = children()
   which: Any = count()
 
-  def _checks(self):
-    yield self.which < len(self.groups), (
-        f"mixed: which must index one of the {len(self.groups)} groups, got {core.show(self.which)}")
+  step_form = "exact"
+  rules = (Rule(lambda s: s.which < len(s.groups),
+                lambda s: f"which must index one of the {len(s.groups)} groups, got "
+                          f"{core.show(s.which)}"),)
 
-  def _value(self, t):
+  def formula(self, t):
     values = [g(t) for g in self.groups]           # every group's formula: straight-line code
     out = values[0]
     for i, v in enumerate(values[1:], start=1):
@@ -367,8 +331,8 @@ def stack_mixed(schedules: Sequence[Schedule]) -> Schedule:
   # (as they are: each keeps the specialisation its stacking found) and ``which``.
   firsts = tuple(next(s for s, w in zip(schedules, which) if w == g) for g in range(len(keys)))
   template = Mixed(groups=firsts, which=0)
-  return Mixed._unflatten(Mixed._aux(template), [tuple(groups), jnp.asarray(which), template._lo,
-                                                 template._derived])
+  return core.from_leaves(template, [tuple(groups), jnp.asarray(which),
+                                    *core.private_leaves(template)])
 
 
 def unstack_mixed(batch: Mixed) -> list[Schedule]:

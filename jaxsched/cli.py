@@ -205,9 +205,7 @@ def _signature(cls) -> str:
   return f"({', '.join(parts)})"
 
 
-def is_composite(cls) -> bool:
-  """A schedule built from schedules (a ``child``/``children`` field): composition, not a family."""
-  return any(spec.kind in ("child", "children") for _, spec in core.fields_of(cls))
+is_composite = core.is_composite   # a schedule built from schedules: composition, not a family
 
 
 def _cmd_families(args) -> int:

@@ -16,8 +16,8 @@ import jax.numpy as jnp
 
 from jaxsched import _maths as m
 from jaxsched import core
-from jaxsched.core import (AT_LEAST_ONE, NONDECREASING, Product, Schedule, child,
-                           children, count, family, real, show, static)
+from jaxsched.core import (Rule, Schedule, at_least_one, child, children, count, family,
+                           nondecreasing, real, show, static)
 
 
 @family("join")
@@ -38,15 +38,15 @@ class Join(Schedule):
   >>> print(s(jnp.array([5, 10, 60])).round(6))
   [0.1  0.1  0.05]
   """
+  step_form = "exact"
   schedules: tuple = children()
-  boundaries: Any = count(rank=1, checks=[NONDECREASING])
+  boundaries: Any = count(rank=1, checks=[nondecreasing])
 
-  def _checks(self):
-    n, nb = len(self.schedules), self.boundaries.shape[-1]
-    yield n >= 1 and nb == n - 1, (
-        f"join: len(boundaries) must be len(schedules) - 1 = {n - 1}, got {nb}")
+  rules = (Rule(lambda s: len(s.schedules) >= 1 and s.boundaries.shape[-1] == len(s.schedules) - 1,
+                lambda s: f"len(boundaries) must be len(schedules) - 1 = {len(s.schedules) - 1}, "
+                          f"got {s.boundaries.shape[-1]}"),)
 
-  def _value(self, t):
+  def formula(self, t):
     out = self.schedules[0](t)
     for i, s in enumerate(self.schedules[1:]):
       b = self.boundaries[..., i]
@@ -81,21 +81,22 @@ class Warmup(Schedule):
   >>> print(s(jnp.array([0, 5, 10, 60])).round(6))
   [0.   0.05 0.1  0.05]
   """
+  step_form = "exact"
   schedule: Schedule = child()
   warmup_steps: Any = count()
   _: KW_ONLY
   init_value: Any = real(0.0)
   shape: str = static("linear", choices=_WARMUP_SHAPES)
 
-  def _checks(self):
-    if self.shape == "exponential":
-      yield self.init_value > 0, (
-          f"warmup: init_value must be > 0 for shape='exponential' (an exponential warmup cannot "
-          f"start from 0), got {show(self.init_value)}")
-      yield self.schedule(0) > 0, ("warmup: shape='exponential' needs schedule(0) > 0, got "
-                                   f"{show(self.schedule(0))}")
+  rules = (  # an exponential warmup multiplies its way up: it cannot start from or reach 0
+      Rule(lambda s: s.shape != "exponential" or s.init_value > 0,
+           lambda s: "init_value must be > 0 for shape='exponential' (an exponential warmup "
+                     f"cannot start from 0), got {show(s.init_value)}"),
+      Rule(lambda s: s.shape != "exponential" or s.schedule(0) > 0,
+           lambda s: f"shape='exponential' needs schedule(0) > 0, got {show(s.schedule(0))}"),
+  )
 
-  def _value(self, t):
+  def formula(self, t):
     # The target is the child at 0: a per-setting constant. Evaluated on its own (from
     # ``0·t``, which XLA folds to 0 for integer steps, so a scan's loop hoists it) unless the child
     # holds a warmup itself: then once, side by side with the steps t − W, so that nested warmups
@@ -158,14 +159,12 @@ class Clip(Schedule):
   min_value: Any = real(None, optional=True)
   max_value: Any = real(None, optional=True)
 
-  def _checks(self):
-    if self.min_value is not None and self.max_value is not None:
-      yield self.min_value <= self.max_value, (
-          "clip: min_value must be <= max_value")
+  rules = (Rule(lambda s: s.min_value is None or s.max_value is None or s.min_value <= s.max_value,
+                lambda s: "min_value must be <= max_value"),)
 
-  _pair_steps = True
+  step_form = "pair"
 
-  def _value(self, t):
+  def formula(self, t):
     out = self.schedule(t)
     if self.min_value is not None:
       out = jnp.maximum(out, self.min_value)
@@ -196,12 +195,13 @@ class PerEpoch(Schedule):
   >>> print(f"{float(s(150)):.6f}")
   0.035355
   """
+  step_form = "exact"
   schedule: Schedule = child()
-  steps_per_epoch: Any = count(checks=[AT_LEAST_ONE])
+  steps_per_epoch: Any = count(checks=[at_least_one])
   _: KW_ONLY
   fractional: bool = static(False, choices=(False, True))
 
-  def _value(self, t):
+  def formula(self, t):
     if self.fractional:
       # t/steps_per_epoch as a pair: a child that amplifies its step (gamma^e) keeps its precision.
       e = m.ratio(t, self.steps_per_epoch, self.dtype)
@@ -234,10 +234,11 @@ class Shift(Schedule):
   >>> print(s(jnp.array([0, 10, 60])).round(6))
   [0.1  0.1  0.05]
   """
+  step_form = "exact"
   schedule: Schedule = child()
   steps: Any = count()
 
-  def _value(self, t):
+  def formula(self, t):
     return self.schedule(jnp.maximum(t - self.steps, 0))
 
 
@@ -259,12 +260,73 @@ class Repeat(Schedule):
   >>> print(s(jnp.array([5, 15])).round(6))
   [0.05 0.05]
   """
+  step_form = "exact"
   schedule: Schedule = child()
-  period: Any = count(checks=[AT_LEAST_ONE])
+  period: Any = count(checks=[at_least_one])
 
-  def _value(self, t):
+  def formula(self, t):
     return self.schedule(m.rem(t, self.period))
 
 
 shift = Shift
 repeat = Repeat
+
+
+# --- the composites that arithmetic builds (``s * c``, ``s1 + s2``, ...: ``core.arithmetic``) ----
+
+
+@family("product")
+class Product(Schedule):
+  """Element-wise product ``s₁(t)·s₂(t)···`` (torch ``ChainedScheduler`` of multiplicative
+  schedulers; T5-style factor strings). Made by ``jaxsched.product(*s)`` or ``s1 * s2``."""
+  schedules: tuple = children()
+  step_form = "pair"
+
+  def formula(self, t):
+    out = self.schedules[0](t)
+    zero = out == 0
+    for s in self.schedules[1:]:
+      factor = s(t)
+      out, zero = out * factor, zero | (factor == 0)
+    # a factor of exactly 0 makes the product 0, even beside a growing factor that overflowed to
+    # inf (0·inf would be NaN)
+    return jnp.where(zero, jnp.zeros_like(out), out)
+
+
+@family("scaled")
+class Scaled(Schedule):
+  """``factor · schedule(t)``; made by ``s * c``, ``c * s`` and ``s / c``."""
+  schedule: Schedule = child()
+  factor: Any = real()
+  step_form = "pair"
+
+  def formula(self, t):
+    out = self.schedule(t) * self.factor
+    return jnp.where(self.factor == 0, jnp.zeros_like(out), out)   # 0·inf is 0 here, not NaN
+
+
+@family("sum")
+class Sum(Schedule):
+  """Element-wise sum ``s₁(t) + s₂(t) + ···``; made by ``s1 + s2`` and ``s1 - s2`` (as
+  ``s1 + (−1)·s2``). A sum is only as exact as float32 addition: where terms cancel, the result
+  carries their rounding (2⁻²⁴ of the larger), not 1e-6 of the difference."""
+  schedules: tuple = children()
+  step_form = "pair"
+
+  def formula(self, t):
+    out = self.schedules[0](t)
+    for s in self.schedules[1:]:
+      out = out + s(t)
+    return out
+
+
+@family("offset")
+class Offset(Schedule):
+  """``schedule(t) + offset``; made by ``s + c``, ``c + s``, ``s − c`` (offset −c) and ``c − s``
+  (``(−s) + c``). E.g. a floor under a decay: ``cosine(0.1 − 1e-4, T) + 1e-4``."""
+  schedule: Schedule = child()
+  offset: Any = real()
+  step_form = "pair"
+
+  def formula(self, t):
+    return self.schedule(t) + self.offset

@@ -20,8 +20,8 @@ import numpy as np
 
 from jaxsched import _df
 from jaxsched import _maths as m
-from jaxsched.core import (AT_LEAST_ONE, INT32_MAX, OPEN_UNIT, POSITIVE, Check, Schedule, count,
-                           family, real, show, static)
+from jaxsched.core import (INT32_MAX, Check, Rule, Schedule, Special, at_least_one, count, family,
+                           open_unit, positive, real, show, static)
 
 _LN2 = math.log(2.0)
 def _snap(x: _df.DF) -> _df.DF:
@@ -63,7 +63,7 @@ def _exp_pair(y: _df.DF):
   tj = _df.DF(jnp.take(table.hi, j), jnp.take(table.lo, j))
   tj_m1 = _df.DF(jnp.take(table_m1.hi, j), jnp.take(table_m1.lo, j))
   tje = _df.mul(tj, e)
-  scale = _df._pow2(k2, dtype)
+  scale = _df.pow2(k2, dtype)
   power = _df.scale(_df.add(tj, tje), scale)                             # 2^k2·T_j·(1 + e)
   # below y = ln 2, M^i − 1 = (T_j − 1) + T_j·e from a table of T_j − 1: nothing cancels
   em1 = m.select(k2 == 0, _df.add(tj_m1, tje), _df.add(power, _df.of(-jnp.ones_like(power.hi))))
@@ -93,11 +93,11 @@ def _restart_position(schedule, t):
   """
   dtype = schedule.dtype
   period, mult = schedule.period, schedule.period_mult
-  ln_mult, cap = schedule._d("ln_mult"), schedule._d("cap")
+  ln_mult, cap = schedule.constant("ln_mult"), schedule.constant("cap")
   unit = (ln_mult.hi == 0) & (ln_mult.lo == 0)
   tp = m.exact(t, dtype)
-  u = _df.mul(tp, schedule._d("guess_scale"))
-  x = _df.mul(_df.log_pair(_df.add(_df.of(jnp.ones_like(u.hi)), u)), schedule._d("inv_ln_mult"))
+  u = _df.mul(tp, schedule.constant("guess_scale"))
+  x = _df.mul(_df.log_pair(_df.add(_df.of(jnp.ones_like(u.hi)), u)), schedule.constant("inv_ln_mult"))
   guess = _df.floor_int(_df.DF(x.hi, x.lo - 0.5), cap - 2)
   by_period = jnp.floor(m.floordiv(t, period)).astype(jnp.int32) if not m.is_int(t) else \
       m.floordiv(t, period)
@@ -106,7 +106,7 @@ def _restart_position(schedule, t):
   p = m.exact(period, dtype)
   power, growth = _exp_pair(_df.mul(n, ln_mult))                         # M^i, M^i − 1
   m_pair = _df.DF(m.sg(mult), m.sg(schedule._lo["period_mult"]))
-  s0 = _snap(m.select(unit, _df.mul(n, p), _df.mul(growth, schedule._d("start_scale"))))
+  s0 = _snap(m.select(unit, _df.mul(n, p), _df.mul(growth, schedule.constant("start_scale"))))
   t0 = m.select(unit, p, _df.mul(power, p))
   t1 = m.select(unit, p, _df.mul(t0, m_pair))
   s1 = _snap(_df.add(s0, t0))
@@ -134,18 +134,16 @@ def _cycles_within_int32(mult, period):
     return np.floor(np.log1p(INT32_MAX * (mult - 1) / period) / np.log(mult)) + 1
 
 
-def _restart_special(self, v):
-  """``period_mult``: "unit" (every row 1: int32 cycles), "table" (every row's starts up to
-  2^31 − 1 fit in ``TABLE`` entries: looked up, no logarithm), else general; ``decay`` 1.0: no
-  ``decay^i`` at all."""
+def _restart_kind(v):
+  """``period_mult``'s special value, from the host view ``v``: "unit" (every row 1: int32
+  cycles), "table" (every row's starts up to 2^31 − 1 fit in ``TABLE`` entries: looked up, no
+  logarithm; its tables are derived in float64 on the host), else None (general)."""
   mult, period = np.asarray(v.period_mult), np.maximum(np.asarray(v.period), 1)
   if np.all(mult == 1):
-    kind = "unit"
-  elif np.all(mult > 1) and np.all(_cycles_within_int32(mult, period) + 1 <= TABLE):
-    kind = "table"
-  else:
-    kind = None
-  return {"period_mult": kind, "decay": m.special_of(v.decay, (1.0,))}
+    return "unit"
+  if np.all(mult > 1) and np.all(_cycles_within_int32(mult, period) + 1 <= TABLE):
+    return "table"
+  return None
 
 
 def _restart_table(b, schedule):
@@ -211,12 +209,12 @@ def _table_position(schedule, t):
   ``⌊log1p(t·(M − 1)/P)/ln M⌋`` is within one of ``i`` (its error is ~64·2^-22 cycles), so two
   looked-up starts settle it; then one row lookup gives the cycle ``[S_i, S_{i+1}]``. All of it is
   elementwise (no reduction), so it fuses with the rest of the step."""
-  dtype, rows = schedule.dtype, schedule._d("cycles")
-  scale, inv_ln = schedule._d("guess_scale").hi, schedule._d("inv_ln_mult").hi
+  dtype, rows = schedule.dtype, schedule.constant("cycles")
+  scale, inv_ln = schedule.constant("guess_scale").hi, schedule.constant("inv_ln_mult").hi
   guess = jnp.floor(jnp.log1p(t.astype(dtype) * scale) * inv_ln)
   g = jnp.clip(guess, 0, TABLE - 2).astype(jnp.int32)
   if m.is_int(t):
-    first, tu = schedule._d("first_step"), t.astype(jnp.uint32)
+    first, tu = schedule.constant("first_step"), t.astype(jnp.uint32)
     below = tu < jnp.take(first, g)
     beyond = jnp.take(first, g + 1) <= tu
   else:
@@ -338,29 +336,26 @@ class CosineRestarts(Schedule):
   >>> print(s(jnp.array([0, 5, 10, 20])).round(6))
   [0.1  0.05 0.1  0.05]
   """
+  step_form = "exact"
   init_value: Any = real()
-  period: Any = count(checks=[AT_LEAST_ONE])
+  period: Any = count(checks=[at_least_one])
   _: KW_ONLY
-  period_mult: Any = real(1.0, checks=[AT_LEAST_ONE, Check(lambda x: x <= 2.0**16, "<= 65536")])
-  decay: Any = real(1.0, checks=[POSITIVE])
+  period_mult: Any = real(1.0, checks=[at_least_one, Check(lambda x: x <= 2.0**16, "<= 65536")],
+                          special=Special(classify=_restart_kind, host_derived=("table",)))
+  decay: Any = real(1.0, checks=[positive], special=Special((1.0,)))   # 1: no decay^i at all
   end_value: Any = real(0.0)
   max_cycles: Any = count(None, optional=True)
 
-  _specialise = _restart_special
-
-  def _reads_derived(self, key, value):
-    return value == "table"      # the table of cycle starts, derived in float64 on the host
-
-  def _derive(self, b):
+  def derived(self, b):
     return {**_restart_constants(b, self), **_restart_table(b, self)}
 
-  def _value(self, t):
-    kind = self._special_value("period_mult")
+  def formula(self, t):
+    kind = self.special("period_mult")
     if kind == "table":
       i, progress, (peak_i, power_i) = _table_position(self, t)
     else:
       i, progress = (_unit_position if kind == "unit" else _restart_position)(self, t)
-    if self._special_value("decay") == 1.0:   # decay^i is 1; its derivative i·decay^(i−1) is i
+    if self.special("decay") == 1.0:   # decay^i is 1; its derivative i·decay^(i−1) is i
       peak = self.init_value * (1 + m.delta(self.decay) * i.astype(self.dtype))
     elif kind == "table":
       i_f = i.astype(self.dtype)
@@ -369,7 +364,7 @@ class CosineRestarts(Schedule):
       peak = (peak_i + m.delta(self.init_value) * finite(power_i)
               + m.delta(self.decay) * finite(i_f * peak_i / self.decay))
     else:
-      ln_decay = m.route(self._d("ln_decay"), self.decay, 1 / self.decay)
+      ln_decay = m.route(self.constant("ln_decay"), self.decay, 1 / self.decay)
       peak = m.exp_decay(self.init_value, _df.mul(m.exact(i, self.dtype), ln_decay))
     w, wc = m.cosine_weights(progress)
     # a peak past float range (decay > 1) is inf; at a cycle's very end its weight is 0 (not NaN)
@@ -429,16 +424,17 @@ class OneCycle(Schedule):
   ``T − 1``) — one step later. It equals ``warmup(cosine(peak, T − B,
   end_value=peak/(div_factor·final_div_factor)), B, init_value=peak/div_factor, shape="cosine")``.
   """
+  step_form = "exact"
   max_value: Any = real()
-  total_steps: Any = count(checks=[AT_LEAST_ONE])
+  total_steps: Any = count(checks=[at_least_one])
   _: KW_ONLY
-  pct_start: Any = real(0.3, checks=[OPEN_UNIT])
-  div_factor: Any = real(25.0, checks=[POSITIVE])
-  final_div_factor: Any = real(1e4, checks=[POSITIVE])
+  pct_start: Any = real(0.3, checks=[open_unit])
+  div_factor: Any = real(25.0, checks=[positive])
+  final_div_factor: Any = real(1e4, checks=[positive])
   anneal: str = static("cos", choices=("cos", "linear"))
   three_phase: bool = static(False, choices=(False, True))
 
-  def _derive(self, b):
+  def derived(self, b):
     # e₁ = pct_start·T − 1 in double precision, like torch (at T = 2^31 a float32 pct_start would
     # move the peak by ~20 steps), held as a whole part (int32) and a fraction in [0, 1), so that
     # per step only int32 differences and one float addition place t against it.
@@ -451,12 +447,12 @@ class OneCycle(Schedule):
     return {"first_whole": b.leaf(whole.astype(np.int32)),
             "first_frac": b.leaf((e1 - whole).astype(b.dtype))}
 
-  def _value(self, t):
+  def formula(self, t):
     dtype = self.dtype
     total = self.total_steps
-    whole = self._d("first_whole")
+    whole = self.constant("first_whole")
     # d e₁/d pct_start = T, routed to pct_start
-    frac = self._d("first_frac") + m.delta(self.pct_start) * m.sg(total.astype(dtype))
+    frac = self.constant("first_frac") + m.delta(self.pct_start) * m.sg(total.astype(dtype))
     initial = self.max_value / self.div_factor
     low = initial / self.final_div_factor
     first, last = (whole, frac), (total - 1, jnp.zeros((), dtype))
@@ -518,9 +514,10 @@ class Cyclic(Schedule):
   >>> print(s(jnp.array([10, 30])).round(6))
   [0.1   0.055]
   """
+  step_form = "exact"
   base_value: Any = real()
   max_value: Any = real()
-  step_size_up: Any = count(checks=[AT_LEAST_ONE])
+  step_size_up: Any = count(checks=[at_least_one])
   _: KW_ONLY
   step_size_down: Any = count(None, optional=True)
   mode: str = static("triangular", choices=_CLR_MODES)
@@ -529,17 +526,16 @@ class Cyclic(Schedule):
   def _down(self):
     return self.step_size_up if self.step_size_down is None else self.step_size_down
 
-  def _derive(self, b):
+  def derived(self, b):
     if self.mode != "exp_range":
       return {}
     return {"rate": b.pair(b.log(b.real("gamma")))}
 
-  def _checks(self):
-    up, down = self.step_size_up, self._down()
-    yield up <= INT32_MAX - down, (f"cyclic: step_size_up + step_size_down must be <= 2^31-1, "
-                                   f"got {show(up)} + {show(down)}")
+  rules = (Rule(lambda s: s.step_size_up <= INT32_MAX - s._down(),
+                lambda s: "step_size_up + step_size_down must be <= 2^31-1, got "
+                          f"{show(s.step_size_up)} + {show(s._down())}"),)
 
-  def _value(self, t):
+  def formula(self, t):
     dtype = self.dtype
     up, down = self.step_size_up, self._down()
     period = up + down
@@ -557,7 +553,7 @@ class Cyclic(Schedule):
       s = jnp.ldexp(jnp.ones(jnp.shape(t), dtype), -halvings)
       sc = 1 - s
     else:
-      rate = m.route(self._d("rate"), self.gamma, 1 / self.gamma)
+      rate = m.route(self.constant("rate"), self.gamma, 1 / self.gamma)
       x = _df.mul(m.exact(t, dtype), rate)
       s, sc = _df.exp(x), -_df.expm1(x)
     # weight of max_value: h·s; of base_value: 1 − h·s = hc + h·(1 − s), no cancellation.
@@ -591,6 +587,7 @@ class WSD(Schedule):
   >>> print(js.wsd(0.1, 10, 80, 10)(jnp.array([5, 50, 95, 100])).round(6))
   [0.05 0.1  0.05 0.  ]
   """
+  step_form = "exact"
   peak_value: Any = real()
   warmup_steps: Any = count()
   stable_steps: Any = count()
@@ -601,7 +598,7 @@ class WSD(Schedule):
   warmup_shape: str = static("linear", choices=tuple(m.RISE_WEIGHTS))
   decay_shape: str = static("linear", choices=tuple(m.FALL_WEIGHTS))
 
-  def _value(self, t):
+  def formula(self, t):
     dtype, peak = self.dtype, self.peak_value
     if self.warmup_shape == self.decay_shape == "linear" and m.is_int(t):
       return self._linear_value(t)

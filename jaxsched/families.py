@@ -14,8 +14,12 @@ import numpy as np
 
 from jaxsched import _df
 from jaxsched import _maths as m
-from jaxsched.core import (AT_LEAST_ONE, NONDECREASING, NONNEGATIVE, POSITIVE, Schedule, count,
-                           family, real, show, static)
+from jaxsched.core import (Rule, Schedule, Special, at_least_one, count, family, nondecreasing,
+                           nonnegative, positive, real, show, static)
+
+# exponents with formulas of a few multiplies (``_maths.SPECIAL_POWERS``); a batch of several
+# keeps one group, its formula selecting per row
+POWERS = Special(tuple(m.SPECIAL_POWERS), per_row=True)
 
 
 @family("constant")
@@ -29,9 +33,10 @@ class Constant(Schedule):
   >>> print(f"{float(js.constant(0.1)(5)):.6g}")
   0.1
   """
+  step_form = "exact"
   value: Any = real()
 
-  def _value(self, t):
+  def formula(self, t):
     return jnp.broadcast_to(self.value, jnp.shape(t))
 
 
@@ -41,10 +46,10 @@ def _gamma_power(schedule, k, per_unit):
   gamma, dtype = schedule.gamma, schedule.dtype
   slope = 1 / (gamma * per_unit)          # d rate / d gamma (per setting: hoisted out of a scan)
   if isinstance(k, m.FracStep):
-    return _df.mul(_df.DF(k.hi, k.lo), m.route(schedule._d("rate"), gamma, slope))
+    return _df.mul(_df.DF(k.hi, k.lo), m.route(schedule.constant("rate"), gamma, slope))
   if not m.is_int(k) or dtype != jnp.float32:
-    return _df.mul(m.exact(k, dtype), m.route(schedule._d("rate"), gamma, slope))
-  x = m.count_times(k, schedule._d("rate_parts"), dtype)
+    return _df.mul(m.exact(k, dtype), m.route(schedule.constant("rate"), gamma, slope))
+  x = m.count_times(k, schedule.constant("rate_parts"), dtype)
   # d/dgamma routed to gamma, in lo (which multiplies exp(hi)), not on exp's input path
   return _df.DF(x.hi, x.lo + m.delta(gamma) * m.sg(slope) * k.astype(dtype))
 
@@ -88,18 +93,18 @@ class Exponential(Schedule):
   0.025
   """
   init_value: Any = real()
-  gamma: Any = real(checks=[POSITIVE])
+  gamma: Any = real(checks=[positive])
   _: KW_ONLY
-  decay_steps: Any = count(1, checks=[AT_LEAST_ONE])
+  decay_steps: Any = count(1, checks=[at_least_one])
   begin: Any = count(0)
   staircase: bool = static(False, choices=(False, True))
   end_value: Any = real(None, optional=True)
-  _pair_steps = True
+  step_form = "pair"
 
-  def _derive(self, b):
+  def derived(self, b):
     return _ln_gamma(b, None if self.staircase else "decay_steps")
 
-  def _value(self, t):
+  def formula(self, t):
     ds = jnp.maximum(self.decay_steps, 1)
     if isinstance(t, m.FracStep) and self.staircase:
       t = t.hi + t.lo
@@ -115,7 +120,7 @@ class Exponential(Schedule):
       x = _gamma_power(self, n, ds.astype(self.dtype))
     out = m.exp_decay(self.init_value, x)
     if self.end_value is not None:
-      rate = self._d("rate")
+      rate = self.constant("rate")
       decays = (rate.hi < 0) | ((rate.hi == 0) & (rate.lo < 0))   # gamma < 1, judged on the double
       out = jnp.where(decays, jnp.maximum(out, self.end_value), jnp.minimum(out, self.end_value))
     return out
@@ -135,14 +140,15 @@ class Step(Schedule):
   >>> print(js.step(0.1, 30, 0.1)(jnp.array([0, 30, 60])).round(6))
   [0.1   0.01  0.001]
   """
+  step_form = "exact"
   init_value: Any = real()
-  step_size: Any = count(checks=[AT_LEAST_ONE])
-  gamma: Any = real(checks=[POSITIVE])
+  step_size: Any = count(checks=[at_least_one])
+  gamma: Any = real(checks=[positive])
 
-  def _derive(self, b):
+  def derived(self, b):
     return _ln_gamma(b)
 
-  def _value(self, t):
+  def formula(self, t):
     return m.exp_decay(self.init_value, _gamma_power(self, m.floordiv(t, self.step_size), 1))
 
 
@@ -164,11 +170,12 @@ class MultiStep(Schedule):
   >>> print(js.multistep(0.1, [30, 80], 0.1)(jnp.array([29, 30, 80])).round(6))
   [0.1   0.01  0.001]
   """
+  step_form = "exact"
   init_value: Any = real()
-  milestones: Any = count(rank=1, checks=[NONDECREASING])
-  gamma: Any = real(checks=[POSITIVE])
+  milestones: Any = count(rank=1, checks=[nondecreasing])
+  gamma: Any = real(checks=[positive])
 
-  def _derive(self, b):
+  def derived(self, b):
     # gamma^j and init·gamma^j for j = 0..len(milestones), in float64 and rounded once: a step
     # looks its value up (correctly rounded) instead of exponentiating
     j = np.arange(np.shape(self.milestones)[-1] + 1)
@@ -180,14 +187,14 @@ class MultiStep(Schedule):
       values = b.real("init_value")[..., None] * powers
       return {"powers": b.leaf(powers.astype(b.dtype)), "values": b.leaf(values.astype(b.dtype))}
 
-  def _value(self, t):
+  def formula(self, t):
     count = self.milestones.shape[-1]
     if count <= 16:   # a few scalar compares fuse; a reduction would be a kernel of its own
       passed = sum((((self.milestones[j] <= t).astype(jnp.int32)) for j in range(count)),
                    jnp.zeros(jnp.shape(t), jnp.int32))   # no milestones: a constant
     else:
       passed = jnp.sum(self.milestones <= t[..., None], axis=-1, dtype=jnp.int32)
-    value, power = jnp.take(self._d("values"), passed), jnp.take(self._d("powers"), passed)
+    value, power = jnp.take(self.constant("values"), passed), jnp.take(self.constant("powers"), passed)
     # the derivatives gamma^j (init) and j·value/gamma (gamma) routed to the fields
     finite = lambda x: m.sg(jnp.where(jnp.isfinite(x), x, 0))
     return (value + m.delta(self.init_value) * finite(power)
@@ -213,15 +220,15 @@ class Piecewise(Schedule):
   >>> print(s(jnp.array([99, 100, 200])).round(6))
   [0.1   0.01  0.001]
   """
-  boundaries: Any = count(rank=1, checks=[NONDECREASING])
+  step_form = "exact"
+  boundaries: Any = count(rank=1, checks=[nondecreasing])
   values: Any = real(rank=1)
 
-  def _checks(self):
-    nb, nv = self.boundaries.shape[-1], self.values.shape[-1]
-    yield nv == nb + 1, (f"piecewise: len(values) must be len(boundaries) + 1 = {nb + 1}, "
-                         f"got {nv}")
+  rules = (Rule(lambda s: s.values.shape[-1] == s.boundaries.shape[-1] + 1,
+                lambda s: f"len(values) must be len(boundaries) + 1 = {s.boundaries.shape[-1] + 1}, "
+                          f"got {s.values.shape[-1]}"),)
 
-  def _value(self, t):
+  def formula(self, t):
     index = jnp.sum(self.boundaries <= t[..., None], axis=-1)
     return jnp.take(self.values, index)
 
@@ -245,13 +252,14 @@ class InverseTime(Schedule):
   >>> print(js.inverse_time(0.1, 0.5, decay_steps=10)(jnp.array([0, 10, 20])).round(6))
   [0.1      0.066667 0.05    ]
   """
+  step_form = "exact"
   init_value: Any = real()
-  decay_rate: Any = real(checks=[NONNEGATIVE])
+  decay_rate: Any = real(checks=[nonnegative])
   _: KW_ONLY
-  decay_steps: Any = count(1, checks=[AT_LEAST_ONE])
+  decay_steps: Any = count(1, checks=[at_least_one])
   staircase: bool = static(False, choices=(False, True))
 
-  def _value(self, t):
+  def formula(self, t):
     dtype = self.dtype
     if self.staircase:
       p = m.floordiv(t, self.decay_steps).astype(dtype)
@@ -280,12 +288,13 @@ class InverseSqrt(Schedule):
   >>> print(s(jnp.array([5, 10, 310])).round(6))
   [0.05 0.1  0.05]
   """
+  step_form = "exact"
   init_value: Any = real()
-  timescale: Any = real(checks=[POSITIVE])
+  timescale: Any = real(checks=[positive])
   _: KW_ONLY
   warmup_steps: Any = count(0)
 
-  def _value(self, t):
+  def formula(self, t):
     dtype = self.dtype
     # used only where t < warmup_steps, so t/W needs no clip (1/W per setting: hoisted)
     ramp = self.init_value * (t.astype(dtype) * (1 / jnp.maximum(self.warmup_steps, 1).astype(dtype)))
@@ -315,13 +324,14 @@ class Linear(Schedule):
   >>> print(js.linear(0.1, 0.0, 100)(jnp.array([0, 25, 200])).round(6))
   [0.1   0.075 0.   ]
   """
+  step_form = "exact"
   init_value: Any = real()
   end_value: Any = real()
   steps: Any = count()
   _: KW_ONLY
   begin: Any = count(0)
 
-  def _value(self, t):
+  def formula(self, t):
     pr = m.progress(t, self.begin, self.steps, self.dtype)
     return m.lerp(self.init_value, self.end_value, *m.linear_weights(pr))
 
@@ -368,31 +378,26 @@ class Polynomial(Schedule):
   >>> print(js.polynomial(0.1, 0.0, 100, 2.0)(jnp.array([0, 50, 100])).round(6))
   [0.1   0.025 0.   ]
   """
+  step_form = "exact"
   init_value: Any = real()
   end_value: Any = real()
   steps: Any = count()
-  power: Any = real(1.0, checks=[POSITIVE])
+  power: Any = real(1.0, checks=[positive], special=POWERS)
   _: KW_ONLY
   begin: Any = count(0)
   cycle: bool = static(False, choices=(False, True))
 
-  def _checks(self):
-    if self.cycle:
-      yield self.steps >= 1, f"polynomial: steps must be >= 1 when cycle=True, got {show(self.steps)}"
+  rules = (Rule(lambda s: (not s.cycle) or (s.steps >= 1),
+                lambda s: f"steps must be >= 1 when cycle=True, got {show(s.steps)}"),)
 
-  _set_valued = ("power",)
-
-  def _specialise(self, v):
-    return None if self.cycle else {"power": m.special_of(v.power, m.SPECIAL_POWERS, several=True)}
-
-  def _value(self, t):
+  def formula(self, t):
     # power 1 is a straight line, the same bits as ``linear`` on every route
     general = lambda: m.power_weights(
-        _polynomial_left(t, self.begin, self.steps, self.cycle, self.dtype), self._exact("power"))
-    special = self._special_value("power")
+        _polynomial_left(t, self.begin, self.steps, self.cycle, self.dtype), self.exact("power"))
+    special = None if self.cycle else self.special("power")   # cycle: the general formula
     weights = None if special is None else m.linear_weights(
         m.progress(t, self.begin, self.steps, self.dtype))
-    w, wc = m.special_power(special, self._exact("power"), weights, general)
+    w, wc = m.special_power(special, self.exact("power"), weights, general)
     return m.lerp(self.init_value, self.end_value, w, wc)
 
 
@@ -403,10 +408,6 @@ def cosine_curve(t, begin, steps, start, end, exponent: _df.DF, special, dtype):
   w, wc = m.special_power(special, exponent, weights,
                           lambda: m.cosine_power_weights(t, begin, steps, exponent, dtype))
   return m.lerp(start, end, w, wc)
-
-
-def _exponent_special(self, v):
-  return {"exponent": m.special_of(v.exponent, m.SPECIAL_POWERS, several=True)}
 
 
 @family("cosine")
@@ -432,19 +433,17 @@ class Cosine(Schedule):
   >>> print(js.cosine(0.1, 100, end_value=0.01)(jnp.array([0, 50, 100])).round(6))
   [0.1   0.055 0.01 ]
   """
+  step_form = "exact"
   init_value: Any = real()
   steps: Any = count()
   _: KW_ONLY
   end_value: Any = real(0.0)
-  exponent: Any = real(1.0, checks=[POSITIVE])
+  exponent: Any = real(1.0, checks=[positive], special=POWERS)
   begin: Any = count(0)
 
-  _specialise = _exponent_special
-  _set_valued = ("exponent",)
-
-  def _value(self, t):
+  def formula(self, t):
     return cosine_curve(t, self.begin, self.steps, self.init_value, self.end_value,
-                        self._exact("exponent"), self._special_value("exponent"), self.dtype)
+                        self.exact("exponent"), self.special("exponent"), self.dtype)
 
 
 @family("warmup_cosine")
@@ -471,30 +470,27 @@ class WarmupCosine(Schedule):
   >>> print(js.warmup_cosine(0.1, 10, 110)(jnp.array([5, 10, 60, 110])).round(6))
   [0.05 0.1  0.05 0.  ]
   """
+  step_form = "exact"
   peak_value: Any = real()
   warmup_steps: Any = count()
   total_steps: Any = count()
   _: KW_ONLY
   init_value: Any = real(0.0)
   end_value: Any = real(0.0)
-  exponent: Any = real(1.0, checks=[POSITIVE])
+  exponent: Any = real(1.0, checks=[positive], special=POWERS)
 
-  _specialise = _exponent_special
-  _set_valued = ("exponent",)
+  rules = (Rule(lambda s: s.warmup_steps <= s.total_steps,
+                lambda s: f"warmup_steps must be <= total_steps ({show(s.total_steps)}), got "
+                          f"{show(s.warmup_steps)}"),)
 
-  def _checks(self):
-    yield self.warmup_steps <= self.total_steps, (
-        f"warmup_cosine: warmup_steps must be <= total_steps ({show(self.total_steps)}), got "
-        f"{show(self.warmup_steps)}")
-
-  def _value(self, t):
+  def formula(self, t):
     # used only where 0 <= t < W: no clip, no jump (1/W per setting)
     w, inv = self.warmup_steps, 1 / jnp.maximum(self.warmup_steps, 1).astype(self.dtype)
     warm = m.lerp(self.init_value, self.peak_value, (w - t).astype(self.dtype) * inv,
                   t.astype(self.dtype) * inv)
     decay = cosine_curve(t, self.warmup_steps, self.total_steps - self.warmup_steps,
-                         self.peak_value, self.end_value, self._exact("exponent"),
-                         self._special_value("exponent"), self.dtype)
+                         self.peak_value, self.end_value, self.exact("exponent"),
+                         self.special("exponent"), self.dtype)
     return jnp.where(t < self.warmup_steps, warm, decay)
 
 

@@ -206,7 +206,7 @@ class _Reader:
     arguments fill the leading (not keyword-only) fields; a family whose first field holds
     schedules takes them positionally, ``product(a, b)``."""
     cls = core.FAMILIES[name]
-    fields = [f for f in dataclasses.fields(cls) if f.init and "spec" in f.metadata]
+    fields = [f for f in dataclasses.fields(cls) if f.init and "kind" in f.metadata]
     names = [f.name for f in fields]
     # a public factory may take peers' alternative keywords too (one_cycle's epochs= and
     # steps_per_epoch=, as torch's OneCycleLR): those calls go through it, and it checks them
@@ -222,7 +222,7 @@ class _Reader:
       except (ValueError, TypeError) as e:
         self.fail(_one_line(e))
     first = fields[0] if fields else None
-    if (first is not None and first.metadata["spec"].kind == "children" and args
+    if (first is not None and first.metadata["kind"].variadic and args
         and first.name not in kwargs and all(isinstance(a, core.Schedule) for a in args)):
       args = [tuple(args)]
     positional = [f.name for f in fields if not f.kw_only]

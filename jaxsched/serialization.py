@@ -37,28 +37,35 @@ _registered: set[type] = set()
 _PRIVATE = ("_lo", "_derived")   # the low words of the user's doubles; per-setting constants
 
 
+def _data_names(cls) -> list[str]:
+  return [name for name, kind in core.fields_of(cls) if not kind.static]
+
+
 def _to_state_dict(schedule: core.Schedule) -> dict:
   from flax import serialization
   state = {name: serialization.to_state_dict(getattr(schedule, name))
-           for name in type(schedule)._data_fields}
-  for name in _PRIVATE:     # saved too, so that a restored schedule (or batch) equals the saved one
-    state[name] = serialization.to_state_dict(getattr(schedule, name))
+           for name in _data_names(type(schedule))}
+  # saved too, so that a restored schedule (or batch) equals the saved one
+  for name, value in zip(_PRIVATE, core.private_leaves(schedule), strict=True):
+    state[name] = serialization.to_state_dict(value)
   return state
 
 
 def _from_state_dict(target: core.Schedule, state) -> core.Schedule:
   from flax import serialization
   cls = type(target)
-  fields = list(cls._data_fields) + list(_PRIVATE)
+  fields = _data_names(cls) + list(_PRIVATE)
   if not isinstance(state, dict) or set(state) != set(fields):
     got = sorted(state) if isinstance(state, dict) else type(state).__name__
     raise ValueError(f"{cls.family}: the saved state does not fit this schedule at "
                      f"{serialization.current_path()!r}: fields are {fields}, saved {got} "
                      "(from_bytes needs a target of the same family and structure)")
-  data = [serialization.from_state_dict(getattr(target, name), state[name], name=name)
+  private = dict(zip(_PRIVATE, core.private_leaves(target), strict=True))
+  data = [serialization.from_state_dict(private[name] if name in private else getattr(target, name),
+                                        state[name], name=name)
           for name in fields]
-  restored = cls._unflatten(cls._aux(target), data)
-  restored._raise_if_out_of_range(prefix="restored ")
+  restored = core.from_leaves(target, data)
+  restored.raise_if_out_of_range(prefix="restored ")
   return core.specialised(restored)
 
 

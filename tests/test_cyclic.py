@@ -319,7 +319,7 @@ T_FIXED = np.array([0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 19, 20, 21, 2
 
 def _stack(schedules):
   # js.stack, not a raw tree.map: settings that differ in a specialisation (period_mult 1 vs 2)
-  # differ in structure, and stack is the documented way to batch them (core._specialise)
+  # differ in structure, and stack is the documented way to batch them (the fields' special values)
   return js.stack(schedules)
 
 

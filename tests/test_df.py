@@ -75,7 +75,9 @@ def test_closed_over_hyperparameters_keep_their_error_terms():
   class Probe(Schedule):
     a: Any = real()
 
-    def _value(self, t):
+    step_form = "exact"
+
+    def formula(self, t):
       return _df.two_sum(self.a, t).lo
 
   try:

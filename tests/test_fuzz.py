@@ -6,6 +6,7 @@ no other exception, no hang.
 Profiles (tests/conftest.py): the default "ci" is small and derandomized; run
 ``HYPOTHESIS_PROFILE=big pytest tests/test_fuzz.py`` to explore more.
 """
+import dataclasses
 import contextlib
 import inspect
 import json
@@ -76,19 +77,19 @@ children_junk = st.sampled_from([[], 5, [5], SMALL[0], "ab", (None,), [SMALL[0],
 STATIC_JUNK = [1, 0, 1.0, "yes", "", None, "Linear", "cos ", np.int64(1), [True], "True"]
 
 
-def _value_for(spec: core.Spec, how: str = "any"):
+def _value_for(spec: core.Field, how: str = "any"):
   """A value for one field: ``how`` is "ok" (valid kind and type; ranges may still be broken),
   "bad" (junk), or "any" (mostly ok)."""
-  if spec.kind == "real":
+  if isinstance(spec, core.Real):
     ok = real_ok if spec.rank == 0 else _vector(real_ok)
     bad = junk if spec.rank == 0 else st.one_of(junk, _vector(st.one_of(real_ok, junk), False))
-  elif spec.kind == "count":
+  elif isinstance(spec, core.Count):
     ok = count_ok if spec.rank == 0 else _vector(count_ok)
     bad = junk if spec.rank == 0 else st.one_of(junk, _vector(st.one_of(count_ok, junk), False))
-  elif spec.kind == "static":
+  elif isinstance(spec, core.Static):
     ok = st.sampled_from(spec.choices) if spec.choices else st.just(None)
     bad = st.sampled_from(STATIC_JUNK)
-  elif spec.kind == "child":
+  elif isinstance(spec, core.Child):
     ok, bad = child_ok, child_junk
   else:
     ok, bad = children_ok, children_junk
@@ -101,16 +102,16 @@ def _value_for(spec: core.Spec, how: str = "any"):
 def kwargs_for(draw, cls):
   """All fields valid (half the time), one junk field, or junk anywhere; defaults sometimes
   left out, and now and then a required field too."""
-  fields = [f for f in core.dataclasses.fields(cls) if "spec" in f.metadata]
+  fields = [f for f in dataclasses.fields(cls) if "kind" in f.metadata]
   mode = draw(st.sampled_from(["valid", "valid", "one", "chaos"]))
   bad_one = draw(st.integers(0, len(fields) - 1))
   kwargs = {}
   for i, f in enumerate(fields):
-    has_default = f.default is not core.dataclasses.MISSING
+    has_default = f.default is not dataclasses.MISSING
     if draw(st.integers(0, 9)) < (3 if has_default else 0) + (draw(st.integers(0, 39)) == 0):
       continue
     how = "any" if mode == "chaos" else "bad" if mode == "one" and i == bad_one else "ok"
-    kwargs[f.name] = draw(_value_for(f.metadata["spec"], how))
+    kwargs[f.name] = draw(_value_for(f.metadata["kind"], how))
   return kwargs
 
 
@@ -132,7 +133,7 @@ def _steps(schedule) -> np.ndarray:
   near = []
   for name, spec in core.fields_of(type(schedule)):
     value = getattr(schedule, name)
-    if spec.kind == "count" and spec.rank == 0 and value is not None and len(near) < 6:
+    if isinstance(spec, core.Count) and spec.rank == 0 and value is not None and len(near) < 6:
       b = int(value)
       near += [b - 1, b, b + 1]
   near += [0] * (6 - len(near))
@@ -217,9 +218,9 @@ def configs(draw):
   for name, spec in (core.fields_of(cls) if cls else []):
     if draw(st.integers(0, 4)) == 0:
       continue
-    if spec.kind == "child":
+    if isinstance(spec, core.Child):
       value = draw(st.one_of(st.just(SMALL[0].to_config()), json_junk))
-    elif spec.kind == "children":
+    elif isinstance(spec, core.Children):
       value = draw(st.one_of(st.just([SMALL[0].to_config()]), json_junk))
     else:
       value = draw(st.one_of(_value_for(spec, "ok").map(_jsonable),

@@ -191,7 +191,7 @@ _SCRIPT = textwrap.dedent("""
     @family("my_constant")                  # a family defined after flax: registers too
     class Mine(Schedule):
       value: float = real()
-      def _value(self, t):
+      def formula(self, t):
         return t * 0 + self.value
     m = Mine(0.25)
     assert fs.from_bytes(Mine(1.0), fs.to_bytes(m)) == m

@@ -1,4 +1,4 @@
-"""Specialisation (core ``_specialise``): exact special values take cheaper formulas at trace time.
+"""Specialisation (a real field's ``special=``): exact special values take cheaper formulas at trace time.
 
 Each fast path is checked against float64 NumPy closed forms (tests/reference.py, written from the
 SPEC), against the general formula of the same values (``core.generalised``), and for gradients at
@@ -27,7 +27,7 @@ def _steps(*boundaries):
 
 
 def _special(s):
-  return dict(s._special or ())
+  return dict(s.specialisation or ())
 
 
 # (schedule, float64 reference of the same values, expected specialisation)
@@ -69,7 +69,7 @@ def test_fast_paths_match_float64_and_the_general_formula(case):
   fast = np.asarray(s(t), np.float64)
   assert_rel(fast, reference(t), rtol=1e-6)
   general = core.generalised(s)
-  assert not general._special
+  assert not general.specialisation
   assert_rel(fast, np.asarray(general(t), np.float64), rtol=1e-6)
 
 
@@ -105,7 +105,7 @@ GRAD_CASES = [   # (field, make(value), special value, step)
 def test_gradient_at_the_special_value_matches_finite_differences(field, make, x, step):
   with jax.enable_x64(True):
     s = make(x)
-    assert s._special or field == "gamma"       # multistep: its table of gamma^j, always
+    assert s.specialisation or field == "gamma"       # multistep: its table of gamma^j, always
     g = float(getattr(jax.grad(lambda s: s(step), allow_int=True)(s), field))
     h = 1e-6
     if field == "period_mult" and x == 1.0:            # period_mult >= 1: one-sided
@@ -191,7 +191,7 @@ def test_traced_construction_takes_the_general_formulas():
   for row, k in zip(np.asarray(out), (1.0, 2.0)):
     assert_rel(row, ref.cosine(np.asarray(t), 0.1, 100, exponent=k))
   seen = []
-  jax.jit(lambda k: seen.append(js.cosine(0.1, 100, exponent=k)._special) or k)(1.0)
+  jax.jit(lambda k: seen.append(js.cosine(0.1, 100, exponent=k).specialisation) or k)(1.0)
   assert seen == [None]              # nothing special is known about a traced value
 
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from jaxsched import compose, cycles, families
 from jaxsched.core import Schedule
 from jaxsched.interop._checks import real, whole
-from jaxsched.sweeps import stack
+from jaxsched.batches import stack
 
 _WHERE = "from_torch"
 
