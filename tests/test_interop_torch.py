@@ -142,9 +142,9 @@ def test_converting_a_stepped_scheduler_gives_the_whole_trajectory():
 
 
 @pytest.mark.parametrize("make, words", [
-    (lambda o: lr_scheduler.LambdaLR(o, lambda k: 1.0), ["LambdaLR", "from_hf"]),
+    (lambda o: lr_scheduler.LambdaLR(o, lambda k: 1.0), ["LambdaLR", "jaxsched.custom", "from_hf"]),
     (lambda o: lr_scheduler.MultiplicativeLR(o, lambda k: 0.9), ["MultiplicativeLR",
-                                                                  "exponential"]),
+                                                                  "exponential", "jaxsched.custom"]),
     (lambda o: lr_scheduler.ReduceLROnPlateau(o), ["ReduceLROnPlateau", "reduce_on_plateau"]),
 ])
 def test_unconvertible_schedulers_name_the_alternative(make, words):

@@ -81,11 +81,14 @@ _STEPPED = {
 }
 
 _CANNOT = {
-    "LambdaLR": "it holds a Python function (lr_lambda), which cannot be read; write the schedule "
-                "with jaxsched's families (a Hugging Face get_scheduler(...) LambdaLR converts with "
+    "LambdaLR": "it holds a Python function (lr_lambda), which cannot be read; write it with "
+                "jax.numpy as jaxsched.custom(lambda t, base: base * f(t), base=base_lr), or with "
+                "jaxsched's families (a Hugging Face get_scheduler(...) LambdaLR converts with "
                 "jaxsched.from_hf(name, lr, ...))",
     "MultiplicativeLR": "it holds a Python function (lr_lambda), which cannot be read; a constant "
-                        "factor f per step is jaxsched.exponential(base_lr, f)",
+                        "factor f per step is jaxsched.exponential(base_lr, f), any other "
+                        "jaxsched.custom(fn, **hyperparameters) with the running product in closed "
+                        "form",
     "ReduceLROnPlateau": "it reacts to a metric, so it is not a function of the step; use "
                          "jaxsched.reduce_on_plateau(...) chained after the optimizer",
 }
