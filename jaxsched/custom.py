@@ -13,7 +13,8 @@ from jaxsched.core import Schedule, family, function, host_real, is_traced, real
 
 @family("custom")
 class Custom(Schedule):
-  """``fn(t, **hyperparameters)``, ``t`` the clamped step as a float array of the result dtype.
+  """``lr(t) = fn(t, **hyperparameters)``: the user's pure function of the step ``t`` (clamped,
+  a float array of the result dtype).
 
   torch ``LambdaLR(opt, lambda k: f(k))`` with base lr ``b`` is
   ``custom(lambda t, b: b * f(t), b=b)`` when ``f`` is written with ``jax.numpy``. Made by

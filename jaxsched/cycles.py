@@ -1,4 +1,4 @@
-"""SPEC §2's cyclic and modern families: SGDR restarts, 1cycle, CLR triangles, warmup-stable-decay.
+"""The cyclic and modern families: SGDR restarts, 1cycle, CLR triangles, warmup-stable-decay.
 
 ``t`` is the step (updates already applied; ``schedule(0)`` is the first update's value). Every
 docstring gives the formula and the peer call that produces the same numbers.
@@ -350,14 +350,14 @@ class CosineRestarts(Schedule):
     return {**_restart_constants(b, self), **_restart_table(b, self)}
 
   def formula(self, t):
-    kind = self.special("period_mult")
-    if kind == "table":
+    cycles = self.special("period_mult")    # "unit", "table" or None (general)
+    if cycles == "table":
       i, progress, (peak_i, power_i) = _table_position(self, t)
     else:
-      i, progress = (_unit_position if kind == "unit" else _restart_position)(self, t)
+      i, progress = (_unit_position if cycles == "unit" else _restart_position)(self, t)
     if self.special("decay") == 1.0:   # decay^i is 1; its derivative i·decay^(i−1) is i
       peak = self.init_value * (1 + m.delta(self.decay) * i.astype(self.dtype))
-    elif kind == "table":
+    elif cycles == "table":
       i_f = i.astype(self.dtype)
       # the looked-up peak, its derivatives decay^i (init) and i·peak/decay (decay) routed in
       finite = lambda x: m.sg(jnp.where(jnp.isfinite(x), x, 0))

@@ -1,4 +1,4 @@
-"""Config round trips through JSON, repr, ==, arithmetic, and the bad-input table of SPEC §7."""
+"""Config round trips through JSON, repr, ==, arithmetic, and the bad-input table (``BAD``)."""
 import json
 
 import jax
@@ -46,7 +46,10 @@ def test_config_round_trip_through_json(s):
 
 
 def test_every_registered_family_has_a_round_trip_case():
-  assert {s.family for s in _all_schedules()} == set(js.FAMILIES)
+  # jaxsched's own families (users' families from other test files register too); custom holds a
+  # function and has no config (tests/test_extension.py)
+  builtin = {n for n, c in js.FAMILIES.items() if c.__module__.startswith("jaxsched.")}
+  assert {s.family for s in _all_schedules()} == builtin - {"custom"}
 
 
 def test_config_keeps_the_users_decimal():

@@ -285,7 +285,8 @@ class Child(Field):
 
 @dataclasses.dataclass(frozen=True)
 class Children(Field):
-  """A non-empty list of nested schedules."""
+  """A non-empty list of nested schedules.
+  """
   holds_schedules = True
   variadic = True
 
@@ -358,28 +359,73 @@ def _field(kind: Field, default):
 
 def real(default=dataclasses.MISSING, *, checks: Sequence[Check] = (), rank: int = 0,
          optional: bool = False, special: Special | None = None) -> Any:
-  """A float hyperparameter: an array leaf of the result dtype, traced, vmapped and differentiated.
+  """A float hyperparameter of a family: one array leaf of the result dtype (float32, float64
+  under x64), traced, vmapped and differentiated; the user's exact double is kept beside it.
 
   Args:
     default: the default value (a Python float), or none for a required field.
     checks: ranges the value must satisfy (``jaxsched.positive``, ...); finiteness always.
-    rank: 0 for a scalar, 1 for a vector (one per milestone, say).
+    rank: 0 for a scalar, 1 for a vector (one per piece, say).
     optional: None is allowed and means absent (structure: a different program).
     special: exact values that select a cheaper formula (``Special``).
+
+  >>> import jax.numpy as jnp
+  >>> import jaxsched as js
+  >>> @js.family("doc_halving")
+  ... class Halving(js.Schedule):
+  ...   init_value: float = js.real(checks=[js.positive])
+  ...   def formula(self, t):
+  ...     return self.init_value * 0.5 ** t
+  >>> print(Halving(0.1)(jnp.array([0, 1, 2])))
+  [0.1   0.05  0.025]
+  >>> del js.FAMILIES["doc_halving"]
   """
   return _field(Real(rank, tuple(checks), optional, special), default)
 
 
 def count(default=dataclasses.MISSING, *, checks: Sequence[Check] = (), rank: int = 0,
           optional: bool = False) -> Any:
-  """A step count: an int32 leaf, a whole number in ``[0, 2^31-1]``; ``optional`` lets None mean
-  absent (structure, like ``max_cycles=None``)."""
+  """A step count of a family: an int32 leaf, a whole number in ``[0, 2^31-1]``, so boundaries
+  on it are exact.
+
+  Args:
+    default: the default value (an int), or none for a required field.
+    checks: ranges beyond ``>= 0`` (``jaxsched.at_least_one``, ...).
+    rank: 0 for a scalar, 1 for a vector (milestones, boundaries).
+    optional: None is allowed and means absent (structure, like ``max_cycles=None``).
+
+  >>> import jaxsched as js
+  >>> @js.family("doc_drop")
+  ... class Drop(js.Schedule):
+  ...   at: int = js.count(checks=[js.at_least_one])
+  ...   def formula(self, t):
+  ...     return 0.1 * (t < self.at) + 0.01 * (t >= self.at)
+  >>> print(f"{float(Drop(10)(9)):.6g} {float(Drop(10)(10)):.6g}")
+  0.1 0.01
+  >>> del js.FAMILIES["doc_drop"]
+  """
   return _field(Count(rank, (nonnegative, *checks), optional), default)
 
 
 def static(default=dataclasses.MISSING, *, choices: Sequence | None = None) -> Any:
-  """Structure, not data: a mode string or flag (one of ``choices``). Part of the treedef, so
-  changing it recompiles."""
+  """Structure, not data, of a family: a mode string or a flag. Part of the treedef, so changing
+  it recompiles (and a batch of several values is a mixed batch).
+
+  Args:
+    default: the default value, or none for a required field.
+    choices: the accepted values (strings, or ``(False, True)`` for a flag); None accepts any.
+
+  >>> import jaxsched as js
+  >>> @js.family("doc_mode")
+  ... class Mode(js.Schedule):
+  ...   value: float = js.real()
+  ...   mode: str = js.static("hold", choices=("hold", "zero"))
+  ...   def formula(self, t):
+  ...     return self.value * t ** 0 if self.mode == "hold" else t * 0
+  >>> Mode(0.1, mode="zero")
+  doc_mode(value=0.1, mode='zero')
+  >>> del js.FAMILIES["doc_mode"]
+  """
   return _field(Static(None if choices is None else tuple(choices)), default)
 
 
@@ -389,12 +435,39 @@ def function() -> Any:
 
 
 def child() -> Any:
-  """One nested schedule (a composite's argument)."""
+  """One nested schedule, the argument of a composite; the composite calls it in its formula.
+
+  >>> import jaxsched as js
+  >>> @js.family("doc_half")
+  ... class Half(js.Schedule):
+  ...   schedule: js.Schedule = js.child()
+  ...   def formula(self, t):
+  ...     return 0.5 * self.schedule(t)
+  >>> print(f"{float(Half(js.constant(0.1))(3)):.6g}")
+  0.05
+  >>> del js.FAMILIES["doc_half"]
+  """
   return _field(Child(), dataclasses.MISSING)
 
 
 def children() -> Any:
-  """A non-empty list of nested schedules."""
+  """A non-empty list of nested schedules (``jaxsched.parse`` also takes them as positional
+  arguments).
+
+  >>> import jax.numpy as jnp
+  >>> import jaxsched as js
+  >>> @js.family("doc_largest")
+  ... class Largest(js.Schedule):
+  ...   schedules: tuple = js.children()
+  ...   def formula(self, t):
+  ...     out = self.schedules[0](t)
+  ...     for s in self.schedules[1:]:
+  ...       out = jnp.maximum(out, s(t))
+  ...     return out
+  >>> print(f"{float(Largest([js.constant(0.1), js.linear(0.0, 1.0, 10)])(5)):.6g}")
+  0.5
+  >>> del js.FAMILIES["doc_largest"]
+  """
   return _field(Children(), dataclasses.MISSING)
 
 

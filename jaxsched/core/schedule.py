@@ -377,6 +377,21 @@ def family(name: str):
   ``formula(self, t)``. It then has everything a built-in family has: ``repr`` and
   ``jaxsched.parse``, ``to_config``/``from_config``, errors that name the field, batches, sweeps,
   ``jax.grad``, the checked mode and flax serialization.
+
+  Args:
+    name: the family's name: its ``repr``, its config's ``"family"`` key, its ``parse`` name.
+
+  >>> import jax.numpy as jnp
+  >>> import jaxsched as js
+  >>> @js.family("doc_inverse")
+  ... class Inverse(js.Schedule):
+  ...   init_value: float = js.real()
+  ...   def formula(self, t):
+  ...     return self.init_value / (1 + t)
+  >>> s = Inverse(0.1)
+  >>> s, js.from_config(s.to_config()) == s
+  (doc_inverse(init_value=0.1), True)
+  >>> del js.FAMILIES["doc_inverse"]
   """
 
   def register(cls):
