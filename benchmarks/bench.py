@@ -11,7 +11,7 @@
 4. A sweep of 512 warmup_cosine settings x 4096 steps: one vmapped call vs a Python loop of
    512 jitted calls.
 
-The numeric-core acceptance ratios (issue 7), side by side in the same run:
+The numeric-core acceptance ratios, side by side in the same run:
 
 5. Compile: trace + lower + compile of a jitted optax.adamw step on a small MLP with the schedule
    closed over, against the same step with optax's equivalent (a plain float32 lambda where optax

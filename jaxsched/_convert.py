@@ -1,5 +1,5 @@
 """One validation path for concrete user values: every constructor, ``from_config``,
-``reduce_on_plateau`` and the CLI turn hyperparameters into host arrays here (SPEC §7).
+``reduce_on_plateau`` and the CLI turn hyperparameters into host arrays here (README, "Bad input").
 
 The rules, written once:
 

@@ -1,14 +1,15 @@
 """Double-float arithmetic: a value carried as an unevaluated sum ``hi + lo`` of two floats.
 
-Why this exists: with x64 off, JAX computes in float32, but SPEC §6 promises float32 results within
-1e-6 relative of float64 maths on the hyperparameters *as the user gave them*. Where a formula
-amplifies error (``init·gamma^p`` multiplies the error of ``ln gamma`` by ``p``; ``exp(x)`` turns an
-absolute error in ``x`` into a relative error of the result), a single float32 is not enough. A pair
-gives ~48 bits, which is ample: only the arguments of ``exp``/``log`` are carried this way and the
-final value is rounded once.
+Why this exists: with x64 off, JAX computes in float32, but the README ("Numbers you can trust")
+promises float32 results within 1e-6 relative of float64 maths on the hyperparameters *as the user
+gave them*. Where a formula amplifies error (``init·gamma^p`` multiplies the error of ``ln gamma``
+by ``p``; ``exp(x)`` turns an absolute error in ``x`` into a relative error of the result), a single
+float32 is not enough. A pair gives ~48 bits, which is ample: only the arguments of ``exp``/``log``
+are carried this way and the final value is rounded once.
 
 Limit: XLA flushes subnormals to zero, so a value below ~1e-31 (whose ``lo`` would be subnormal in
-float32) keeps only float32 precision. Learning rates that small are below SPEC's 1e-30 floor anyway.
+float32) keeps only float32 precision. Learning rates that small are below the README's 1e-30 floor
+anyway.
 
 Every routine works for float32 and float64 alike. Splitting for exact products masks mantissa bits
 instead of Dekker's ``(2^s+1)·a`` trick, so a compiler that contracts ``a*b - c`` into an FMA cannot

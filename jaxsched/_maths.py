@@ -1,6 +1,6 @@
 """Step maths and curve pieces shared by every family.
 
-The rules that make float32 results trustworthy at float32 cost (SPEC §6):
+The rules that make float32 results trustworthy at float32 cost (README, "Numbers you can trust"):
 - Steps are clamped into ``[0, 2^31-1]`` before any arithmetic (``as_step``): nothing ever wraps.
 - Integer steps stay integers for as long as possible: offsets, floors, modulo and boundaries are
   int32 arithmetic, exact up to 2^31-1.
@@ -87,10 +87,10 @@ def _host_step(step):
 
 
 def as_step(step):
-  """The step under SPEC §6's one rule: every step, of any type, is clamped into ``[0, 2^31-1]``
-  before any arithmetic. Integers of any width saturate (never wrap) and become int32; float16 and
-  bfloat16 become float32 first; ±inf clamp like any float; NaN stays NaN (and the schedule's value
-  is then NaN, in every family and composite)."""
+  """The step under the one step rule (README, "Limits and guarantees"): every step, of any type,
+  is clamped into ``[0, 2^31-1]`` before any arithmetic. Integers of any width saturate (never
+  wrap) and become int32; float16 and bfloat16 become float32 first; ±inf clamp like any float;
+  NaN stays NaN (and the schedule's value is then NaN, in every family and composite)."""
   if isinstance(step, FracStep):
     return FracStep(jnp.clip(step.hi, 0, _float_max(step.hi.dtype)), step.lo)
   if not isinstance(step, (jax.Array, jax.core.Tracer)) or isinstance(step, np.ndarray):

@@ -1,4 +1,4 @@
-"""The ``jaxsched`` command line (SPEC §8): ``sweep`` (the main job), ``plot`` and ``families``.
+"""The ``jaxsched`` command line: ``sweep`` (the main job), ``plot`` and ``families``.
 
 What a shell and a cluster can rely on (README, "Limits and guarantees"):
 

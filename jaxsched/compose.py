@@ -1,11 +1,11 @@
-"""Composition (SPEC §3): schedules built from schedules.
+"""Composition (README, "Composition"): schedules built from schedules.
 
 Each piece is evaluated at a clamped, valid step, and every family is finite in value and gradient
 for every step >= 0, so selecting with ``where`` never lets an inactive piece put NaN into a gradient.
 Each composite evaluates each child once per call (``warmup`` reads ``schedule(0)`` from the same
 evaluation, on the steps with a 0 prepended), so compile time grows linearly with nesting depth.
-Every child call goes through ``Schedule.__call__``, so SPEC §6's step rule (clamping, NaN) holds
-inside composites too.
+Every child call goes through ``Schedule.__call__``, so the step rule (``_maths.as_step``: clamping,
+NaN) holds inside composites too.
 """
 from __future__ import annotations
 

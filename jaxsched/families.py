@@ -1,4 +1,4 @@
-"""The decay families of SPEC §2 that are not cyclic: each a formula on top of ``core`` and ``_maths``.
+"""The decay families that are not cyclic: each a formula on top of ``core`` and ``_maths``.
 
 ``t`` is the step (updates already applied; ``schedule(0)`` is the first update's value). Every
 docstring gives the formula and the peer call that produces the same numbers; ``tests/data`` holds

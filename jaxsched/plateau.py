@@ -1,4 +1,4 @@
-"""``reduce_on_plateau`` (SPEC §3): torch ``ReduceLROnPlateau`` as an optax transformation."""
+"""``reduce_on_plateau``: torch ``ReduceLROnPlateau`` as an optax transformation."""
 from __future__ import annotations
 
 import numbers

@@ -1,7 +1,7 @@
 """One table of schedules and their float64 references, shared by the family, route and x64 tests.
 
 Each case names the boundaries its formula switches at, so the steps tested are b−1, b, b+1 of each,
-a dense stretch, and the large steps SPEC §6 singles out.
+a dense stretch, and the large steps of ``LARGE`` (around 2^24, and up to 2^31−1).
 """
 import numpy as np
 

@@ -15,11 +15,12 @@ timm (CosineLRScheduler, optional: skipped if it does not import).
 Each schedule file is a JSON list of cases
     {"peer": <exact peer call>, "config": <jaxsched to_config() dict>, "steps": [int], "values": [float64]}
 where values[i] is the learning rate used by update number steps[i] (step 0 = first update).
-The config is the SPEC section 2/3 "same as" mapping, every parameter written explicitly.
+The config is the "peer equivalent" mapping of the README's Families and Composition tables, every
+parameter written explicitly.
 
 golden_plateau.json holds torch ReduceLROnPlateau traces (see the plateau section below).
 golden_meta.json records the peer versions and, per case, the largest deviation between the peer's
-values and an independent float64 evaluation of the SPEC formula for the config (ref() below); the
+values and an independent float64 evaluation of the documented formula for the config (ref() below); the
 generator fails if a mapping is wrong (relative deviation > 1e-9).
 
 Torch and HF values come from the real scheduler loop:
@@ -31,7 +32,8 @@ ChainedScheduler) use *recursive* (chainable) get_lr forms, so their values carr
 Restart schedules (keras CosineDecayRestarts, timm): peer values more than 1e-12 relative away from the
 exact-integer-cycle formula -- a floating-point cycle index (log(x)/log(mult) rounding down exactly at a
 restart boundary) or the in-cycle phase losing precision at t >= 2**24 -- are left out of the tables and
-listed in golden_meta.json under "excluded"; SPEC section 6 requires exact integer cycle arithmetic there.
+listed in golden_meta.json under "excluded"; the README ("Numbers you can trust") requires exact integer
+cycle arithmetic there.
 
 Keras runs with float64 type promotion re-enabled (see below); no peer formula is modified.
 """
@@ -77,7 +79,8 @@ except Exception as e:  # pragma: no cover
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "data")
 
-# Sparse far steps added to the closed-form peers (keras, optax, timm): int32 range checks (SPEC s6).
+# Sparse far steps added to the closed-form peers (keras, optax, timm): int32 range checks
+# (README, "Numbers you can trust").
 FAR = [5_000, 10_000, 100_000, 1_000_000, 2**24 - 1, 2**24, 2**24 + 1, 2**24 + 3, 2**30, 2**31 - 1]
 REL_TOL = 1e-9
 # Restart schedules in keras/timm compute the cycle position in floating point: keras
@@ -85,16 +88,17 @@ REL_TOL = 1e-9
 # timm i = floor(math.log(1 - t/t_initial*(1 - cycle_mul), cycle_mul)). The log quotient can land just below the
 # integer at an exact restart boundary (keras: t_mul=2 at t=7*period; log base 3 of 3**5), giving the end of the
 # previous cycle instead of the restart value, and for huge t the in-cycle phase loses ~1e-16*t/period absolute
-# precision. Such steps are excluded (listed in golden_meta.json); SPEC s6 requires exact integer cycles.
+# precision. Such steps are excluded (listed in golden_meta.json); the README (Numbers you can trust) requires
+# exact integer cycles.
 LOG_CYCLE = ("peer computes the cycle index/phase in floating point (floor(t/period), or "
              "floor(log(1 - t/period*(1-mult))/log(mult))): the log quotient can round down at an exact restart "
              "boundary (value = end of previous cycle instead of the restart value) and for large t the in-cycle "
-             "phase loses precision; SPEC s6 requires exact integer cycle arithmetic")
+             "phase loses precision; the README (Numbers you can trust) requires exact integer cycle arithmetic")
 RESTART_TOL = 1e-12  # keep only restart-peer values within 1e-12 relative of the exact-cycle formula
 
 
 # ----------------------------------------------------------------------------------------------
-# jaxsched config builders (SPEC s1 to_config form; every parameter explicit, exact SPEC names)
+# jaxsched config builders (the to_config() form; every parameter explicit, exact parameter names)
 # ----------------------------------------------------------------------------------------------
 def _f(x):
     return None if x is None else float(x)
@@ -204,10 +208,10 @@ def per_epoch(schedule, steps_per_epoch, fractional=False):
 
 
 # ----------------------------------------------------------------------------------------------
-# Independent float64 evaluation of the SPEC formulas (a checker for the mappings, not a golden)
+# Independent float64 evaluation of the documented formulas (a checker for the mappings, not a golden)
 # ----------------------------------------------------------------------------------------------
 def _restart_cycle(t, period, mult):
-    """(i, t_cur, T_i) by exact accumulation (SPEC: cycle i starts at period*(mult^i-1)/(mult-1))."""
+    """(i, t_cur, T_i) by exact accumulation (README: cycle i starts at period*(mult^i-1)/(mult-1))."""
     if mult == 1.0:
         i = t // period
         return i, t - i * period, float(period)
@@ -375,7 +379,7 @@ def deviation(cfg, steps, values):
 
 def make_case(store, peer, cfg, steps, values, exclude_reason=None, exclude_tol=RESTART_TOL):
     """Append a case after checking the peer values against ref(cfg). With exclude_reason, steps where the peer
-    disagrees with the SPEC formula (a documented peer float bug) are dropped and listed in golden_meta.json."""
+    disagrees with the documented formula (a documented peer float bug) are dropped and listed in golden_meta.json."""
     steps = [int(s) for s in steps]
     values = [float(v) for v in values]
     assert len(steps) == len(values) and steps == sorted(set(steps))
@@ -453,7 +457,7 @@ def gen_torch():
         add(f"torch.optim.lr_scheduler.PolynomialLR(total_iters=100, power={pw}), base lr 0.1",
             polynomial(0.1, 0.0, 100, pw), lambda o, pw=pw: L.PolynomialLR(o, total_iters=100, power=pw), 0.1, 150)
     for T, em in [(100, 0.0), (250, 0.001)]:
-        # steps 0..T_max only: torch's recursion keeps going (back up) after T_max, SPEC holds end
+        # steps 0..T_max only: torch's recursion keeps going (back up) after T_max, jaxsched holds end
         add(f"torch.optim.lr_scheduler.CosineAnnealingLR(T_max={T}, eta_min={em}), base lr 0.1",
             cosine(0.1, T, end_value=em), lambda o, T=T, em=em: L.CosineAnnealingLR(o, T_max=T, eta_min=em), 0.1, T)
     for T0, Tm, em, n in [(10, 1, 0.001, 60), (10, 2, 0.001, 320), (7, 3, 0.0005, 400)]:
@@ -664,7 +668,7 @@ def gen_hf():
         lambda o: T.get_wsd_schedule(o, num_warmup_steps=100, num_decay_steps=200, num_training_steps=1000,
                                      min_lr_ratio=0.05), 0.001, 1100)
     for W, Tt, mr in [(20, 200, 0.1), (0, 150, 0.25)]:
-        # steps 0..T only: after num_training_steps HF's cosine rises again, SPEC holds end
+        # steps 0..T only: after num_training_steps HF's cosine rises again, jaxsched holds end
         add(f"get_cosine_with_min_lr_schedule_with_warmup(optimizer, num_warmup_steps={W}, num_training_steps={Tt}, "
             f"min_lr_rate={mr})",
             warmup_cosine(0.1, W, Tt, init_value=0.0, end_value=mr * 0.1, exponent=1.0),
@@ -730,7 +734,7 @@ def gen_timm():
 #   min_lr=0 the lr stops falling once old_lr*(1-factor) <= 1e-8, and a clamp to min_lr that moves lr by <= eps
 #   is skipped. eps is absolute in lr units: here base lr is 1.0, so lr == scale and eps == 1e-8 in scale units.
 #   Each plateau case also carries "eps": 1e-8 and "eps_matters" (whether the trace changes with eps=0) outside
-#   "config", since SPEC's reduce_on_plateau signature has no eps.
+#   "config", which holds no eps (jaxsched's reduce_on_plateau defaults to eps=0, torch to 1e-8).
 def gen_plateau():
     L = torch.optim.lr_scheduler
     cases = []
@@ -760,7 +764,7 @@ def gen_plateau():
                        "threshold_mode": threshold_mode, "cooldown": int(cooldown), "min_scale": float(min_lr),
                        "accumulation_steps": 1},
             "metrics": metrics, "values": vals,
-            # torch's eps (absolute, lr units == scale units at base lr 1.0), not part of the SPEC config;
+            # torch's eps (absolute, lr units == scale units at base lr 1.0), not part of the config;
             # eps_matters: the trace differs (by > 1e-9 relative) from the same run with eps=0
             "eps": 1e-8, "eps_matters": any(abs(a - b) > 1e-9 * abs(b) for a, b in zip(trace(0.0), vals))})
 
@@ -831,10 +835,10 @@ def main():
         json.dump(META, fh, indent=1, sort_keys=True)
         fh.write("\n")
     worst = max(META["cases"].items(), key=lambda kv: kv[1]["max_rel_dev_vs_spec"])
-    print(f"max rel deviation peer vs SPEC formula: {worst[1]['max_rel_dev_vs_spec']:.3g} ({worst[0]})")
+    print(f"max rel deviation peer vs documented formula: {worst[1]['max_rel_dev_vs_spec']:.3g} ({worst[0]})")
     for k, v in META["cases"].items():
         if v["max_rel_dev_vs_spec"] > 1e-12:
-            print(f"  peer vs SPEC rel dev {v['max_rel_dev_vs_spec']:.2g}: {k}")
+            print(f"  peer vs documented formula rel dev {v['max_rel_dev_vs_spec']:.2g}: {k}")
     for k, v in META["excluded"].items():
         print(f"excluded {len(v['steps'])} step(s) from {k}: {[e['step'] for e in v['steps']]}")
 

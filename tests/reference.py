@@ -1,4 +1,4 @@
-"""Float64 NumPy closed forms of SPEC §2, written from the SPEC's formulas, not from jaxsched.
+"""Float64 NumPy closed forms of the families, written from the README's formulas, not jaxsched.
 
 Steps arrive as int64 arrays (or float64 for fractional steps); every value is float64.
 """

@@ -1,5 +1,5 @@
-"""The API reference is the docstrings (issue 13): every public name documents itself, and every
-example in them runs.
+"""The API reference is the docstrings: every public name documents itself, and every example in
+them runs.
 
 - Each name in ``jaxsched.__all__`` has its own docstring; a callable's holds a doctest example
   (``>>>``) and an ``Args:`` (or, for a record type, ``Attributes:``) section with an entry

@@ -1,5 +1,5 @@
-"""Batches (``jaxsched.batches``, SPEC §4): ``stack``/``unstack``/``evaluate``, and mixed batches
-(issue 8): one batch across families, static choices, None vs a value and vector lengths, equal
+"""Batches (``jaxsched.batches``; README, "Sweeps"): ``stack``/``unstack``/``evaluate``, and mixed
+batches: one batch across families, static choices, None vs a value and vector lengths, equal
 setting by setting to its members; and every batch helper speaking it."""
 
 import chex
@@ -98,11 +98,11 @@ def test_evaluate_matches_single_calls_and_compiles_once_per_structure():
 
 # --- mixed batches --------------------------------------------------------------------------------
 
-# One member of every family of SPEC §2 (so every pairing shares one batch) and a composite, with
-# the structural variants a mixed batch must separate: static flags and modes, None vs a value,
-# vector lengths. Each comes with the steps its formula switches at. (Composites of cosine are
-# left out: each formula costs a compile here and one in the reference, and the grid test below
-# mixes warmup(cosine) and warmup(wsd).)
+# One member of every family of the README's "Families" table (so every pairing shares one batch)
+# and a composite, with the structural variants a mixed batch must separate: static flags and modes,
+# None vs a value, vector lengths. Each comes with the steps its formula switches at. (Composites of
+# cosine are left out: each formula costs a compile here and one in the reference, and the grid test
+# below mixes warmup(cosine) and warmup(wsd).)
 MEMBERS = [
     (js.constant(0.3), []),
     (js.exponential(0.1, 0.9, decay_steps=5, begin=10), [10, 15]),

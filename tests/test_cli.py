@@ -1,4 +1,4 @@
-"""The command line (SPEC §8): ``sweep`` end to end, ``plot``, ``families``, bad arguments."""
+"""The command line: ``sweep`` end to end, ``plot``, ``families``, bad arguments."""
 import csv
 import hashlib
 import json

@@ -1,6 +1,7 @@
 """cosine_restarts, one_cycle, cyclic and wsd against independent float64 (or exact) closed forms.
 
-The references below are written from SPEC §2 and the peers' definitions, never from jaxsched.
+The references below are written from the README's formulas ("Families") and the peers' definitions,
+never from jaxsched.
 Every step array is padded to one length and every schedule is a jit *argument*, so each family
 structure compiles once for values, once for vmap and once for grad.
 """

@@ -169,8 +169,8 @@ def test_cosine_restarts_growing_peaks(mult):
     assert np.all(got[over & (w > 0)] == np.inf)
     want = peak[~over] * w[~over] + 1e-4 * wc[~over]
     ok = want <= F32_MAX * (1 - 1e-6)
-    # SPEC's bound: 1e-6 relative, or near a fractional cycle end (mult 1.5), whose position is
-    # known to ~2^-46 of itself, 2^-24 of the larger endpoint absolute
+    # the README's bound ("Numbers you can trust"): 1e-6 relative, or near a fractional cycle end
+    # (mult 1.5), whose position is known to ~2^-46 of itself, 2^-24 of the larger endpoint absolute
     err = np.abs(got[~over][ok] - want[ok])
     bound = 1e-6 * np.abs(want[ok])
     if mult != int(mult):

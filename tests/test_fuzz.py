@@ -1,4 +1,4 @@
-"""Fuzz tests (issue 11, item 9): every public constructor, ``from_config`` with junk, the CLI SPEC
+"""Fuzz tests: every public constructor, ``from_config`` with junk, the CLI SPEC
 parser and ``reduce_on_plateau``. The only outcomes allowed are a schedule (finite round trip,
 no NaN at any valid step) or a ValueError/TypeError whose message names the family or field:
 no other exception, no hang.
@@ -322,7 +322,7 @@ def test_reduce_on_plateau_construction_fuzz(kwargs):
 
 # --- what the fuzzers found: formula NaNs at valid steps ----------------------------------------------
 # Found by HYPOTHESIS_PROFILE=big (seed 1) on the numeric core of main; each hyperparameter set passes
-# validation, so issue 11 item 3 says every step in [0, 2^31-1] must give a number, not NaN (the
+# validation, so every step in [0, 2^31-1] must give a number, not NaN (README, "Bad input"; the
 # true values here are 0, 1, or beyond float32, never undefined). Kept here as regression cases.
 FOUND = [
     lambda: js.exponential(0.0, 2.0),                              # 0 · 2^t = 0 · inf

@@ -1,6 +1,7 @@
 """Golden tables from the peers themselves (torch, Keras, Optax, HF; see make_golden.py).
 
-Each case holds a peer call, the jaxsched config SPEC §2 says equals it, steps and float64 values.
+Each case holds a peer call, the jaxsched config equal to it (the README's "peer equivalent"
+columns), steps and float64 values.
 """
 import glob
 import json

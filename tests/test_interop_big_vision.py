@@ -1,5 +1,5 @@
 """js.from_big_vision against a float64 reference of big_vision's documented schedule formulas
-(issue 12 item 5), and its duration and batch-size rules."""
+and its duration and batch-size rules."""
 import math
 
 import numpy as np
@@ -110,7 +110,7 @@ def test_bad_arguments(kwargs, words):
     assert w in str(info.value)
 
 
-# --- issue 17 item 7: big_vision's own durations, suffixes and accepted edges --------------------
+# --- big_vision's own durations, suffixes and accepted edges --------------------------------------
 
 def bv_steps(prefix, kw, data_size, batch_size, total_steps, default):
   """big_vision ``utils.steps``, from its rules: at most one of ``{prefix}_{steps,examples,epochs,
@@ -178,7 +178,7 @@ def _probe_steps(T, W, C, extra=()):
 
 
 BV_CONFIGS = [
-    # the issue's case: timescale_examples / batch_size rounds to 2 steps
+    # timescale_examples / batch_size rounds to 2 steps
     dict(total_steps=5000, batch_size=4096, base=0.01, decay_type="rsqrt", warmup_steps=100,
          timescale_examples=10_000),
     *[dict(total_steps=3000, batch_size=bs, base=0.01, decay_type="rsqrt", warmup_steps=50,

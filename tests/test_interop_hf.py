@@ -1,4 +1,4 @@
-"""js.from_hf against transformers.get_scheduler, stepped for real (issue 12 item 3)."""
+"""js.from_hf against transformers.get_scheduler, stepped for real."""
 import warnings
 
 import numpy as np
@@ -86,7 +86,7 @@ def test_scheduler_type_enum_is_accepted():
   assert js.from_hf(transformers.SchedulerType.COSINE, LR, 10, 100) == js.warmup_cosine(LR, 10, 100)
 
 
-# --- issue 17 item 5: num_warmup_steps >= num_training_steps and the other edges -----------------
+# --- num_warmup_steps >= num_training_steps and the other edges -----------------------------------
 
 def _hf_or_error(name, W, T, n, kw):
   """HF's lrs for k = 0..n, or the exception HF raises while building or stepping it."""
@@ -170,7 +170,7 @@ def test_every_name_at_the_warmup_and_total_edges(name, kw):
 
 @pytest.mark.parametrize("W", [1, 2, 10, 37])
 def test_warmup_equal_to_total(W):
-  """The issue's cases: HF's linear ramps 0, b/W, ... and is 0 at k = W; the cosines give the
+  """HF's linear ramps 0, b/W, ... and is 0 at k = W; the cosines give the
   peak at k = W; cosine_with_restarts converts."""
   b = 1e-3
   linear = js.from_hf("linear", b, W, W)

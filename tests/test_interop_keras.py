@@ -1,4 +1,4 @@
-"""js.from_keras against Keras schedules called directly (issue 12 item 2). KERAS_BACKEND=jax."""
+"""js.from_keras against Keras schedules called directly. KERAS_BACKEND=jax."""
 import os
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""js.from_t5x against a float64 reference of t5x's documented factor formulas (issue 12 item 4)."""
+"""js.from_t5x against a float64 reference of t5x's documented factor formulas."""
 import math
 
 import numpy as np
@@ -91,7 +91,7 @@ def test_bad_factors_are_named(kwargs, words):
     assert w in str(info.value)
 
 
-# --- issue 17 item 7: linear_decay is t5x's unclamped line; t5x's divisions by zero --------------
+# --- linear_decay is t5x's unclamped line; t5x's divisions by zero --------------------------------
 
 def _line_steps(W, d, step_offset=0):
   """Dense steps, the warmup end, the zero crossing W + 1/d (its neighbours), and far steps."""

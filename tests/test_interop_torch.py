@@ -1,4 +1,4 @@
-"""js.from_torch against real torch schedulers, stepped for real (issue 12 item 1)."""
+"""js.from_torch against real torch schedulers, stepped for real."""
 import warnings
 
 import numpy as np
@@ -164,7 +164,7 @@ def test_chained_non_multiplicative_and_non_schedulers_are_errors():
     js.from_torch(object())
 
 
-# --- issue 17 item 6: the degenerate settings, as torch steps them -------------------------------
+# --- the degenerate settings, as torch steps them -------------------------------------------------
 
 def _check_against_torch(make, n, lrs=(0.1,)):
   """from_torch of a fresh scheduler equals torch's lr after k = 0..n step() calls, per group."""

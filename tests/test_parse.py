@@ -1,4 +1,4 @@
-"""js.parse: the SPEC language as a public, safe function (issue 12 item 7; issue 9 item 6)."""
+"""js.parse: the language of the CLI's SPEC arguments as a public, safe function."""
 import json
 
 import numpy as np

@@ -1,6 +1,6 @@
-"""The sweep runner (``jaxsched.runner``, SPEC §4): ``sweep`` and ``run_sweep`` equal a loop of
-single runs, chunked, padded and sharded (one device here; four in a subprocess with forced host
-devices), with their progress display and figures; ``resolve_devices``."""
+"""The sweep runner (``jaxsched.runner``; README, "Sweeps"): ``sweep`` and ``run_sweep`` equal a
+loop of single runs, chunked, padded and sharded (one device here; four in a subprocess with forced
+host devices), with their progress display and figures; ``resolve_devices``."""
 import os
 import subprocess
 import sys

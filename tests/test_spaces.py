@@ -1,4 +1,4 @@
-"""Search spaces (``jaxsched.spaces``, SPEC §4): ``grid`` and ``sample`` over ``uniform``,
+"""Search spaces (``jaxsched.spaces``; README, "Sweeps"): ``grid`` and ``sample`` over ``uniform``,
 ``log_uniform``, ``int_uniform`` and ``choice``; each setting equal to its factory's schedule."""
 import jax
 import numpy as np

@@ -1,7 +1,7 @@
 """Specialisation (a real field's ``special=``): exact special values take cheaper formulas at trace time.
 
 Each fast path is checked against float64 NumPy closed forms (tests/reference.py, written from the
-SPEC), against the general formula of the same values (``core.generalised``), and for gradients at
+README), against the general formula of the same values (``core.generalised``), and for gradients at
 the special value against finite differences. Then the structural rules: what ``jit`` retraces, what
 ``stack`` and ``tree.map`` do with settings that differ in a special value, and what a restore does.
 """

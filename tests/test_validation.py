@@ -1,6 +1,7 @@
-"""Issue 11, "one validation path" and "checked mode names rows": every defect found by the red-team
-pass is a test here. The rule: a schedule, or a ValueError/TypeError that names the field (and, for
-out-of-range numbers, shows the value as the user wrote it). Never OverflowError/RecursionError."""
+"""One validation path (``jaxsched._convert``) and a checked mode that names rows: every defect
+found by hostile inputs is a test here. The rule: a schedule, or a ValueError/TypeError that names
+the field (and, for out-of-range numbers, shows the value as the user wrote it). Never
+OverflowError/RecursionError."""
 import json
 
 import jax

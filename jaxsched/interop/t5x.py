@@ -48,7 +48,7 @@ def _line(value, length: int) -> list:
   """``value(n)``, a straight line in ``n``, for ``0 <= n <= length`` as ``(linear, steps)``
   pieces. A line that crosses 0 inside is split at the first whole step at or past the crossing
   (0 there when the crossing is a whole step), so that each piece keeps one sign and float32 stays
-  relative-exact away from the crossing (SPEC §6)."""
+  relative-exact away from the crossing (README, "Numbers you can trust")."""
   v0, v1 = value(0), value(length)
   if length < 1 or v0 == v1:
     return [(families.constant(v0), length)]
