@@ -105,7 +105,7 @@ def _restart_position(schedule, t):
   n = m.exact(i_lo, dtype)
   p = m.exact(period, dtype)
   power, growth = _exp_pair(_df.mul(n, ln_mult))                         # M^i, M^i − 1
-  m_pair = _df.DF(m.sg(mult), m.sg(schedule._lo["period_mult"]))
+  m_pair = _df.DF(m.sg(mult), m.sg(schedule.lo("period_mult")))
   s0 = _snap(m.select(unit, _df.mul(n, p), _df.mul(growth, schedule.constant("start_scale"))))
   t0 = m.select(unit, p, _df.mul(power, p))
   t1 = m.select(unit, p, _df.mul(t0, m_pair))
