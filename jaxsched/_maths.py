@@ -209,24 +209,6 @@ def special_power(special, k: _df.DF, weights, general):
   return _with_k_slope(v, vc, w, k.hi)
 
 
-def special_of(values, candidates, several=False):
-  """The candidate that every element of ``values`` (host doubles) equals, or None; with
-  ``several``, a batch whose elements are all candidates but not all the same gives the sorted
-  tuple of those it holds (a formula then selects per row)."""
-  if values is None:
-    return None
-  a = np.asarray(values)
-  if not a.size:
-    return None
-  for c in candidates:
-    if np.all(a == c):
-      return c
-  held = tuple(sorted(c for c in candidates if np.any(a == c)))
-  if several and np.all(np.isin(a, held)):
-    return held
-  return None
-
-
 def exact_value(x, lo) -> _df.DF:
   """A real hyperparameter as the user's double, ``x + lo``; its derivative is ``x``'s."""
   return _df.DF(x, sg(lo) if isinstance(lo, jax.core.Tracer) else lo)
