@@ -154,6 +154,12 @@ def delta(x):
   return x - sg(x)
 
 
+def finite_slope(x):
+  """A slope read from a table (``value/gamma``, ``decay^i``) with no gradient of its own, and 0
+  where it overflowed: it multiplies a ``delta`` (0 in value), and 0·inf would be NaN."""
+  return sg(jnp.where(jnp.isfinite(x), x, 0))
+
+
 def route(pair: _df.DF, x, slope) -> _df.DF:
   """A derived constant ``D(x)`` (a private leaf, computed once from the exact ``x``) with its
   derivative routed to the public hyperparameter ``x``: the value is the leaf's, the gradient is

@@ -42,7 +42,7 @@ from jaxsched import core
 from jaxsched.core import Rule, Schedule, children, count, family, structure_diff
 
 __all__ = ["stack", "unstack", "evaluate", "Mixed", "layout", "group_by_structure", "stack_mixed",
-           "unstack_mixed", "host_rows", "structure_diff"]
+           "unstack_mixed", "host_rows"]
 
 # --- stacking -------------------------------------------------------------------------------------
 

@@ -360,9 +360,8 @@ class CosineRestarts(Schedule):
     elif cycles == "table":
       i_f = i.astype(self.dtype)
       # the looked-up peak, its derivatives decay^i (init) and i·peak/decay (decay) routed in
-      finite = lambda x: m.sg(jnp.where(jnp.isfinite(x), x, 0))
-      peak = (peak_i + m.delta(self.init_value) * finite(power_i)
-              + m.delta(self.decay) * finite(i_f * peak_i / self.decay))
+      peak = (peak_i + m.delta(self.init_value) * m.finite_slope(power_i)
+              + m.delta(self.decay) * m.finite_slope(i_f * peak_i / self.decay))
     else:
       ln_decay = m.route(self.constant("ln_decay"), self.decay, 1 / self.decay)
       peak = m.exp_decay(self.init_value, _df.mul(m.exact(i, self.dtype), ln_decay))

@@ -190,15 +190,14 @@ class MultiStep(Schedule):
   def formula(self, t):
     count = self.milestones.shape[-1]
     if count <= 16:   # a few scalar compares fuse; a reduction would be a kernel of its own
-      passed = sum((((self.milestones[j] <= t).astype(jnp.int32)) for j in range(count)),
+      passed = sum(((self.milestones[j] <= t).astype(jnp.int32) for j in range(count)),
                    jnp.zeros(jnp.shape(t), jnp.int32))   # no milestones: a constant
     else:
       passed = jnp.sum(self.milestones <= t[..., None], axis=-1, dtype=jnp.int32)
     value, power = jnp.take(self.constant("values"), passed), jnp.take(self.constant("powers"), passed)
     # the derivatives gamma^j (init) and j·value/gamma (gamma) routed to the fields
-    finite = lambda x: m.sg(jnp.where(jnp.isfinite(x), x, 0))
-    return (value + m.delta(self.init_value) * finite(power)
-            + m.delta(self.gamma) * finite(passed.astype(self.dtype) * value / self.gamma))
+    return (value + m.delta(self.init_value) * m.finite_slope(power)
+            + m.delta(self.gamma) * m.finite_slope(passed.astype(self.dtype) * value / self.gamma))
 
 
 @family("piecewise")
