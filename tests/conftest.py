@@ -1,8 +1,15 @@
 import os
 import sys
 
-# The tests import ``tests.cases``; make the repository root importable without an install too.
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The tests import ``tests.cases``: the repository root is importable. jaxsched itself is not
+# (it lives in src/); the tests run against the installed package, editable or a wheel.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+if os.environ.get("JAXSCHED_TEST_INSTALLED"):   # CI: fail if the checkout's sources are under test
+  import jaxsched
+
+  if os.path.realpath(jaxsched.__file__).startswith(os.path.join(ROOT, "src") + os.sep):
+    raise RuntimeError(f"JAXSCHED_TEST_INSTALLED is set, but jaxsched is {jaxsched.__file__}")
 # Keras 3 (a test-only peer) on JAX, whichever test imports it first: no TensorFlow needed.
 os.environ.setdefault("KERAS_BACKEND", "jax")
 

@@ -15,12 +15,12 @@ import pytest
 import jaxsched as js
 from jaxsched import cli, main_job, messages, reports
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.paths import ROOT, pythonpath
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def _env(**extra):
-  path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+  path = pythonpath()
   return dict(os.environ, PYTHONPATH=path, JAX_PLATFORMS="cpu", **extra)
 
 

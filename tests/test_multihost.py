@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.paths import ROOT, pythonpath
 WORKER = Path(__file__).with_name("_multihost_worker.py")
 SETTINGS, STEPS = 6, 20
 
@@ -26,7 +26,7 @@ def _free_port() -> int:
 
 def _start(out: Path, devices: int, flags):
   out.mkdir()
-  path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+  path = pythonpath()
   env = dict(os.environ, PYTHONPATH=path, JAX_PLATFORMS="cpu",
              XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
   argv = [sys.executable, str(WORKER), str(out), "--settings", str(SETTINGS), "--steps",
@@ -103,7 +103,7 @@ def test_a_run_refused_by_one_process_stops_every_process(tmp_path):
   compiling (neither waits for the other forever)."""
   (tmp_path / "file").write_text("x")
   port = _free_port()
-  path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+  path = pythonpath()
   env = dict(os.environ, PYTHONPATH=path, JAX_PLATFORMS="cpu",
              XLA_FLAGS="--xla_force_host_platform_device_count=1")
   procs = [subprocess.Popen([sys.executable, "-m", "jaxsched", "sweep", "--out",

@@ -15,7 +15,7 @@ import pytest
 import jaxsched as js
 from jaxsched import runner
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.paths import ROOT, pythonpath
 
 # Reference values: a loop of single schedules, each through one jitted call (eager evaluation would
 # compile every primitive of every formula separately, which is slow on CI).
@@ -187,7 +187,7 @@ def test_sweep_shards_over_four_devices(tmp_path):
   script = tmp_path / "sharded.py"
   script.write_text(SHARDED)
   env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu",
-             PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+             PYTHONPATH=pythonpath())
   done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True,
                         timeout=300)
   assert done.returncode == 0, done.stderr[-3000:]
