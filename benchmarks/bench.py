@@ -25,6 +25,7 @@ The numeric-core acceptance ratios, side by side in the same run:
 10. The main job's program against the same program with plain float32 formulas
     (``main_job_bench.py``).
 """
+
 from __future__ import annotations
 
 import math
@@ -41,7 +42,7 @@ import jaxsched as js
 
 
 def best_of(fn, repeat=7, number=5):
-  fn()                                        # compile / warm up
+  fn()  # compile / warm up
   times = []
   for _ in range(repeat):
     t0 = time.perf_counter()
@@ -64,11 +65,11 @@ def bench_array_eval(n=2**20):
   exp_theirs = jax.jit(optax.exponential_decay(1.0, 3, 0.999999, staircase=True))
   fill = best_of(lambda: f_fill(t))
   rows = [
-      ("array fill (machine limit)", fill, fill),
-      ("optax warmup_cosine_decay_schedule", best_of(lambda: f_theirs(t)), fill),
-      ("jaxsched warmup_cosine", best_of(lambda: f_ours(ours, t)), fill),
-      ("optax exponential_decay staircase", best_of(lambda: exp_theirs(t)), fill),
-      ("jaxsched exponential staircase", best_of(lambda: f_exp(exp_ours, t)), fill),
+    ("array fill (machine limit)", fill, fill),
+    ("optax warmup_cosine_decay_schedule", best_of(lambda: f_theirs(t)), fill),
+    ("jaxsched warmup_cosine", best_of(lambda: f_ours(ours, t)), fill),
+    ("optax exponential_decay staircase", best_of(lambda: exp_theirs(t)), fill),
+    ("jaxsched exponential staircase", best_of(lambda: f_exp(exp_ours, t)), fill),
   ]
   return [(name, sec, sec / base) for name, sec, base in rows]
 
@@ -81,11 +82,15 @@ def bench_in_step(steps=10_000):
   def loop(sched):
     def body(w, t):
       return w - sched(t) * w, None
+
     return jax.jit(lambda: jax.lax.scan(body, jnp.ones(8), jnp.arange(steps))[0])
 
   const = best_of(loop(lambda t: 1e-3))
-  rows = [("constant lr", const), ("optax schedule", best_of(loop(theirs))),
-          ("jaxsched schedule", best_of(loop(ours)))]
+  rows = [
+    ("constant lr", const),
+    ("optax schedule", best_of(loop(theirs))),
+    ("jaxsched schedule", best_of(loop(ours))),
+  ]
   return [(name, sec / steps * 1e9, sec / const) for name, sec in rows]
 
 
@@ -107,15 +112,24 @@ def bench_torch(steps=100_000):
   f = jax.jit(lambda s, t: s(t))
   t = jnp.arange(steps)
   ours_sec = best_of(lambda: f(ours, t), repeat=5, number=3)
-  err = float(np.max(np.abs(np.asarray(f(ours, t), np.float64) - np.array(lrs))
-                     / np.maximum(np.array(lrs), 1e-30)))
+  err = float(
+    np.max(
+      np.abs(np.asarray(f(ours, t), np.float64) - np.array(lrs)) / np.maximum(np.array(lrs), 1e-30)
+    )
+  )
   return torch.__version__, torch_sec, ours_sec, err
 
 
 def bench_sweep(n=512, steps=4096):
-  batch = js.grid(js.warmup_cosine, {"peak_value": list(np.geomspace(1e-4, 1e-1, n // 8)),
-                                     "warmup_steps": [0, 16, 64, 128, 256, 512, 1024, 2048]},
-                  total_steps=steps, end_value=1e-6)
+  batch = js.grid(
+    js.warmup_cosine,
+    {
+      "peak_value": list(np.geomspace(1e-4, 1e-1, n // 8)),
+      "warmup_steps": [0, 16, 64, 128, 256, 512, 1024, 2048],
+    },
+    total_steps=steps,
+    end_value=1e-6,
+  )
   t = jnp.arange(steps)
   vmapped = best_of(lambda: js.evaluate(batch, t), repeat=3, number=2)
   singles = js.unstack(batch)
@@ -125,6 +139,7 @@ def bench_sweep(n=512, steps=4096):
 
 
 # --- 5-8: the numeric-core acceptance ratios -------------------------------------------------------
+
 
 def _f32(x):
   return jnp.asarray(x, jnp.float32)
@@ -137,51 +152,125 @@ def peer_pairs():
 
   def lam(f):
     return lambda t: f(jnp.asarray(t, jnp.float32))
+
   return [
-      ("constant", js.constant(0.1), optax.constant_schedule(0.1)),
-      ("exponential", js.exponential(0.1, 0.99), optax.exponential_decay(0.1, 1, 0.99)),
-      ("exponential staircase", js.exponential(0.1, 0.9, decay_steps=30, staircase=True),
-       optax.exponential_decay(0.1, 30, 0.9, staircase=True)),
-      ("step", js.step(0.1, 30, 0.1), lam(lambda t: 0.1 * 0.1 ** jnp.floor(t / 30))),
-      ("multistep", js.multistep(0.1, [300, 600, 900], 0.1),
-       optax.piecewise_constant_schedule(0.1, {300: 0.1, 600: 0.1, 900: 0.1})),
-      ("piecewise", js.piecewise([300, 600], [0.1, 0.01, 0.001]),
-       optax.piecewise_constant_schedule(0.1, {300: 0.1, 600: 0.1})),
-      ("inverse_time", js.inverse_time(0.1, 0.5, decay_steps=10),
-       lam(lambda t: 0.1 / (1 + 0.5 * t / 10))),
-      ("inverse_sqrt", js.inverse_sqrt(0.1, 100.0, warmup_steps=10),
-       lam(lambda t: jnp.where(t < 10, 0.1 * t / 10, 0.1 * jnp.sqrt(100 / (t - 10 + 100))))),
-      ("linear", js.linear(0.1, 0.0, T), optax.linear_schedule(0.1, 0.0, T)),
-      ("polynomial(power=2)", js.polynomial(0.1, 0.0, T, power=2.0),
-       optax.polynomial_schedule(0.1, 0.0, 2.0, T)),
-      ("cosine", js.cosine(0.1, T), optax.cosine_decay_schedule(0.1, T)),
-      ("cosine(exponent=2)", js.cosine(0.1, T, exponent=2.0),
-       optax.cosine_decay_schedule(0.1, T, exponent=2.0)),
-      ("warmup_cosine", js.warmup_cosine(0.1, 100, T),
-       optax.warmup_cosine_decay_schedule(0.0, 0.1, 100, T)),
-      ("cosine_restarts", js.cosine_restarts(0.1, 100, period_mult=2.0),
-       lam(lambda t: 0.05 * (1 + jnp.cos(pi * (t + 100 - 100 * 2 ** jnp.floor(jnp.log2(t / 100 + 1)))
-                                            / (100 * 2 ** jnp.floor(jnp.log2(t / 100 + 1))))))),
-      ("one_cycle (peer: optax onecycle, another curve)", js.one_cycle(0.1, T),
-       optax.cosine_onecycle_schedule(T, 0.1)),
-      ("cyclic", js.cyclic(0.01, 0.1, 50),
-       lam(lambda t: 0.01 + 0.09 * jnp.maximum(0, 1 - jnp.abs(t / 50 - 2 * jnp.floor(1 + t / 100) + 1)))),
-      ("wsd", js.wsd(0.1, 100, 500, 400),
-       lam(lambda t: jnp.where(t < 100, 0.1 * t / 100, jnp.where(t < 600, 0.1,
-                                                                  0.1 * jnp.clip(1 - (t - 600) / 400, 0, 1))))),
-      ("join", js.join([js.linear(0.0, 0.1, 100), js.cosine(0.1, 900)], [100]),
-       optax.join_schedules([optax.linear_schedule(0.0, 0.1, 100), optax.cosine_decay_schedule(0.1, 900)],
-                            [100])),
-      ("warmup(exponential)", js.warmup(js.exponential(0.1, 0.99), 100),
-       optax.join_schedules([optax.linear_schedule(0.0, 0.1, 100), optax.exponential_decay(0.1, 1, 0.99)],
-                            [100])),
-      ("clip", js.clip(js.inverse_sqrt(0.3, 100.0), min_value=1e-3, max_value=0.1),
-       lam(lambda t: jnp.clip(0.3 * jnp.sqrt(100 / (t + 100)), 1e-3, 0.1))),
-      ("per_epoch", js.per_epoch(js.exponential(0.1, 0.9), 100),
-       lam(lambda t: 0.1 * 0.9 ** jnp.floor(t / 100))),
-      ("product", js.step(0.1, 300, 0.1) * js.exponential(1.0, 0.999),
-       lam(lambda t: 0.1 * 0.1 ** jnp.floor(t / 300) * 0.999 ** t)),
-      ("scaled", js.cosine(0.1, T) * 2.0, lam(lambda t: 2 * 0.05 * (1 + jnp.cos(pi * jnp.minimum(t, T) / T)))),
+    ("constant", js.constant(0.1), optax.constant_schedule(0.1)),
+    ("exponential", js.exponential(0.1, 0.99), optax.exponential_decay(0.1, 1, 0.99)),
+    (
+      "exponential staircase",
+      js.exponential(0.1, 0.9, decay_steps=30, staircase=True),
+      optax.exponential_decay(0.1, 30, 0.9, staircase=True),
+    ),
+    ("step", js.step(0.1, 30, 0.1), lam(lambda t: 0.1 * 0.1 ** jnp.floor(t / 30))),
+    (
+      "multistep",
+      js.multistep(0.1, [300, 600, 900], 0.1),
+      optax.piecewise_constant_schedule(0.1, {300: 0.1, 600: 0.1, 900: 0.1}),
+    ),
+    (
+      "piecewise",
+      js.piecewise([300, 600], [0.1, 0.01, 0.001]),
+      optax.piecewise_constant_schedule(0.1, {300: 0.1, 600: 0.1}),
+    ),
+    (
+      "inverse_time",
+      js.inverse_time(0.1, 0.5, decay_steps=10),
+      lam(lambda t: 0.1 / (1 + 0.5 * t / 10)),
+    ),
+    (
+      "inverse_sqrt",
+      js.inverse_sqrt(0.1, 100.0, warmup_steps=10),
+      lam(lambda t: jnp.where(t < 10, 0.1 * t / 10, 0.1 * jnp.sqrt(100 / (t - 10 + 100)))),
+    ),
+    ("linear", js.linear(0.1, 0.0, T), optax.linear_schedule(0.1, 0.0, T)),
+    (
+      "polynomial(power=2)",
+      js.polynomial(0.1, 0.0, T, power=2.0),
+      optax.polynomial_schedule(0.1, 0.0, 2.0, T),
+    ),
+    ("cosine", js.cosine(0.1, T), optax.cosine_decay_schedule(0.1, T)),
+    (
+      "cosine(exponent=2)",
+      js.cosine(0.1, T, exponent=2.0),
+      optax.cosine_decay_schedule(0.1, T, exponent=2.0),
+    ),
+    (
+      "warmup_cosine",
+      js.warmup_cosine(0.1, 100, T),
+      optax.warmup_cosine_decay_schedule(0.0, 0.1, 100, T),
+    ),
+    (
+      "cosine_restarts",
+      js.cosine_restarts(0.1, 100, period_mult=2.0),
+      lam(
+        lambda t: (
+          0.05
+          * (
+            1
+            + jnp.cos(
+              pi
+              * (t + 100 - 100 * 2 ** jnp.floor(jnp.log2(t / 100 + 1)))
+              / (100 * 2 ** jnp.floor(jnp.log2(t / 100 + 1)))
+            )
+          )
+        )
+      ),
+    ),
+    (
+      "one_cycle (peer: optax onecycle, another curve)",
+      js.one_cycle(0.1, T),
+      optax.cosine_onecycle_schedule(T, 0.1),
+    ),
+    (
+      "cyclic",
+      js.cyclic(0.01, 0.1, 50),
+      lam(
+        lambda t: 0.01 + 0.09 * jnp.maximum(0, 1 - jnp.abs(t / 50 - 2 * jnp.floor(1 + t / 100) + 1))
+      ),
+    ),
+    (
+      "wsd",
+      js.wsd(0.1, 100, 500, 400),
+      lam(
+        lambda t: jnp.where(
+          t < 100, 0.1 * t / 100, jnp.where(t < 600, 0.1, 0.1 * jnp.clip(1 - (t - 600) / 400, 0, 1))
+        )
+      ),
+    ),
+    (
+      "join",
+      js.join([js.linear(0.0, 0.1, 100), js.cosine(0.1, 900)], [100]),
+      optax.join_schedules(
+        [optax.linear_schedule(0.0, 0.1, 100), optax.cosine_decay_schedule(0.1, 900)], [100]
+      ),
+    ),
+    (
+      "warmup(exponential)",
+      js.warmup(js.exponential(0.1, 0.99), 100),
+      optax.join_schedules(
+        [optax.linear_schedule(0.0, 0.1, 100), optax.exponential_decay(0.1, 1, 0.99)], [100]
+      ),
+    ),
+    (
+      "clip",
+      js.clip(js.inverse_sqrt(0.3, 100.0), min_value=1e-3, max_value=0.1),
+      lam(lambda t: jnp.clip(0.3 * jnp.sqrt(100 / (t + 100)), 1e-3, 0.1)),
+    ),
+    (
+      "per_epoch",
+      js.per_epoch(js.exponential(0.1, 0.9), 100),
+      lam(lambda t: 0.1 * 0.9 ** jnp.floor(t / 100)),
+    ),
+    (
+      "product",
+      js.step(0.1, 300, 0.1) * js.exponential(1.0, 0.999),
+      lam(lambda t: 0.1 * 0.1 ** jnp.floor(t / 300) * 0.999**t),
+    ),
+    (
+      "scaled",
+      js.cosine(0.1, T) * 2.0,
+      lam(lambda t: 2 * 0.05 * (1 + jnp.cos(pi * jnp.minimum(t, T) / T))),
+    ),
   ]
 
 
@@ -193,6 +282,7 @@ def _step_compile_seconds(schedule, repeat=3):
     loss = lambda p: jnp.mean((jnp.tanh(x @ p["w1"]) @ p["w2"] - y) ** 2)
     u, s = opt.update(jax.grad(loss)(p), s, p)
     return optax.apply_updates(p, u), s
+
   args = (params, opt.init(params), jnp.zeros((8, 16)), jnp.zeros((8, 1)))
   best = math.inf
   for _ in range(repeat):
@@ -210,24 +300,35 @@ def _jaxpr_lines(f):
 def bench_compile():
   rows = []
   for name, ours, theirs in peer_pairs():
-    rows.append((name, _jaxpr_lines(lambda t: ours(t)), _jaxpr_lines(theirs),
-                 _step_compile_seconds(ours), _step_compile_seconds(theirs)))
+    rows.append(
+      (
+        name,
+        _jaxpr_lines(lambda t: ours(t)),
+        _jaxpr_lines(theirs),
+        _step_compile_seconds(ours),
+        _step_compile_seconds(theirs),
+      )
+    )
   return rows
 
 
 def bench_per_update(steps=10_000):
   """ns per update in a jitted scan: ours passed as a jit argument, the peer closed over."""
+
   def ours_loop(sched):
     def run(s):
       def body(w, t):
         return w - s(t) * w, None
+
       return jax.lax.scan(body, jnp.ones(8), jnp.arange(steps))[0]
+
     f = jax.jit(run)
     return lambda: f(sched)
 
   def theirs_loop(sched):
     def body(w, t):
       return w - sched(t) * w, None
+
     f = jax.jit(lambda: jax.lax.scan(body, jnp.ones(8), jnp.arange(steps))[0])
     return f
 
@@ -236,8 +337,9 @@ def bench_per_update(steps=10_000):
   for name, ours, theirs in peer_pairs():
     a = best_of(ours_loop(ours), repeat=5, number=3)
     b = best_of(theirs_loop(theirs), repeat=5, number=3)
-    rows.append((name, (a - const) / steps * 1e9, (b - const) / steps * 1e9, a / steps * 1e9,
-                 b / steps * 1e9))
+    rows.append(
+      (name, (a - const) / steps * 1e9, (b - const) / steps * 1e9, a / steps * 1e9, b / steps * 1e9)
+    )
   return const / steps * 1e9, rows
 
 
@@ -248,20 +350,40 @@ def _optax_style_tables(n, steps):
   gamma = rng.uniform(0.9990, 0.99999, n)
   ends = init * rng.uniform(0, 0.1, n)
   T = steps
-  exp_ = lambda i, g: (lambda t: i * g ** t.astype(jnp.float32))
-  cos_ = lambda i, e: (lambda t: (i - e) * 0.5 * (1 + jnp.cos(jnp.pi * jnp.minimum(t, T) / T)) + e)
-  lin_ = lambda i, e: (lambda t: i + (e - i) * jnp.clip(t / T, 0, 1))
+  exp_ = lambda i, g: lambda t: i * g ** t.astype(jnp.float32)
+  cos_ = lambda i, e: lambda t: (i - e) * 0.5 * (1 + jnp.cos(jnp.pi * jnp.minimum(t, T) / T)) + e
+  lin_ = lambda i, e: lambda t: i + (e - i) * jnp.clip(t / T, 0, 1)
   W, S, D = T // 10, T // 2, T - T // 10 - T // 2
-  wsd_ = lambda i, e: (lambda t: jnp.where(t < W, i * t / W, jnp.where(
-      t < W + S, i, e + (i - e) * jnp.clip(1 - (t - W - S) / D, 0, 1))))
+  wsd_ = lambda i, e: (
+    lambda t: jnp.where(
+      t < W, i * t / W, jnp.where(t < W + S, i, e + (i - e) * jnp.clip(1 - (t - W - S) / D, 0, 1))
+    )
+  )
   return [
-      ("exponential", js.stack([js.exponential(a, g) for a, g in zip(init, gamma)]), exp_,
-       (init, gamma)),
-      ("cosine", js.stack([js.cosine(a, T, end_value=e) for a, e in zip(init, ends)]), cos_,
-       (init, ends)),
-      ("linear", js.stack([js.linear(a, e, T) for a, e in zip(init, ends)]), lin_, (init, ends)),
-      ("wsd", js.stack([js.wsd(a, W, S, D, end_value=e) for a, e in zip(init, ends)]), wsd_,
-       (init, ends)),
+    (
+      "exponential",
+      js.stack([js.exponential(a, g) for a, g in zip(init, gamma, strict=True)]),
+      exp_,
+      (init, gamma),
+    ),
+    (
+      "cosine",
+      js.stack([js.cosine(a, T, end_value=e) for a, e in zip(init, ends, strict=True)]),
+      cos_,
+      (init, ends),
+    ),
+    (
+      "linear",
+      js.stack([js.linear(a, e, T) for a, e in zip(init, ends, strict=True)]),
+      lin_,
+      (init, ends),
+    ),
+    (
+      "wsd",
+      js.stack([js.wsd(a, W, S, D, end_value=e) for a, e in zip(init, ends, strict=True)]),
+      wsd_,
+      (init, ends),
+    ),
   ]
 
 
@@ -289,8 +411,9 @@ def bench_end_to_end(n=64, steps=10_000):
   ours = time.perf_counter() - t0
   jax.clear_caches()
   t0 = time.perf_counter()
-  outs = [jax.jit(optax.exponential_decay(float(a), 1, float(g)))(t)
-          for a in init[:8] for g in gamma[:8]]
+  outs = [
+    jax.jit(optax.exponential_decay(float(a), 1, float(g)))(t) for a in init[:8] for g in gamma[:8]
+  ]
   jax.block_until_ready(outs)
   theirs = time.perf_counter() - t0
   return n, steps, ours, theirs
@@ -304,11 +427,15 @@ def print_acceptance():
   for name, la, lb, ca, cb in bench_compile():
     ratios.append(ca / cb)
     print(f"| {name} | {la} / {lb} | {ca:.3f} s / {cb:.3f} s | {ca / cb:.2f}x |")
-  print(f"\ncompile ratio: median {statistics.median(ratios):.2f}x, worst {max(ratios):.2f}x "
-        f"(goal: median <= 1.2x, each <= 1.5x)")
+  print(
+    f"\ncompile ratio: median {statistics.median(ratios):.2f}x, worst {max(ratios):.2f}x "
+    f"(goal: median <= 1.2x, each <= 1.5x)"
+  )
   const, rows = bench_per_update()
-  print("\n### 6. Per update in a jitted lax.scan of 10k updates (jaxsched as a jit argument, peer "
-        "closed over)\n")
+  print(
+    "\n### 6. Per update in a jitted lax.scan of 10k updates (jaxsched as a jit argument, peer "
+    "closed over)\n"
+  )
   print(f"loop with a constant lr: {const:.1f} ns per update (subtracted below)\n")
   print("| family | jaxsched ns | peer ns | ratio (raw ns) |\n|---|---|---|---|")
   worst = 0.0
@@ -316,8 +443,10 @@ def print_acceptance():
     worst = max(worst, ra / rb)
     print(f"| {name} | {a:.1f} | {b:.1f} | {ra / rb:.2f}x |")
   print(f"\nworst per-update ratio (raw, loop included): {worst:.2f}x (goal: <= 2x)")
-  print("\n### 7. Tables: 512 settings x 20k steps, steady state (peer: optax's float32 formula "
-        "vmapped)\n")
+  print(
+    "\n### 7. Tables: 512 settings x 20k steps, steady state (peer: optax's float32 formula "
+    "vmapped)\n"
+  )
   print("| family | jaxsched | optax-style float32 | ratio |\n|---|---|---|---|")
   for name, ours, theirs in bench_tables():
     print(f"| {name} | {ours * 1e3:.1f} ms | {theirs * 1e3:.1f} ms | {ours / theirs:.2f}x |")
@@ -325,14 +454,18 @@ def print_acceptance():
   print(f"\n### 8. End to end: {n} exponential settings x {steps} steps, compile included\n")
   print("| what | time | ratio |\n|---|---|---|")
   print(f"| a jit per optax closure ({n} compiles) | {theirs:.2f} s | 1 |")
-  print(f"| `jaxsched.grid` + `jaxsched.evaluate` (one compile) | {ours:.3f} s | "
-        f"{theirs / ours:.1f}x faster (goal: >= 20x) |")
+  print(
+    f"| `jaxsched.grid` + `jaxsched.evaluate` (one compile) | {ours:.3f} s | "
+    f"{theirs / ours:.1f}x faster (goal: >= 20x) |"
+  )
 
 
 def main():
   dev = jax.devices()[0]
-  print(f"machine: {platform.node()} {platform.machine()}, {jax.local_device_count()} "
-        f"{dev.platform} device(s) ({dev.device_kind}), {len(__import__('os').sched_getaffinity(0))} cores")
+  print(
+    f"machine: {platform.node()} {platform.machine()}, {jax.local_device_count()} "
+    f"{dev.platform} device(s) ({dev.device_kind}), {len(__import__('os').sched_getaffinity(0))} cores"
+  )
   print(f"jax {jax.__version__}, optax {optax.__version__}, python {platform.python_version()}\n")
   print("### 1. Evaluating 2^20 steps in one call\n")
   print("| what | time | vs array fill |\n|---|---|---|")
@@ -349,9 +482,13 @@ def main():
   else:
     version, t_sec, o_sec, err = torch_row
     print("| what | time | ratio |\n|---|---|---|")
-    print(f"| torch {version} CosineAnnealingLR, 100k x (get_last_lr + step) | {t_sec * 1e3:.1f} ms | 1 |")
-    print(f"| jaxsched cosine, one jitted call over 100k steps | {o_sec * 1e3:.2f} ms | "
-          f"{t_sec / o_sec:.0f}x faster |")
+    print(
+      f"| torch {version} CosineAnnealingLR, 100k x (get_last_lr + step) | {t_sec * 1e3:.1f} ms | 1 |"
+    )
+    print(
+      f"| jaxsched cosine, one jitted call over 100k steps | {o_sec * 1e3:.2f} ms | "
+      f"{t_sec / o_sec:.0f}x faster |"
+    )
     print(f"\nlargest relative difference between the two sequences: {err:.2e}")
   n, steps, vm, lp = bench_sweep()
   print(f"\n### 4. Sweep: {n} warmup_cosine settings x {steps} steps\n")
@@ -360,10 +497,12 @@ def main():
   print(f"| one vmapped call (`jaxsched.evaluate`) | {vm * 1e3:.1f} ms | {lp / vm:.1f}x faster |")
   print_acceptance()
   print("\n### 9. Training sweep across families: one `jaxsched.sweep` vs a loop of jitted runs\n")
-  import sweep_bench          # benchmarks/ is on sys.path when this file runs as a script
+  import sweep_bench  # benchmarks/ is on sys.path when this file runs as a script
+
   sweep_bench.main()
   print()
   import main_job_bench
+
   main_job_bench.main()
 
 

@@ -16,6 +16,7 @@ Measured side by side in one process, best of 3 with ``jax.clear_caches()`` befo
 of one lr evaluation. Then the main job itself, ``python -m jaxsched sweep``, timed end to end in a
 fresh process.
 """
+
 from __future__ import annotations
 
 import os
@@ -40,8 +41,14 @@ REPEAT = 3
 F32 = jnp.float32
 
 # The static choices the formulas below implement; the twin refuses a batch that uses others.
-ASSUMED = {"staircase": False, "cycle": False, "anneal": "cos", "three_phase": False,
-           "warmup_shape": "linear", "decay_shape": "linear"}
+ASSUMED = {
+  "staircase": False,
+  "cycle": False,
+  "anneal": "cos",
+  "three_phase": False,
+  "warmup_shape": "linear",
+  "decay_shape": "linear",
+}
 
 
 def main_job_batch(settings: int = DEFAULT_SETTINGS, steps: int = DEFAULT_STEPS):
@@ -96,31 +103,45 @@ def _wsd(q, t):
 
 # family -> f(hyperparameters, t): each the peer's textbook float32 formula (t an int32 count).
 FORMULAS = {
-    "constant": lambda q, t: jnp.broadcast_to(q["value"], jnp.shape(t)),
-    # torch StepLR
-    "step": lambda q, t: q["init_value"] * q["gamma"] ** (t // q["step_size"]).astype(F32),
-    # optax exponential_decay
-    "exponential": lambda q, t: q["init_value"] * q["gamma"] ** (
-        jnp.maximum(t - q["begin"], 0).astype(F32) / q["decay_steps"].astype(F32)),
-    # Keras InverseTimeDecay
-    "inverse_time": lambda q, t: q["init_value"] / (
-        1 + q["decay_rate"] * t.astype(F32) / q["decay_steps"].astype(F32)),
-    # HF get_inverse_sqrt_schedule
-    "inverse_sqrt": lambda q, t: q["init_value"] * jnp.where(
-        t < q["warmup_steps"], _ramp(t, q["warmup_steps"]),
-        1 / jnp.sqrt((t - q["warmup_steps"]).astype(F32) / q["timescale"] + 1)),
-    # optax linear_schedule
-    "linear": lambda q, t: q["init_value"] + (q["end_value"] - q["init_value"]) * _ramp(
-        t - q["begin"], q["steps"]),
-    # optax polynomial_schedule
-    "polynomial": lambda q, t: q["end_value"] + (q["init_value"] - q["end_value"]) * (
-        1 - _ramp(t - q["begin"], q["steps"])) ** q["power"],
-    # optax cosine_decay_schedule (alpha = end/init)
-    "cosine": lambda q, t: q["end_value"] + (q["init_value"] - q["end_value"]) * _half_cos(
-        _ramp(t - q["begin"], q["steps"])) ** q["exponent"],
-    "warmup_cosine": _warmup_cosine,
-    "wsd": _wsd,
-    "one_cycle": _one_cycle,
+  "constant": lambda q, t: jnp.broadcast_to(q["value"], jnp.shape(t)),
+  # torch StepLR
+  "step": lambda q, t: q["init_value"] * q["gamma"] ** (t // q["step_size"]).astype(F32),
+  # optax exponential_decay
+  "exponential": lambda q, t: (
+    q["init_value"]
+    * q["gamma"] ** (jnp.maximum(t - q["begin"], 0).astype(F32) / q["decay_steps"].astype(F32))
+  ),
+  # Keras InverseTimeDecay
+  "inverse_time": lambda q, t: (
+    q["init_value"] / (1 + q["decay_rate"] * t.astype(F32) / q["decay_steps"].astype(F32))
+  ),
+  # HF get_inverse_sqrt_schedule
+  "inverse_sqrt": lambda q, t: (
+    q["init_value"]
+    * jnp.where(
+      t < q["warmup_steps"],
+      _ramp(t, q["warmup_steps"]),
+      1 / jnp.sqrt((t - q["warmup_steps"]).astype(F32) / q["timescale"] + 1),
+    )
+  ),
+  # optax linear_schedule
+  "linear": lambda q, t: (
+    q["init_value"] + (q["end_value"] - q["init_value"]) * _ramp(t - q["begin"], q["steps"])
+  ),
+  # optax polynomial_schedule
+  "polynomial": lambda q, t: (
+    q["end_value"]
+    + (q["init_value"] - q["end_value"]) * (1 - _ramp(t - q["begin"], q["steps"])) ** q["power"]
+  ),
+  # optax cosine_decay_schedule (alpha = end/init)
+  "cosine": lambda q, t: (
+    q["end_value"]
+    + (q["init_value"] - q["end_value"])
+    * _half_cos(_ramp(t - q["begin"], q["steps"])) ** q["exponent"]
+  ),
+  "warmup_cosine": _warmup_cosine,
+  "wsd": _wsd,
+  "one_cycle": _one_cycle,
 }
 
 
@@ -138,7 +159,7 @@ def twin_of(batch):
     c.pop("family")
     for key, want in ASSUMED.items():
       assert c.pop(key, want) == want, f"{s.family}: the twin implements {key}={want!r} only"
-    if s.family == "exponential":            # its end_value is a bound the formula leaves out
+    if s.family == "exponential":  # its end_value is a bound the formula leaves out
       assert c.pop("end_value") is None, "exponential: the twin implements end_value=None only"
     configs.append(c)
   keys = list(dict.fromkeys(k for c in configs for k in c))
@@ -153,6 +174,7 @@ def twin_of(batch):
 def plain(families):
   """``plain(families)(q)(t)``: one setting's lr with plain float32 formulas, every family computed
   and the setting's one selected with ``jnp.where`` (straight-line, like a mixed batch)."""
+
   def schedule_of(q):
     def schedule(t):
       t = jnp.asarray(t, jnp.int32)
@@ -160,7 +182,9 @@ def plain(families):
       for k, name in enumerate(families[1:], start=1):
         out = jnp.where(q["family"] == k, FORMULAS[name](q, t), out)
       return out.astype(F32)
+
     return schedule
+
   return schedule_of
 
 
@@ -172,7 +196,9 @@ def check_twin(batch, families, params, steps):
   rel = np.abs(got - want) / np.maximum(np.abs(want), 1e-30)
   worst = np.unravel_index(np.argmax(rel), rel.shape)
   fam = families[int(params["family"][worst[0]])]
-  assert rel.max() <= RTOL, f"twin off by {rel.max():.2e} at setting {worst[0]} ({fam}), t={worst[1]}"
+  assert rel.max() <= RTOL, (
+    f"twin off by {rel.max():.2e} at setting {worst[0]} ({fam}), t={worst[1]}"
+  )
   return float(rel.max()), fam
 
 
@@ -181,7 +207,7 @@ def check_twin(batch, families, params, steps):
 
 def compile_and_run(fn, args):
   """(compile s, run s, outputs): trace + lower + XLA compile from a cleared cache, then one run."""
-  jax.clear_caches()                       # no cached trace or executable from an earlier repeat
+  jax.clear_caches()  # no cached trace or executable from an earlier repeat
   started = time.perf_counter()
   compiled = jax.jit(jax.vmap(fn)).lower(args).compile()
   compile_s = time.perf_counter() - started
@@ -200,8 +226,12 @@ def main_job_wall():
   """The main job as the user runs it, in a fresh process: (wall s, its own summary line)."""
   with tempfile.TemporaryDirectory() as out:
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "jaxsched", "sweep", "--out", out],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+      [sys.executable, "-m", "jaxsched", "sweep", "--out", out],
+      capture_output=True,
+      text=True,
+      check=True,
+    )
     wall = time.perf_counter() - started
   summary = [line for line in done.stdout.splitlines() if "compiled in" in line]
   return wall, summary[-1].strip() if summary else "(no summary line)"
@@ -215,10 +245,10 @@ def main(settings: int = DEFAULT_SETTINGS, steps: int = DEFAULT_STEPS) -> dict:
   twin = plain(families)
   worst, worst_family = check_twin(batch, families, params, steps)
 
-  a = lambda s: run(s)                       # jaxsched: the schedule itself is the setting
-  b = lambda q: run(twin(q))                 # twin: the setting is a row of plain arrays
+  a = lambda s: run(s)  # jaxsched: the schedule itself is the setting
+  b = lambda q: run(twin(q))  # twin: the setting is a row of plain arrays
   times = {"a": [], "b": []}
-  for _ in range(REPEAT):                    # interleaved, so a noisy moment hits both alike
+  for _ in range(REPEAT):  # interleaved, so a noisy moment hits both alike
     for key, fn, args in (("a", a, batch), ("b", b, params)):
       times[key].append(compile_and_run(fn, args))
   ca, ra = (min(x[i] for x in times["a"]) for i in (0, 1))
@@ -231,28 +261,48 @@ def main(settings: int = DEFAULT_SETTINGS, steps: int = DEFAULT_STEPS) -> dict:
 
   n = len(params["family"])
   dev = jax.devices()[0]
-  print("### 10. Main job: `jaxsched sweep` defaults vs the same program with plain float32 "
-        "formulas\n")
-  print(f"machine: {platform.machine()}, {len(os.sched_getaffinity(0))} cores, "
-        f"{jax.local_device_count()} {dev.platform} device(s); jax {jax.__version__}, "
-        f"optax {optax.__version__}\n")
-  print(f"{n} settings x {steps} steps of {main_job.DESCRIPTION}; families {', '.join(families)}. "
-        f"`jax.jit(jax.vmap(run))` over all {n} settings, best of {REPEAT} with "
-        f"`jax.clear_caches()` before each; compile = trace + lower + XLA.\n")
+  print(
+    "### 10. Main job: `jaxsched sweep` defaults vs the same program with plain float32 formulas\n"
+  )
+  print(
+    f"machine: {platform.machine()}, {len(os.sched_getaffinity(0))} cores, "
+    f"{jax.local_device_count()} {dev.platform} device(s); jax {jax.__version__}, "
+    f"optax {optax.__version__}\n"
+  )
+  print(
+    f"{n} settings x {steps} steps of {main_job.DESCRIPTION}; families {', '.join(families)}. "
+    f"`jax.jit(jax.vmap(run))` over all {n} settings, best of {REPEAT} with "
+    f"`jax.clear_caches()` before each; compile = trace + lower + XLA.\n"
+  )
   print("| what | compile | run | jaxpr lines of one lr |\n|---|---|---|---|")
-  print(f"| jaxsched batch ({n} settings, {len(families)} families) | {ca:.2f} s | {ra:.2f} s "
-        f"| {lines_a} |")
+  print(
+    f"| jaxsched batch ({n} settings, {len(families)} families) | {ca:.2f} s | {ra:.2f} s "
+    f"| {lines_a} |"
+  )
   print(f"| plain float32 twin | {cb:.2f} s | {rb:.2f} s | {lines_b} |")
   verdict = "meets" if ca / cb <= GOAL else "misses"
-  print(f"\ncompile ratio jaxsched / plain: {ca / cb:.2f}x (goal <= {GOAL}x: {verdict}); run "
-        f"ratio {ra / rb:.2f}x. Twin faithful: worst relative lr difference {worst:.2e} "
-        f"({worst_family}) over steps 0..{steps - 1}, {lr_rel:.2e} in the lrs the two programs "
-        f"trained with.")
-  print(f"\nthe main job in a fresh process, `python -m jaxsched sweep` end to end: {wall:.1f} s "
-        f"wall; its summary: \"{summary}\"")
-  return {"compile_s": ca, "run_s": ra, "plain_compile_s": cb, "plain_run_s": rb,
-          "compile_ratio": ca / cb, "twin_max_rel": worst, "lr_max_rel": lr_rel,
-          "jaxpr_lines": lines_a, "plain_jaxpr_lines": lines_b, "cli_wall_s": wall}
+  print(
+    f"\ncompile ratio jaxsched / plain: {ca / cb:.2f}x (goal <= {GOAL}x: {verdict}); run "
+    f"ratio {ra / rb:.2f}x. Twin faithful: worst relative lr difference {worst:.2e} "
+    f"({worst_family}) over steps 0..{steps - 1}, {lr_rel:.2e} in the lrs the two programs "
+    f"trained with."
+  )
+  print(
+    f"\nthe main job in a fresh process, `python -m jaxsched sweep` end to end: {wall:.1f} s "
+    f'wall; its summary: "{summary}"'
+  )
+  return {
+    "compile_s": ca,
+    "run_s": ra,
+    "plain_compile_s": cb,
+    "plain_run_s": rb,
+    "compile_ratio": ca / cb,
+    "twin_max_rel": worst,
+    "lr_max_rel": lr_rel,
+    "jaxpr_lines": lines_a,
+    "plain_jaxpr_lines": lines_b,
+    "cli_wall_s": wall,
+  }
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ optimizer is the same ``optax`` chain). Both are timed in the same process, comp
 compile = tracing + lowering + XLA, run = executing until the results are ready. The final losses
 are compared setting by setting.
 """
+
 from __future__ import annotations
 
 import os
@@ -50,11 +51,13 @@ def settings(n: int = N, steps: int = STEPS, seed: int = 0) -> js.Schedule:
       return js.warmup(body, warm)
     return js.exponential(lr, gamma)
 
-  space = {"family": js.choice(["wsd", "one_cycle", "warmup", "exponential"]),
-           "shape": js.choice(["linear", "cosine"]),
-           "lr": js.log_uniform(0.002, 0.03),   # stable training: no chaotic blow-up to compare
-           "warm": js.int_uniform(0, T // 10),
-           "gamma": js.uniform(0.98, 0.999)}
+  space = {
+    "family": js.choice(["wsd", "one_cycle", "warmup", "exponential"]),
+    "shape": js.choice(["linear", "cosine"]),
+    "lr": js.log_uniform(0.002, 0.03),  # stable training: no chaotic blow-up to compare
+    "warm": js.int_uniform(0, T // 10),
+    "gamma": js.uniform(0.98, 0.999),
+  }
   return js.sample(make, jax.random.key(seed), n, space)
 
 
@@ -95,25 +98,42 @@ def main(n: int = N, steps: int = STEPS) -> dict:
   s_total, l_total = s_compile + s_run, l_compile + l_run
   families = sorted({m.family for m in members})
   dev = jax.devices()[0]
-  print(f"machine: {platform.machine()}, {len(os.sched_getaffinity(0))} cores, "
-        f"{jax.local_device_count()} {dev.platform} device(s); jax {jax.__version__}, "
-        f"optax {optax.__version__}\n")
-  print(f"{n} settings x {steps} steps of {main_job.DESCRIPTION}; families {', '.join(families)}; "
-        f"{structures} distinct structures in the batch\n")
+  print(
+    f"machine: {platform.machine()}, {len(os.sched_getaffinity(0))} cores, "
+    f"{jax.local_device_count()} {dev.platform} device(s); jax {jax.__version__}, "
+    f"optax {optax.__version__}\n"
+  )
+  print(
+    f"{n} settings x {steps} steps of {main_job.DESCRIPTION}; families {', '.join(families)}; "
+    f"{structures} distinct structures in the batch\n"
+  )
   print("| what | compile | run | total | ratio |\n|---|---|---|---|---|")
-  print(f"| loop: {n} closures, {n} x jax.jit | {l_compile:.1f} s | {l_run:.2f} s | "
-        f"{l_total:.1f} s | 1 |")
-  print(f"| one jaxsched.sweep (mixed batch, 1 program) | {s_compile:.1f} s | {s_run:.2f} s | "
-        f"{s_total:.1f} s | {l_total / s_total:.1f}x faster |")
-  print(f"\nfinal losses: largest relative difference sweep vs loop {rel.max():.2e} "
-        f"(median {np.median(rel):.2e}); {int(np.sum(np.isfinite(s_final)))}/{n} finite, "
-        f"{int(stable.sum())}/{n} never above twice their first loss; learning rates used by "
-        f"every update: largest relative difference {lr_rel:.2e}")
-  return {"n": n, "steps": steps, "structures": structures,
-          "sweep_compile_s": s_compile, "sweep_run_s": s_run,
-          "loop_compile_s": l_compile, "loop_run_s": l_run,
-          "speedup": l_total / s_total, "max_rel_loss_diff": float(rel.max()),
-          "max_rel_lr_diff": float(lr_rel)}
+  print(
+    f"| loop: {n} closures, {n} x jax.jit | {l_compile:.1f} s | {l_run:.2f} s | "
+    f"{l_total:.1f} s | 1 |"
+  )
+  print(
+    f"| one jaxsched.sweep (mixed batch, 1 program) | {s_compile:.1f} s | {s_run:.2f} s | "
+    f"{s_total:.1f} s | {l_total / s_total:.1f}x faster |"
+  )
+  print(
+    f"\nfinal losses: largest relative difference sweep vs loop {rel.max():.2e} "
+    f"(median {np.median(rel):.2e}); {int(np.sum(np.isfinite(s_final)))}/{n} finite, "
+    f"{int(stable.sum())}/{n} never above twice their first loss; learning rates used by "
+    f"every update: largest relative difference {lr_rel:.2e}"
+  )
+  return {
+    "n": n,
+    "steps": steps,
+    "structures": structures,
+    "sweep_compile_s": s_compile,
+    "sweep_run_s": s_run,
+    "loop_compile_s": l_compile,
+    "loop_run_s": l_run,
+    "speedup": l_total / s_total,
+    "max_rel_loss_diff": float(rel.max()),
+    "max_rel_lr_diff": float(lr_rel),
+  }
 
 
 if __name__ == "__main__":

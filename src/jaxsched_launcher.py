@@ -1,6 +1,7 @@
 """The ``jaxsched`` console script. It lives outside the package on purpose: importing ``jaxsched``
 imports JAX (a second or two), and a Ctrl-C in that window must also end with one line and status
 130, not a traceback, so the handler goes in before any import (the CLI then installs its own)."""
+
 import os
 import signal
 import sys
@@ -15,4 +16,5 @@ def _interrupted(signum, frame):
 def main():
   signal.signal(signal.SIGINT, _interrupted)
   from jaxsched.cli import main as run
+
   sys.exit(run())

@@ -6,6 +6,7 @@ process, ``jaxsched.sweep`` over a small batch with ``devices=None`` and ``2`` a
 ``3``, and saves what it gathered to ``OUT/lib_<process>.npz`` (the error message of
 ``devices=3`` too). Nothing here compares: the test does.
 """
+
 import sys
 
 import numpy as np
@@ -16,10 +17,11 @@ LIBRARY = "--- library sweep ---"
 def main():
   out, flags = sys.argv[1], sys.argv[2:]
   from jaxsched import cli
+
   status = cli.main(["sweep", *flags])
   if status != 0:
     sys.exit(status)
-  print(LIBRARY, flush=True)                # what follows is not the CLI's output
+  print(LIBRARY, flush=True)  # what follows is not the CLI's output
 
   import jax
   import jax.numpy as jnp
@@ -31,8 +33,9 @@ def main():
   t = jnp.arange(0, 64, 3)
   found = {}
   for devices in (None, 2):
-    result = js.sweep(lambda s: {"lr": s(t), "sum": jnp.sum(s(t))}, batch, devices=devices,
-                      progress=False)
+    result = js.sweep(
+      lambda s: {"lr": s(t), "sum": jnp.sum(s(t))}, batch, devices=devices, progress=False
+    )
     host = to_host(result)
     found[f"lr_{devices}"] = host["lr"]
     found[f"sum_{devices}"] = host["sum"]

@@ -5,7 +5,7 @@ import sys
 # (it lives in src/); the tests run against the installed package, editable or a wheel.
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-if os.environ.get("JAXSCHED_TEST_INSTALLED"):   # CI: fail if the checkout's sources are under test
+if os.environ.get("JAXSCHED_TEST_INSTALLED"):  # CI: fail if the checkout's sources are under test
   import jaxsched
 
   if os.path.realpath(jaxsched.__file__).startswith(os.path.join(ROOT, "src") + os.sep):
@@ -18,8 +18,14 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 # max_examples keep them.
 from hypothesis import HealthCheck, settings  # noqa: E402
 
-settings.register_profile("ci", max_examples=30, deadline=None, derandomize=True,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("big", max_examples=1000, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+  "ci",
+  max_examples=30,
+  deadline=None,
+  derandomize=True,
+  suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+  "big", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -4,6 +4,7 @@ The package lives in ``src/``, so the checkout's root on ``sys.path`` exposes ``
 ``jaxsched``: the tests import whichever jaxsched is installed (editable for development, the
 built wheel in CI). Subprocesses get the same one through ``PYTHONPATH``.
 """
+
 import os
 from pathlib import Path
 

@@ -2,6 +2,7 @@
 
 Steps arrive as int64 arrays (or float64 for fractional steps); every value is float64.
 """
+
 import numpy as np
 
 
@@ -98,8 +99,9 @@ def cosine(t, init_value, steps, end_value=0.0, exponent=1.0, begin=0):
   return init_value * w + end_value * wc
 
 
-def warmup_cosine(t, peak_value, warmup_steps, total_steps, init_value=0.0, end_value=0.0,
-                  exponent=1.0):
+def warmup_cosine(
+  t, peak_value, warmup_steps, total_steps, init_value=0.0, end_value=0.0, exponent=1.0
+):
   t = np.asarray(t)
   warm = linear(t, init_value, peak_value, warmup_steps)
   decay = cosine(t, peak_value, total_steps - warmup_steps, end_value, exponent, begin=warmup_steps)
@@ -116,7 +118,9 @@ def assert_rel(got, ref, rtol=1e-6, tiny=1e-30):
   err = np.abs(got[big] - ref[big]) / np.abs(ref[big])
   if err.size:
     worst = int(np.argmax(err))
-    assert err[worst] <= rtol, (f"relative error {err[worst]:.3g} > {rtol:g} at index "
-                                f"{np.flatnonzero(big)[worst]}: got {got[big][worst]!r}, "
-                                f"float64 {ref[big][worst]!r}")
+    assert err[worst] <= rtol, (
+      f"relative error {err[worst]:.3g} > {rtol:g} at index "
+      f"{np.flatnonzero(big)[worst]}: got {got[big][worst]!r}, "
+      f"float64 {ref[big][worst]!r}"
+    )
   assert np.all(np.abs(got[~big]) <= 10 * tiny)

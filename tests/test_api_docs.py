@@ -11,6 +11,7 @@ them runs.
   deliberately not switched on: it would import every module (``jaxsched.__main__`` runs the CLI)
   and every test path; this explicit test is the one place that runs them.
 """
+
 from __future__ import annotations
 
 import doctest
@@ -31,8 +32,11 @@ FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 # Modules whose examples need an optional extra: skipped, not failed, without it.
 NEEDS = {"jaxsched.plotting": "matplotlib"}
 # Imported as a module, ``jaxsched.__main__`` would run the CLI; it holds no docstrings to test.
-MODULES = ["jaxsched"] + sorted(m.name for m in pkgutil.walk_packages(jaxsched.__path__, "jaxsched.")
-                                if m.name != "jaxsched.__main__")
+MODULES = ["jaxsched"] + sorted(
+  m.name
+  for m in pkgutil.walk_packages(jaxsched.__path__, "jaxsched.")
+  if m.name != "jaxsched.__main__"
+)
 
 
 def _own_doc(obj) -> str | None:
@@ -41,21 +45,21 @@ def _own_doc(obj) -> str | None:
   written."""
   if inspect.isclass(obj) or inspect.isroutine(obj):
     doc = obj.__dict__.get("__doc__") if inspect.isclass(obj) else obj.__doc__
-  else:                                   # an instance: documented by its (jaxsched) type
+  else:  # an instance: documented by its (jaxsched) type
     kind = type(obj)
     doc = kind.__doc__ if kind.__module__.startswith("jaxsched") else None
   if not doc or not doc.strip():
     return None
   name = getattr(obj, "__name__", "")
   if inspect.isclass(obj) and re.fullmatch(rf"{re.escape(name)}\(.*\)", doc.strip(), re.S):
-    return None                            # made up by @dataclass / NamedTuple
+    return None  # made up by @dataclass / NamedTuple
   return inspect.cleandoc(doc)
 
 
 def _parameters(obj) -> list[str]:
   try:
     signature = inspect.signature(obj)
-  except (TypeError, ValueError):         # a builtin without a signature
+  except (TypeError, ValueError):  # a builtin without a signature
     return []
   return [p.name for p in signature.parameters.values() if p.name not in ("self", "cls")]
 
@@ -79,8 +83,11 @@ def test_public_name_is_documented(name):
   if name in DOCUMENTED_IN_MODULE:
     assert not callable(getattr(jaxsched, name)), f"{name} is callable: it takes its own docstring"
     module = importlib.import_module(DOCUMENTED_IN_MODULE[name])
-    examples = [line for line in (module.__doc__ or "").splitlines()
-                if line.lstrip().startswith(">>>") and name in line]
+    examples = [
+      line
+      for line in (module.__doc__ or "").splitlines()
+      if line.lstrip().startswith(">>>") and name in line
+    ]
     assert examples, f"{module.__name__}'s docstring has no >>> example using jaxsched.{name}"
     return
   obj = getattr(jaxsched, name)
@@ -94,10 +101,13 @@ def test_public_name_is_documented(name):
     return
   section = _sections(doc)
   assert section, f"jaxsched.{name}'s docstring has no Args: (or Attributes:) section"
-  missing = [p for p in params
-             if not re.search(rf"^\s+\**{re.escape(p)}( \([^)]*\))?:", section, re.M)]
-  assert not missing, (f"jaxsched.{name}'s Args: section has no 'name: meaning' entry for "
-                       f"{missing} (parameters: {params})")
+  missing = [
+    p for p in params if not re.search(rf"^\s+\**{re.escape(p)}( \([^)]*\))?:", section, re.M)
+  ]
+  assert not missing, (
+    f"jaxsched.{name}'s Args: section has no 'name: meaning' entry for "
+    f"{missing} (parameters: {params})"
+  )
 
 
 @pytest.mark.parametrize("module_name", MODULES)
@@ -111,4 +121,5 @@ def test_doctests_pass(module_name):
     runner.run(test, out=report.append)
   result = runner.summarize(verbose=False)
   assert result.failed == 0, f"{result.failed} of {result.attempted} examples failed:\n" + "".join(
-      report)
+    report
+  )

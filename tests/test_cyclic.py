@@ -5,6 +5,7 @@ never from jaxsched.
 Every step array is padded to one length and every schedule is a jit *argument*, so each family
 structure compiles once for values, once for vmap and once for grad.
 """
+
 import json
 import math
 from fractions import Fraction
@@ -32,8 +33,8 @@ def values(s, steps):
   out = []
   for i in range(0, len(steps), N):
     chunk = np.zeros(N, np.int32)
-    chunk[:len(steps[i:i + N])] = steps[i:i + N]
-    out.append(np.asarray(evaluate(s, chunk))[:len(steps[i:i + N])])
+    chunk[: len(steps[i : i + N])] = steps[i : i + N]
+    out.append(np.asarray(evaluate(s, chunk))[: len(steps[i : i + N])])
   return np.concatenate(out)
 
 
@@ -56,8 +57,7 @@ def restart_starts(period, period_mult, limit=T_MAX):
   return starts, start
 
 
-def ref_restarts(t, init_value, period, period_mult=1.0, decay=1.0, end_value=0.0,
-                 max_cycles=None):
+def ref_restarts(t, init_value, period, period_mult=1.0, decay=1.0, end_value=0.0, max_cycles=None):
   out = []
   mult = Fraction(period_mult)
   for x in np.asarray(t, np.int64).tolist():
@@ -76,8 +76,16 @@ def ref_restarts(t, init_value, period, period_mult=1.0, decay=1.0, end_value=0.
   return np.array(out)
 
 
-def ref_one_cycle(t, max_value, total_steps, pct_start=0.3, div_factor=25.0,
-                  final_div_factor=1e4, anneal="cos", three_phase=False):
+def ref_one_cycle(
+  t,
+  max_value,
+  total_steps,
+  pct_start=0.3,
+  div_factor=25.0,
+  final_div_factor=1e4,
+  anneal="cos",
+  three_phase=False,
+):
   """torch OneCycleLR's phases, with a phase of length <= 0 skipped, held after T − 1."""
   initial = max_value / div_factor
   low = initial / final_div_factor
@@ -107,8 +115,9 @@ def ref_one_cycle(t, max_value, total_steps, pct_start=0.3, div_factor=25.0,
   return np.array(out)
 
 
-def ref_cyclic(t, base_value, max_value, step_size_up, step_size_down=None, mode="triangular",
-               gamma=1.0):
+def ref_cyclic(
+  t, base_value, max_value, step_size_up, step_size_down=None, mode="triangular", gamma=1.0
+):
   up = step_size_up
   down = up if step_size_down is None else step_size_down
   out = []
@@ -125,17 +134,26 @@ def _rise(shape, p, q):
     return q, p
   if shape == "cosine":
     return _cos_pair(p, q)
-  return math.sqrt(q), p / (1 + math.sqrt(q))          # w = 1 − √(1 − p)
+  return math.sqrt(q), p / (1 + math.sqrt(q))  # w = 1 − √(1 − p)
 
 
 def _fall(shape, p, q):
   if shape == "sqrt":
-    return q / (1 + math.sqrt(p)), math.sqrt(p)       # f = 1 − √p
+    return q / (1 + math.sqrt(p)), math.sqrt(p)  # f = 1 − √p
   return _rise(shape, p, q)
 
 
-def ref_wsd(t, peak_value, warmup_steps, stable_steps, decay_steps, init_value=0.0,
-            end_value=0.0, warmup_shape="linear", decay_shape="linear"):
+def ref_wsd(
+  t,
+  peak_value,
+  warmup_steps,
+  stable_steps,
+  decay_steps,
+  init_value=0.0,
+  end_value=0.0,
+  warmup_shape="linear",
+  decay_shape="linear",
+):
   w, s, d = warmup_steps, stable_steps, decay_steps
   out = []
   for x in np.asarray(t, np.int64).tolist():
@@ -164,10 +182,18 @@ def _around(points):
 
 
 def _restart_case(kwargs, dense):
-  starts, _ = restart_starts(kwargs["period"], kwargs.get("period_mult", 1.0),
-                             limit=T_MAX if kwargs.get("period_mult", 1.0) != 1 else 10**4)
-  return ("cosine_restarts", js.cosine_restarts, kwargs, ref_restarts,
-          set(range(dense)) | _around(starts))
+  starts, _ = restart_starts(
+    kwargs["period"],
+    kwargs.get("period_mult", 1.0),
+    limit=T_MAX if kwargs.get("period_mult", 1.0) != 1 else 10**4,
+  )
+  return (
+    "cosine_restarts",
+    js.cosine_restarts,
+    kwargs,
+    ref_restarts,
+    set(range(dense)) | _around(starts),
+  )
 
 
 def _one_cycle_case(kwargs, dense):
@@ -190,48 +216,110 @@ def _wsd_case(kwargs, dense):
 
 
 CASES = [
-    _restart_case(dict(init_value=0.1, period=10, end_value=1e-4), 60),          # torch T_mult=1
-    _restart_case(dict(init_value=0.1, period=7, period_mult=2.0, decay=0.5, end_value=1e-5), 250),
-    _restart_case(dict(init_value=1.0, period=1, period_mult=2.0), 40),      # S_31 = 2^31 − 1
-    _restart_case(dict(init_value=0.1, period=3, period_mult=2.0, end_value=1e-6), 30),
-    _restart_case(dict(init_value=0.1, period=3, period_mult=3.0, max_cycles=4, end_value=1e-3),
-                  150),
-    _restart_case(dict(init_value=0.1, period=4, period_mult=1.5, decay=0.9, end_value=1e-6), 400),
-    _restart_case(dict(init_value=0.1, period=5, period_mult=1.25, end_value=1e-7), 120),
-    _restart_case(dict(init_value=0.1, period=2**24 + 1, end_value=1e-5), 10),
-    _one_cycle_case(dict(max_value=0.1, total_steps=100), 110),
-    _one_cycle_case(dict(max_value=0.1, total_steps=100, anneal="linear", three_phase=True), 110),
-    _one_cycle_case(dict(max_value=0.1, total_steps=1000, pct_start=0.25, div_factor=10.0,
-                         final_div_factor=100.0, three_phase=True), 60),
-    _one_cycle_case(dict(max_value=0.1, total_steps=10, pct_start=0.1), 12),  # torch: 0/0 at t=0
-    _one_cycle_case(dict(max_value=0.1, total_steps=7, pct_start=0.9, three_phase=True), 9),
-    _one_cycle_case(dict(max_value=0.1, total_steps=T_MAX, pct_start=0.3), 10),
-    _one_cycle_case(dict(max_value=0.1, total_steps=2**24 + 3, three_phase=True), 10),
-    _cyclic_case(dict(base_value=0.01, max_value=0.1, step_size_up=5), 40),
-    _cyclic_case(dict(base_value=0.01, max_value=0.1, step_size_up=4, step_size_down=7,
-                      mode="triangular2"), 60),
-    _cyclic_case(dict(base_value=0.01, max_value=0.1, step_size_up=3, step_size_down=2,
-                      mode="exp_range", gamma=0.99), 40),
-    _cyclic_case(dict(base_value=0.1, max_value=0.01, step_size_up=3), 20),     # max < base
-    _cyclic_case(dict(base_value=1e-3, max_value=1e-2, step_size_up=1, step_size_down=0), 8),
-    _cyclic_case(dict(base_value=1e-3, max_value=1e-2, step_size_up=2**24 + 1), 5),
-    _cyclic_case(dict(base_value=1e-3, max_value=1e-2, step_size_up=1000, step_size_down=3000,
-                      mode="exp_range", gamma=0.9999999), 5),
-    _cyclic_case(dict(base_value=1e-3, max_value=0.1, step_size_up=2**20, mode="triangular2"), 5),
-    _wsd_case(dict(peak_value=0.1, warmup_steps=10, stable_steps=20, decay_steps=30,
-                   init_value=1e-3, end_value=1e-5), 70),
-    _wsd_case(dict(peak_value=0.1, warmup_steps=10, stable_steps=20, decay_steps=30,
-                   init_value=1e-3, end_value=1e-5, warmup_shape="cosine",
-                   decay_shape="cosine"), 70),
-    _wsd_case(dict(peak_value=0.1, warmup_steps=10, stable_steps=20, decay_steps=30,
-                   end_value=1e-5, warmup_shape="sqrt", decay_shape="sqrt"), 70),
-    _wsd_case(dict(peak_value=3e-4, warmup_steps=2**24 + 1, stable_steps=2**24,
-                   decay_steps=2**30, init_value=3e-6, end_value=3e-6, decay_shape="cosine"), 5),
+  _restart_case(dict(init_value=0.1, period=10, end_value=1e-4), 60),  # torch T_mult=1
+  _restart_case(dict(init_value=0.1, period=7, period_mult=2.0, decay=0.5, end_value=1e-5), 250),
+  _restart_case(dict(init_value=1.0, period=1, period_mult=2.0), 40),  # S_31 = 2^31 − 1
+  _restart_case(dict(init_value=0.1, period=3, period_mult=2.0, end_value=1e-6), 30),
+  _restart_case(dict(init_value=0.1, period=3, period_mult=3.0, max_cycles=4, end_value=1e-3), 150),
+  _restart_case(dict(init_value=0.1, period=4, period_mult=1.5, decay=0.9, end_value=1e-6), 400),
+  _restart_case(dict(init_value=0.1, period=5, period_mult=1.25, end_value=1e-7), 120),
+  _restart_case(dict(init_value=0.1, period=2**24 + 1, end_value=1e-5), 10),
+  _one_cycle_case(dict(max_value=0.1, total_steps=100), 110),
+  _one_cycle_case(dict(max_value=0.1, total_steps=100, anneal="linear", three_phase=True), 110),
+  _one_cycle_case(
+    dict(
+      max_value=0.1,
+      total_steps=1000,
+      pct_start=0.25,
+      div_factor=10.0,
+      final_div_factor=100.0,
+      three_phase=True,
+    ),
+    60,
+  ),
+  _one_cycle_case(dict(max_value=0.1, total_steps=10, pct_start=0.1), 12),  # torch: 0/0 at t=0
+  _one_cycle_case(dict(max_value=0.1, total_steps=7, pct_start=0.9, three_phase=True), 9),
+  _one_cycle_case(dict(max_value=0.1, total_steps=T_MAX, pct_start=0.3), 10),
+  _one_cycle_case(dict(max_value=0.1, total_steps=2**24 + 3, three_phase=True), 10),
+  _cyclic_case(dict(base_value=0.01, max_value=0.1, step_size_up=5), 40),
+  _cyclic_case(
+    dict(base_value=0.01, max_value=0.1, step_size_up=4, step_size_down=7, mode="triangular2"), 60
+  ),
+  _cyclic_case(
+    dict(
+      base_value=0.01, max_value=0.1, step_size_up=3, step_size_down=2, mode="exp_range", gamma=0.99
+    ),
+    40,
+  ),
+  _cyclic_case(dict(base_value=0.1, max_value=0.01, step_size_up=3), 20),  # max < base
+  _cyclic_case(dict(base_value=1e-3, max_value=1e-2, step_size_up=1, step_size_down=0), 8),
+  _cyclic_case(dict(base_value=1e-3, max_value=1e-2, step_size_up=2**24 + 1), 5),
+  _cyclic_case(
+    dict(
+      base_value=1e-3,
+      max_value=1e-2,
+      step_size_up=1000,
+      step_size_down=3000,
+      mode="exp_range",
+      gamma=0.9999999,
+    ),
+    5,
+  ),
+  _cyclic_case(dict(base_value=1e-3, max_value=0.1, step_size_up=2**20, mode="triangular2"), 5),
+  _wsd_case(
+    dict(
+      peak_value=0.1,
+      warmup_steps=10,
+      stable_steps=20,
+      decay_steps=30,
+      init_value=1e-3,
+      end_value=1e-5,
+    ),
+    70,
+  ),
+  _wsd_case(
+    dict(
+      peak_value=0.1,
+      warmup_steps=10,
+      stable_steps=20,
+      decay_steps=30,
+      init_value=1e-3,
+      end_value=1e-5,
+      warmup_shape="cosine",
+      decay_shape="cosine",
+    ),
+    70,
+  ),
+  _wsd_case(
+    dict(
+      peak_value=0.1,
+      warmup_steps=10,
+      stable_steps=20,
+      decay_steps=30,
+      end_value=1e-5,
+      warmup_shape="sqrt",
+      decay_shape="sqrt",
+    ),
+    70,
+  ),
+  _wsd_case(
+    dict(
+      peak_value=3e-4,
+      warmup_steps=2**24 + 1,
+      stable_steps=2**24,
+      decay_steps=2**30,
+      init_value=3e-6,
+      end_value=3e-6,
+      decay_shape="cosine",
+    ),
+    5,
+  ),
 ]
 
 
-@pytest.mark.parametrize("name,factory,kwargs,reference,steps", CASES,
-                         ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+@pytest.mark.parametrize(
+  "name,factory,kwargs,reference,steps", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)]
+)
 def test_float32_within_1e6_of_float64(name, factory, kwargs, reference, steps):
   t = np.array(sorted(steps | set(LARGE)), np.int64)
   assert_rel(values(factory(**kwargs), t), reference(t, **kwargs), rtol=1e-6)
@@ -242,8 +330,8 @@ def test_restart_starts_are_exact_integers_up_to_2_31():
   s = js.cosine_restarts(1.0, 1, period_mult=2.0, decay=0.5)
   starts = [2**i - 1 for i in range(1, 32)]
   got = values(s, starts)
-  np.testing.assert_array_equal(got, 0.5 ** np.arange(1, 32))      # each a fresh peak, exactly
-  before = [x - 1 for x in starts[1:]]                 # the last step of the cycle before
+  np.testing.assert_array_equal(got, 0.5 ** np.arange(1, 32))  # each a fresh peak, exactly
+  before = [x - 1 for x in starts[1:]]  # the last step of the cycle before
   assert_rel(values(s, before), ref_restarts(before, 1.0, 1, 2.0, decay=0.5))
   assert np.all(values(s, before[-5:]) < 1e-15)
   # period 3: cycle 29 starts at 3·(2^29 − 1) = 1610612733.
@@ -277,8 +365,9 @@ def test_peer_boundaries():
   assert_rel(values(js.cyclic(0.0, 1.0, 5, mode="triangular2"), [5, 15, 25]), [1.0, 0.5, 0.25])
   # cosine_restarts: max_cycles cycles, then end_value for good.
   s = js.cosine_restarts(0.1, 10, max_cycles=2, end_value=1e-4)
-  assert_rel(values(s, [19, 20, 10**9]), [ref_restarts([19], 0.1, 10, end_value=1e-4)[0]] +
-             [1e-4] * 2)
+  assert_rel(
+    values(s, [19, 20, 10**9]), [ref_restarts([19], 0.1, 10, end_value=1e-4)[0]] + [1e-4] * 2
+  )
 
 
 def test_hf_wsd_mapping():
@@ -294,6 +383,7 @@ def test_hf_wsd_mapping():
     if x < w + s + d:
       return base * ((1 - (x - w - s) / d) * (1 - m) + m)
     return base * m
+
   t = np.arange(50)
   assert_rel(values(sched, t), [hf(x) for x in t])
 
@@ -302,11 +392,12 @@ def test_optax_onecycle_is_the_documented_warmup_cosine():
   # OneCycle's docstring: optax's curve = warmup(cosine(...), B, shape="cosine"), B = int(pct·T).
   T, peak, pct, div, fdiv = 100, 0.1, 0.3, 25.0, 1e4
   b = int(pct * T)
-  ours = js.warmup(js.cosine(peak, T - b, end_value=peak / (div * fdiv)), b,
-                   init_value=peak / div, shape="cosine")
+  ours = js.warmup(
+    js.cosine(peak, T - b, end_value=peak / (div * fdiv)), b, init_value=peak / div, shape="cosine"
+  )
   t = np.arange(0, 120)
   theirs = np.asarray(jax.jit(jax.vmap(optax.cosine_onecycle_schedule(T, peak, pct, div, fdiv)))(t))
-  assert_rel(values(ours, t), theirs, rtol=1e-4)          # optax computes in float32
+  assert_rel(values(ours, t), theirs, rtol=1e-4)  # optax computes in float32
   assert not np.allclose(values(js.one_cycle(peak, T), t[:T]), theirs[:T], rtol=1e-3)
 
 
@@ -314,8 +405,40 @@ def test_optax_onecycle_is_the_documented_warmup_cosine():
 # One fixed step array for every vmap/grad call below, and groups of same-structure schedules, so
 # that each family compiles once per transformation.
 
-T_FIXED = np.array([0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 19, 20, 21, 29, 30, 31, 47, 63,
-                    99, 100, 101, 1000, 2**20 + 1] + LARGE[:4] + [T_MAX], np.int32)
+T_FIXED = np.array(
+  [
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    9,
+    10,
+    11,
+    12,
+    13,
+    14,
+    19,
+    20,
+    21,
+    29,
+    30,
+    31,
+    47,
+    63,
+    99,
+    100,
+    101,
+    1000,
+    2**20 + 1,
+  ]
+  + LARGE[:4]
+  + [T_MAX],
+  np.int32,
+)
 
 
 def _stack(schedules):
@@ -324,54 +447,81 @@ def _stack(schedules):
   return js.stack(schedules)
 
 
-DEGENERATE = {   # zero-length phases, step sizes of 1, pct_start at its limits
-    "wsd": [js.wsd(0.1, w, s, d, init_value=1.0, end_value=0.01, decay_shape="cosine")
-            for w, s, d in [(0, 0, 0), (0, 5, 0), (5, 0, 0), (0, 0, 5), (3, 0, 4)]],
-    "one_cycle": [js.one_cycle(0.1, t, pct_start=p) for t, p in
-                  [(1, 1e-9), (10, 0.1), (2, 0.999999), (3, 1e-9)]],
-    "one_cycle3": [js.one_cycle(0.1, t, pct_start=p, three_phase=True) for t, p in
-                   [(3, 1e-9), (3, 0.999), (1, 0.5)]],
-    "cyclic": [js.cyclic(0.01, 0.1, 1, step_size_down=d, mode="exp_range") for d in (1, 0)],
-    "cosine_restarts": [js.cosine_restarts(0.1, 1, period_mult=m, decay=d)
-                        for m, d in [(1.0, 1.0), (65536.0, 1e-3)]],
+DEGENERATE = {  # zero-length phases, step sizes of 1, pct_start at its limits
+  "wsd": [
+    js.wsd(0.1, w, s, d, init_value=1.0, end_value=0.01, decay_shape="cosine")
+    for w, s, d in [(0, 0, 0), (0, 5, 0), (5, 0, 0), (0, 0, 5), (3, 0, 4)]
+  ],
+  "one_cycle": [
+    js.one_cycle(0.1, t, pct_start=p) for t, p in [(1, 1e-9), (10, 0.1), (2, 0.999999), (3, 1e-9)]
+  ],
+  "one_cycle3": [
+    js.one_cycle(0.1, t, pct_start=p, three_phase=True)
+    for t, p in [(3, 1e-9), (3, 0.999), (1, 0.5)]
+  ],
+  "cyclic": [js.cyclic(0.01, 0.1, 1, step_size_down=d, mode="exp_range") for d in (1, 0)],
+  "cosine_restarts": [
+    js.cosine_restarts(0.1, 1, period_mult=m, decay=d) for m, d in [(1.0, 1.0), (65536.0, 1e-3)]
+  ],
 }
 
 
 @pytest.mark.parametrize("group", list(DEGENERATE))
 def test_degenerate_settings_stay_finite(group):
   schedules = DEGENERATE[group]
-  traced = np.asarray(vmapped(_stack(schedules), T_FIXED))   # hyperparameters traced (vmapped)
+  traced = np.asarray(vmapped(_stack(schedules), T_FIXED))  # hyperparameters traced (vmapped)
   assert np.all(np.isfinite(traced))
-  assert_rel(traced[0], np.asarray(schedules[0](T_FIXED)), rtol=1e-6)     # eager
+  assert_rel(traced[0], np.asarray(schedules[0](T_FIXED)), rtol=1e-6)  # eager
   for s in schedules:
     assert_rel(values(s, T_FIXED), traced[schedules.index(s)], rtol=2e-7)  # jit argument
   grads = grad_of_sum(schedules[-1], T_FIXED)
-  assert all(np.all(np.isfinite(g)) for g in jax.tree.leaves(grads)
-             if jnp.issubdtype(g.dtype, jnp.floating))
+  assert all(
+    np.all(np.isfinite(g)) for g in jax.tree.leaves(grads) if jnp.issubdtype(g.dtype, jnp.floating)
+  )
 
 
 def test_zero_length_wsd_phases_are_skipped():
   w = DEGENERATE["wsd"]
-  assert_rel(values(w[0], [0, 1, 100]), [0.01] * 3)           # W = S = D = 0: end from the start
-  assert_rel(values(w[1], [0, 4, 5]), [0.1, 0.1, 0.01])        # W = 0: peak at t = 0
-  assert_rel(values(w[2], [0, 5, 6]), [1.0, 0.01, 0.01])       # S = D = 0
-  assert_rel(values(w[3], [0, 5]), [0.1, 0.01])                # W = S = 0
+  assert_rel(values(w[0], [0, 1, 100]), [0.01] * 3)  # W = S = D = 0: end from the start
+  assert_rel(values(w[1], [0, 4, 5]), [0.1, 0.1, 0.01])  # W = 0: peak at t = 0
+  assert_rel(values(w[2], [0, 5, 6]), [1.0, 0.01, 0.01])  # S = D = 0
+  assert_rel(values(w[3], [0, 5]), [0.1, 0.01])  # W = S = 0
 
 
 BATCHES = [
-    [js.cosine_restarts(0.1, 10, period_mult=m, decay=d, end_value=e)
-     for m, d, e in [(1.0, 1.0, 0.0), (2.0, 0.5, 1e-4), (1.5, 0.9, 1e-6)]],
-    [js.one_cycle(0.1 * c, total, pct_start=p) for c, total, p in
-     [(1.0, 100, 0.3), (0.5, 10, 0.1), (2.0, 1, 1e-6)]],
-    [js.cyclic(b, m, up, step_size_down=down, mode="exp_range", gamma=g) for b, m, up, down, g in
-     [(0.01, 0.1, 5, 5, 0.99), (0.001, 0.1, 1, 0, 1.0), (0.1, 0.2, 30, 2, 0.9)]],
-    [js.wsd(p, w, s, d, end_value=e, decay_shape="cosine") for p, w, s, d, e in
-     [(0.1, 10, 20, 30, 1e-5), (0.3, 0, 0, 0, 0.0), (1.0, 0, 5, 1, 0.5)]],
+  [
+    js.cosine_restarts(0.1, 10, period_mult=m, decay=d, end_value=e)
+    for m, d, e in [(1.0, 1.0, 0.0), (2.0, 0.5, 1e-4), (1.5, 0.9, 1e-6)]
+  ],
+  [
+    js.one_cycle(0.1 * c, total, pct_start=p)
+    for c, total, p in [(1.0, 100, 0.3), (0.5, 10, 0.1), (2.0, 1, 1e-6)]
+  ],
+  [
+    js.cyclic(b, m, up, step_size_down=down, mode="exp_range", gamma=g)
+    for b, m, up, down, g in [
+      (0.01, 0.1, 5, 5, 0.99),
+      (0.001, 0.1, 1, 0, 1.0),
+      (0.1, 0.2, 30, 2, 0.9),
+    ]
+  ],
+  [
+    js.wsd(p, w, s, d, end_value=e, decay_shape="cosine")
+    for p, w, s, d, e in [(0.1, 10, 20, 30, 1e-5), (0.3, 0, 0, 0, 0.0), (1.0, 0, 5, 1, 0.5)]
+  ],
 ]
-_REFERENCES = {"cosine_restarts": ref_restarts, "one_cycle": ref_one_cycle, "cyclic": ref_cyclic,
-               "wsd": ref_wsd}
-_PEAKS = {"cosine_restarts": "init_value", "one_cycle": "max_value", "cyclic": "max_value",
-          "wsd": "peak_value"}
+_REFERENCES = {
+  "cosine_restarts": ref_restarts,
+  "one_cycle": ref_one_cycle,
+  "cyclic": ref_cyclic,
+  "wsd": ref_wsd,
+}
+_PEAKS = {
+  "cosine_restarts": "init_value",
+  "one_cycle": "max_value",
+  "cyclic": "max_value",
+  "wsd": "peak_value",
+}
 
 
 @pytest.mark.parametrize("schedules", BATCHES, ids=lambda b: b[0].family)
@@ -404,11 +554,14 @@ def test_gradient_wrt_period_mult():
   small = np.where(T_FIXED < 1000, T_FIXED, 5)
   for m in (1.0, 1.5):
     h = 1e-8
-    per_step = (ref_restarts(small, 0.1, 10, m + h, end_value=1e-3)
-                - ref_restarts(small, 0.1, 10, m, end_value=1e-3)) / h
+    per_step = (
+      ref_restarts(small, 0.1, 10, m + h, end_value=1e-3)
+      - ref_restarts(small, 0.1, 10, m, end_value=1e-3)
+    ) / h
     t = np.where(np.abs(per_step) < 1e3, small, 5).astype(np.int32)
-    fd = (ref_restarts(t, 0.1, 10, m + h, end_value=1e-3)
-          - ref_restarts(t, 0.1, 10, m, end_value=1e-3)).sum() / h
+    fd = (
+      ref_restarts(t, 0.1, 10, m + h, end_value=1e-3) - ref_restarts(t, 0.1, 10, m, end_value=1e-3)
+    ).sum() / h
     s = js.cosine_restarts(0.1, 10, period_mult=m, end_value=1e-3)
     assert_rel(grad_of_sum(s, t).period_mult, fd, rtol=1e-3)
 
@@ -417,7 +570,7 @@ def test_float_steps_and_x64():
   s = js.wsd(0.1, 10, 5, 10)
   assert_rel(s(np.array([2.5, 12.0, 20.0])), [0.025, 0.1, 0.05])
   with jax.enable_x64(True):
-    for name, factory, kwargs, reference, _ in [CASES[i] for i in (1, 8, 17, 25)]:
+    for _name, factory, kwargs, reference, _ in [CASES[i] for i in (1, 8, 17, 25)]:
       t = np.array([0, 1, 7, 10, 11, 100, 2**24 + 1, T_MAX], np.int64)
       got = jax.jit(lambda s, t: s(t))(factory(**kwargs), t)
       assert got.dtype == jnp.float64
@@ -427,62 +580,124 @@ def test_float_steps_and_x64():
 # --- bad input and configs ---------------------------------------------------------------------
 
 BAD = [
-    (js.cosine_restarts, dict(init_value=0.1, period=0), ValueError, "period must be >= 1"),
-    (js.cosine_restarts, dict(init_value=0.1, period=2.5), ValueError, "period"),
-    (js.cosine_restarts, dict(init_value=0.1, period=10, period_mult=0.5), ValueError,
-     "period_mult must be >= 1"),
-    (js.cosine_restarts, dict(init_value=0.1, period=10, period_mult=1e6), ValueError,
-     "period_mult must be <= 65536"),
-    (js.cosine_restarts, dict(init_value=0.1, period=10, decay=0.0), ValueError,
-     "decay must be > 0"),
-    (js.cosine_restarts, dict(init_value=0.1, period=10, max_cycles=-1), ValueError, "max_cycles"),
-    (js.cosine_restarts, dict(init_value=float("nan"), period=10), ValueError,
-     "init_value must be finite"),
-    (js.one_cycle, dict(max_value=0.1, total_steps=100, pct_start=0.0), ValueError,
-     "pct_start must be in the open interval (0, 1)"),
-    (js.one_cycle, dict(max_value=0.1, total_steps=100, pct_start=1.0), ValueError, "pct_start"),
-    (js.one_cycle, dict(max_value=0.1, total_steps=0), ValueError, "total_steps must be >= 1"),
-    (js.one_cycle, dict(max_value=0.1, total_steps=-5), ValueError, "total_steps"),
-    (js.one_cycle, dict(max_value=0.1, total_steps=100, anneal="cosine"), ValueError,
-     "anneal must be one of ['cos', 'linear']"),
-    (js.one_cycle, dict(max_value=0.1, total_steps=100, div_factor=0.0), ValueError, "div_factor"),
-    (js.one_cycle, dict(max_value=0.1, total_steps=100, final_div_factor=-1.0), ValueError,
-     "final_div_factor"),
-    (js.one_cycle, dict(max_value="0.1", total_steps=100), TypeError, "max_value"),
-    (js.cyclic, dict(base_value=0.01, max_value=0.1, step_size_up=0), ValueError,
-     "step_size_up must be >= 1"),
-    (js.cyclic, dict(base_value=0.01, max_value=0.1, step_size_up=2.5), ValueError, "step_size_up"),
-    (js.cyclic, dict(base_value=0.01, max_value=0.1, step_size_up=5, step_size_down=-1),
-     ValueError, "step_size_down"),
-    (js.cyclic, dict(base_value=0.01, max_value=0.1, step_size_up=5, mode="exp"), ValueError,
-     "mode must be one of"),
-    (js.cyclic, dict(base_value=0.01, max_value=0.1, step_size_up=5, gamma=0.0), ValueError,
-     "gamma must be in (0, 1]"),
-    (js.cyclic, dict(base_value=0.01, max_value=0.1, step_size_up=5, gamma=1.5), ValueError,
-     "gamma"),
-    (js.cyclic, dict(base_value=0.01, max_value=0.1, step_size_up=2**30, step_size_down=2**30),
-     ValueError, "step_size_up + step_size_down"),
-    (js.wsd, dict(peak_value=0.1, warmup_steps=-1, stable_steps=0, decay_steps=0), ValueError,
-     "warmup_steps"),
-    (js.wsd, dict(peak_value=0.1, warmup_steps=1, stable_steps=1.5, decay_steps=0), ValueError,
-     "stable_steps"),
-    (js.wsd, dict(peak_value=0.1, warmup_steps=1, stable_steps=1, decay_steps=1,
-                  decay_shape="1-sqrt"), ValueError, "decay_shape must be one of"),
-    (js.wsd, dict(peak_value=0.1, warmup_steps=1, stable_steps=1, decay_steps=True), TypeError,
-     "decay_steps"),
+  (js.cosine_restarts, dict(init_value=0.1, period=0), ValueError, "period must be >= 1"),
+  (js.cosine_restarts, dict(init_value=0.1, period=2.5), ValueError, "period"),
+  (
+    js.cosine_restarts,
+    dict(init_value=0.1, period=10, period_mult=0.5),
+    ValueError,
+    "period_mult must be >= 1",
+  ),
+  (
+    js.cosine_restarts,
+    dict(init_value=0.1, period=10, period_mult=1e6),
+    ValueError,
+    "period_mult must be <= 65536",
+  ),
+  (js.cosine_restarts, dict(init_value=0.1, period=10, decay=0.0), ValueError, "decay must be > 0"),
+  (js.cosine_restarts, dict(init_value=0.1, period=10, max_cycles=-1), ValueError, "max_cycles"),
+  (
+    js.cosine_restarts,
+    dict(init_value=float("nan"), period=10),
+    ValueError,
+    "init_value must be finite",
+  ),
+  (
+    js.one_cycle,
+    dict(max_value=0.1, total_steps=100, pct_start=0.0),
+    ValueError,
+    "pct_start must be in the open interval (0, 1)",
+  ),
+  (js.one_cycle, dict(max_value=0.1, total_steps=100, pct_start=1.0), ValueError, "pct_start"),
+  (js.one_cycle, dict(max_value=0.1, total_steps=0), ValueError, "total_steps must be >= 1"),
+  (js.one_cycle, dict(max_value=0.1, total_steps=-5), ValueError, "total_steps"),
+  (
+    js.one_cycle,
+    dict(max_value=0.1, total_steps=100, anneal="cosine"),
+    ValueError,
+    "anneal must be one of ['cos', 'linear']",
+  ),
+  (js.one_cycle, dict(max_value=0.1, total_steps=100, div_factor=0.0), ValueError, "div_factor"),
+  (
+    js.one_cycle,
+    dict(max_value=0.1, total_steps=100, final_div_factor=-1.0),
+    ValueError,
+    "final_div_factor",
+  ),
+  (js.one_cycle, dict(max_value="0.1", total_steps=100), TypeError, "max_value"),
+  (
+    js.cyclic,
+    dict(base_value=0.01, max_value=0.1, step_size_up=0),
+    ValueError,
+    "step_size_up must be >= 1",
+  ),
+  (js.cyclic, dict(base_value=0.01, max_value=0.1, step_size_up=2.5), ValueError, "step_size_up"),
+  (
+    js.cyclic,
+    dict(base_value=0.01, max_value=0.1, step_size_up=5, step_size_down=-1),
+    ValueError,
+    "step_size_down",
+  ),
+  (
+    js.cyclic,
+    dict(base_value=0.01, max_value=0.1, step_size_up=5, mode="exp"),
+    ValueError,
+    "mode must be one of",
+  ),
+  (
+    js.cyclic,
+    dict(base_value=0.01, max_value=0.1, step_size_up=5, gamma=0.0),
+    ValueError,
+    "gamma must be in (0, 1]",
+  ),
+  (js.cyclic, dict(base_value=0.01, max_value=0.1, step_size_up=5, gamma=1.5), ValueError, "gamma"),
+  (
+    js.cyclic,
+    dict(base_value=0.01, max_value=0.1, step_size_up=2**30, step_size_down=2**30),
+    ValueError,
+    "step_size_up + step_size_down",
+  ),
+  (
+    js.wsd,
+    dict(peak_value=0.1, warmup_steps=-1, stable_steps=0, decay_steps=0),
+    ValueError,
+    "warmup_steps",
+  ),
+  (
+    js.wsd,
+    dict(peak_value=0.1, warmup_steps=1, stable_steps=1.5, decay_steps=0),
+    ValueError,
+    "stable_steps",
+  ),
+  (
+    js.wsd,
+    dict(peak_value=0.1, warmup_steps=1, stable_steps=1, decay_steps=1, decay_shape="1-sqrt"),
+    ValueError,
+    "decay_shape must be one of",
+  ),
+  (
+    js.wsd,
+    dict(peak_value=0.1, warmup_steps=1, stable_steps=1, decay_steps=True),
+    TypeError,
+    "decay_steps",
+  ),
 ]
 
 
-@pytest.mark.parametrize("factory,kwargs,error,message", BAD,
-                         ids=[f"{f.family}-{i}" for i, (f, *_) in enumerate(BAD)])
+@pytest.mark.parametrize(
+  "factory,kwargs,error,message", BAD, ids=[f"{f.family}-{i}" for i, (f, *_) in enumerate(BAD)]
+)
 def test_bad_input_is_rejected(factory, kwargs, error, message):
   with pytest.raises(error) as info:
     factory(**kwargs)
   assert message in str(info.value)
 
 
-@pytest.mark.parametrize("s", [c[1](**c[2]) for c in CASES[::3]] +
-                         [g[-1] for g in DEGENERATE.values()], ids=lambda s: s.family)
+@pytest.mark.parametrize(
+  "s",
+  [c[1](**c[2]) for c in CASES[::3]] + [g[-1] for g in DEGENERATE.values()],
+  ids=lambda s: s.family,
+)
 def test_config_round_trip_through_json(s):
   back = js.from_config(json.loads(json.dumps(s.to_config())))
   assert back == s and repr(back) == repr(s)
@@ -495,8 +710,12 @@ def test_checked_mode_catches_traced_bad_values():
     err_a, _ = js.checked(js.cyclic(0.01, 0.1, 5, mode="exp_range", gamma=gamma), jnp.arange(3))
     err_b, _ = js.checked(js.one_cycle(0.1, 100, pct_start=pct), jnp.arange(3))
     return err_a, err_b
-  for gamma, pct, bad in [(0.5, 0.3, None), (1.5, 0.3, "gamma must be in (0, 1]"),
-                          (0.5, 1.0, "pct_start must be in the open interval (0, 1)")]:
+
+  for gamma, pct, bad in [
+    (0.5, 0.3, None),
+    (1.5, 0.3, "gamma must be in (0, 1]"),
+    (0.5, 1.0, "pct_start must be in the open interval (0, 1)"),
+  ]:
     errors = jax.jit(run)(jnp.float32(gamma), jnp.float32(pct))
     messages = [e.get() for e in errors if e.get()]
     assert (messages == []) if bad is None else any(bad in m for m in messages)

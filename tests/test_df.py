@@ -1,5 +1,6 @@
 """The double-float layer: exactness of its building blocks, accuracy of log, and its defences
 against XLA's algebraic simplifier."""
+
 from typing import Any
 
 import jax
@@ -33,11 +34,16 @@ def test_mul_and_div_carry_about_48_bits():
 
 def test_log_to_pair_precision():
   rng = np.random.default_rng(1)
-  x = np.concatenate([np.exp(rng.uniform(-60, 60, 20000)), 1 + rng.uniform(-1e-3, 1e-3, 20000),
-                      [0.999999, 1.0, 0.5, 2.0, 1e-20]])
+  x = np.concatenate(
+    [
+      np.exp(rng.uniform(-60, 60, 20000)),
+      1 + rng.uniform(-1e-3, 1e-3, 20000),
+      [0.999999, 1.0, 0.5, 2.0, 1e-20],
+    ]
+  )
   pair = _df.DF(*map(jnp.asarray, _df.split_host(x, np.float32)))
   got = _f64(jax.jit(_df.log)(pair))
-  exact = np.log(_f64(pair))          # the log of what the pair holds, in float64
+  exact = np.log(_f64(pair))  # the log of what the pair holds, in float64
   assert np.max(np.abs(got - exact)) < 1e-12
 
 
@@ -53,18 +59,18 @@ def _textbook_two_sum(a, b):
 
 
 X = jnp.float32(0.13686837)
-EXACT = float(np.float64(1.0) + np.float64(X) - np.float64(np.float32(1.0 + X)))   # 1.49e-8
+EXACT = float(np.float64(1.0) + np.float64(X) - np.float64(np.float32(1.0 + X)))  # 1.49e-8
 
 
 def test_error_terms_survive_constants_under_jit():
   """XLA rewrites (c + x) − c to x for a constant c: the textbook two_sum loses its error term under
   jit when its first operand is a literal. Ours, the same IEEE operations, keeps it."""
   one = jnp.ones((), jnp.float32)
-  assert float(jax.jit(lambda x: _textbook_two_sum(one, x))(X)) == 0.0      # the hazard is real
+  assert float(jax.jit(lambda x: _textbook_two_sum(one, x))(X)) == 0.0  # the hazard is real
   assert float(jax.jit(lambda x: _df.two_sum(one, x).lo)(X)) == EXACT != 0.0
   assert float(jax.jit(lambda x: _df.two_sum(x, one).lo)(X)) == EXACT
   assert float(jax.jit(lambda x: _df.fast_two_sum(one, x).lo)(X)) == EXACT
-  assert float(_df.two_sum(one, X).lo) == EXACT                               # and eagerly
+  assert float(_df.two_sum(one, X).lo) == EXACT  # and eagerly
 
 
 def test_closed_over_hyperparameters_keep_their_error_terms():

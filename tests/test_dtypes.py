@@ -2,6 +2,7 @@
 dtype under ``learning_rate=``, ``inject_hyperparams`` and ``scale_by_schedule``, with x64 off and
 on; values are weakly typed (README, "Numbers you can trust") and keep float32 precision.
 """
+
 import contextlib
 
 import jax
@@ -19,15 +20,17 @@ def _x64(on: bool):
     return contextlib.nullcontext()
   if hasattr(jax, "enable_x64"):
     return jax.enable_x64(True)
-  from jax.experimental import enable_x64   # older JAX
+  from jax.experimental import enable_x64  # older JAX
+
   return enable_x64()
 
 
 PATHS = {
-    "learning_rate=": lambda s: optax.adamw(s),
-    "inject_hyperparams": lambda s: optax.inject_hyperparams(optax.adamw)(learning_rate=s),
-    "scale_by_schedule": lambda s: optax.chain(optax.scale_by_adam(), optax.scale_by_schedule(s),
-                                               optax.scale(-1.0)),
+  "learning_rate=": lambda s: optax.adamw(s),
+  "inject_hyperparams": lambda s: optax.inject_hyperparams(optax.adamw)(learning_rate=s),
+  "scale_by_schedule": lambda s: optax.chain(
+    optax.scale_by_adam(), optax.scale_by_schedule(s), optax.scale(-1.0)
+  ),
 }
 
 
@@ -52,19 +55,22 @@ def test_update_dtype_matches_optax_schedule_on_every_path(x64):
         where = f"{path}, {jnp.dtype(dtype).name} params, x64={x64}"
         assert mine.dtype == optax_updates.dtype == dtype, where
         # The same numbers: the lr values agree to float32 rounding, the updates to 2 ulps of dtype.
-        np.testing.assert_allclose(np.asarray(mine, np.float64),
-                                   np.asarray(optax_updates, np.float64),
-                                   rtol=2 * float(jnp.finfo(dtype).eps), err_msg=where)
+        np.testing.assert_allclose(
+          np.asarray(mine, np.float64),
+          np.asarray(optax_updates, np.float64),
+          rtol=2 * float(jnp.finfo(dtype).eps),
+          err_msg=where,
+        )
 
 
 def test_the_schedule_itself_keeps_float32_precision_with_bf16_around():
   s = js.exponential(0.1, 0.999)
   t = jnp.arange(0, 3000, 7)
   exact = 0.1 * 0.999 ** np.arange(0, 3000, 7, dtype=np.float64)
-  assert_rel(s(t), exact, rtol=1e-6)                       # weak typing changed no number
-  assert_rel(s(t.astype(jnp.bfloat16)[:10]), exact[:10], rtol=1e-6)   # bf16 steps become f32
+  assert_rel(s(t), exact, rtol=1e-6)  # weak typing changed no number
+  assert_rel(s(t.astype(jnp.bfloat16)[:10]), exact[:10], rtol=1e-6)  # bf16 steps become f32
   lr_times_bf16 = s(t) * jnp.ones((), jnp.bfloat16)
-  assert lr_times_bf16.dtype == jnp.bfloat16                # as optax's python-float schedules
+  assert lr_times_bf16.dtype == jnp.bfloat16  # as optax's python-float schedules
 
 
 def test_inject_hyperparams_stores_the_rate_in_the_parameter_dtype_like_optax():
@@ -76,7 +82,8 @@ def test_inject_hyperparams_stores_the_rate_in_the_parameter_dtype_like_optax():
     assert js.current_lr(state).dtype == jnp.bfloat16
   # A float32 rate on bf16 parameters stays available the optax way: hyperparam_dtype.
   tx = optax.inject_hyperparams(optax.sgd, hyperparam_dtype=jnp.float32)(
-      learning_rate=js.cosine(1e-2, 100))
+    learning_rate=js.cosine(1e-2, 100)
+  )
   state = tx.init(params)
   assert js.current_lr(state).dtype == jnp.float32
 

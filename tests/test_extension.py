@@ -1,6 +1,7 @@
 """Writing a family is public API: a user's family, declared in a few lines with ``js.family`` and
 ``js.real``/``count``/``static``, gets everything a built-in one has; ``js.custom`` makes a schedule
 of a pure function. References are float64 NumPy of the same formula."""
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -15,13 +16,14 @@ import jaxsched as js
 @js.family("bump_decay")
 class BumpDecay(js.Schedule):
   """peak · exp(−½((t − center)/width)²) + floor."""
+
   peak: float = js.real()
   center: int = js.count()
   width: float = js.real(checks=[js.positive])
   floor: float = js.real(0.0)
   shape: str = js.static("gauss", choices=("gauss", "flat"))
 
-  def formula(self, t):            # t: the clamped step, a float array of the result dtype
+  def formula(self, t):  # t: the clamped step, a float array of the result dtype
     z = (t - self.center) / self.width
     bump = jnp.exp(-0.5 * z * z) if self.shape == "gauss" else jnp.where(jnp.abs(z) <= 1, 1.0, 0.0)
     return self.peak * bump + self.floor
@@ -38,11 +40,13 @@ T = np.array([0, 1, 379, 380, 381, 499, 500, 501, 1000, 2**24 + 1, 2**31 - 1])
 
 
 def test_formula_against_float64():
-  np.testing.assert_allclose(np.asarray(S(T), np.float64), ref_bump(T, 0.1, 500, 120.0, 1e-4),
-                             rtol=1e-6)
+  np.testing.assert_allclose(
+    np.asarray(S(T), np.float64), ref_bump(T, 0.1, 500, 120.0, 1e-4), rtol=1e-6
+  )
   flat = BumpDecay(0.1, 500, 120.0, shape="flat")
-  np.testing.assert_allclose(np.asarray(flat(T), np.float64),
-                             ref_bump(T, 0.1, 500, 120.0, shape="flat"), rtol=1e-6)
+  np.testing.assert_allclose(
+    np.asarray(flat(T), np.float64), ref_bump(T, 0.1, 500, 120.0, shape="flat"), rtol=1e-6
+  )
 
 
 def test_the_formula_sees_float_steps_of_the_result_dtype():
@@ -66,23 +70,35 @@ def test_the_formula_sees_float_steps_of_the_result_dtype():
 
 
 def test_repr_parse_and_config_round_trip():
-  assert repr(S) == ("bump_decay(peak=0.1, center=500, width=120.0, floor=0.0001, "
-                     "shape='gauss')")
+  assert repr(S) == ("bump_decay(peak=0.1, center=500, width=120.0, floor=0.0001, shape='gauss')")
   assert js.parse(repr(S)) == S
   assert js.parse("bump_decay(0.1, 500, 120.0, floor=0.0001)") == S
   assert js.from_config(S.to_config()) == S
-  assert S.to_config() == {"family": "bump_decay", "peak": 0.1, "center": 500, "width": 120.0,
-                           "floor": 0.0001, "shape": "gauss"}
+  assert S.to_config() == {
+    "family": "bump_decay",
+    "peak": 0.1,
+    "center": 500,
+    "width": 120.0,
+    "floor": 0.0001,
+    "shape": "gauss",
+  }
 
 
-@pytest.mark.parametrize("kwargs,error,words", [
+@pytest.mark.parametrize(
+  "kwargs,error,words",
+  [
     (dict(peak=0.1, center=5, width=-1.0), ValueError, "bump_decay: width must be > 0"),
     (dict(peak=0.1, center=5, width=1.0, shape="box"), ValueError, "shape must be one of"),
     (dict(peak=0.1, center=2.5, width=1.0), ValueError, "center"),
     (dict(peak="a", center=5, width=1.0), TypeError, "peak"),
     (dict(peak=float("nan"), center=5, width=1.0), ValueError, "peak must be finite"),
-    (dict(peak=0.1, center=-1, width=1.0), ValueError, r"center must be an integer in \[0, 2\^31-1\]"),
-])
+    (
+      dict(peak=0.1, center=-1, width=1.0),
+      ValueError,
+      r"center must be an integer in \[0, 2\^31-1\]",
+    ),
+  ],
+)
 def test_construction_errors_name_the_field(kwargs, error, words):
   with pytest.raises(error, match=words):
     BumpDecay(**kwargs)
@@ -91,19 +107,25 @@ def test_construction_errors_name_the_field(kwargs, error, words):
 def test_grid_sample_stack_mixed_and_unstack():
   batch = js.grid(BumpDecay, {"peak": [0.1, 0.2], "width": [50.0, 100.0]}, center=300)
   rows = js.unstack(batch)
-  assert [(r.to_config()["peak"], r.to_config()["width"]) for r in rows] == [(0.1, 50.0), (0.1, 100.0),
-                                                                            (0.2, 50.0), (0.2, 100.0)]
+  assert [(r.to_config()["peak"], r.to_config()["width"]) for r in rows] == [
+    (0.1, 50.0),
+    (0.1, 100.0),
+    (0.2, 50.0),
+    (0.2, 100.0),
+  ]
   values = np.asarray(js.evaluate(batch, T))
   for row, s in zip(values, rows, strict=True):
     np.testing.assert_array_equal(row, np.asarray(s(T)))
-  drawn = js.sample(BumpDecay, jax.random.key(0), 5, {"width": js.log_uniform(10.0, 1000.0)},
-                    peak=0.1, center=100)
+  drawn = js.sample(
+    BumpDecay, jax.random.key(0), 5, {"width": js.log_uniform(10.0, 1000.0)}, peak=0.1, center=100
+  )
   assert drawn.batch_shape == (5,)
   assert all(10.0 <= float(s.width) <= 1000.0 for s in js.unstack(drawn))
   mixed = js.stack([S, js.cosine(0.1, 1000), BumpDecay(0.2, 10, 5.0, shape="flat")])
   got = np.asarray(js.evaluate(mixed, T))
-  for row, s in zip(got, [S, js.cosine(0.1, 1000), BumpDecay(0.2, 10, 5.0, shape="flat")],
-                    strict=True):
+  for row, s in zip(
+    got, [S, js.cosine(0.1, 1000), BumpDecay(0.2, 10, 5.0, shape="flat")], strict=True
+  ):
     np.testing.assert_allclose(row, np.asarray(s(T)), rtol=1e-6)
   assert js.unstack(mixed)[0] == S
 
@@ -140,7 +162,7 @@ def test_jit_argument_never_retraces_on_new_values():
 def test_grad_matches_finite_differences():
   t = jnp.asarray(450.0)
   grads = jax.grad(lambda s: s(t), allow_int=True)(S)
-  for name, value in (("peak", 0.1), ("width", 120.0), ("floor", 1e-4)):   # float64 differences
+  for name, value in (("peak", 0.1), ("width", 120.0), ("floor", 1e-4)):  # float64 differences
     h = 1e-6 * max(abs(value), 1.0)
     kw = dict(peak=0.1, center=500, width=120.0, floor=1e-4)
     up, down = dict(kw, **{name: value + h}), dict(kw, **{name: value - h})
@@ -154,7 +176,7 @@ def test_grad_matches_finite_differences():
 
 def test_checked_mode_names_the_failing_rows():
   widths = jnp.array([1.0, -2.0, 3.0, 0.0])
-  build = jax.vmap(lambda w: BumpDecay(0.1, 5, w))      # traced: construction cannot check
+  build = jax.vmap(lambda w: BumpDecay(0.1, 5, w))  # traced: construction cannot check
 
   @jax.jit
   def check(w):
@@ -201,11 +223,15 @@ C = js.custom(inverse, base=0.1, rate=0.5)
 
 
 def test_custom_value_batches_and_jit():
-  np.testing.assert_allclose(np.asarray(C(T), np.float64), 0.1 / (1 + 0.5 * T.astype(np.float64)),
-                             rtol=1e-6)
+  np.testing.assert_allclose(
+    np.asarray(C(T), np.float64), 0.1 / (1 + 0.5 * T.astype(np.float64)), rtol=1e-6
+  )
   batch = js.stack([C, js.custom(inverse, base=0.2, rate=0.1)])
-  np.testing.assert_allclose(np.asarray(js.evaluate(batch, T))[1], np.asarray(
-      js.custom(inverse, base=0.2, rate=0.1)(T)), rtol=1e-6)
+  np.testing.assert_allclose(
+    np.asarray(js.evaluate(batch, T))[1],
+    np.asarray(js.custom(inverse, base=0.2, rate=0.1)(T)),
+    rtol=1e-6,
+  )
   mixed = js.stack([C, js.cosine(0.1, 10)])
   np.testing.assert_allclose(np.asarray(js.evaluate(mixed, T))[0], np.asarray(C(T)), rtol=1e-6)
 

@@ -3,6 +3,7 @@
 Each case holds a peer call, the jaxsched config equal to it (the README's "peer equivalent"
 columns), steps and float64 values.
 """
+
 import glob
 import json
 import os
@@ -15,8 +16,11 @@ import jaxsched as js
 from tests.reference import assert_rel
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
-FILES = sorted(f for f in glob.glob(os.path.join(DATA, "golden_*.json"))
-               if not f.endswith(("golden_plateau.json", "golden_meta.json")))
+FILES = sorted(
+  f
+  for f in glob.glob(os.path.join(DATA, "golden_*.json"))
+  if not f.endswith(("golden_plateau.json", "golden_meta.json"))
+)
 CASES = [(os.path.basename(f)[7:-5], c) for f in FILES for c in json.load(open(f))]
 evaluate = jax.jit(lambda s, t: s(t))
 

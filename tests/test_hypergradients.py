@@ -4,6 +4,7 @@ optax step through ``partition``/``combine``, and the README's Hypergradients ex
 
 References are float64 finite differences or worked by hand.
 """
+
 import os
 import re
 
@@ -26,39 +27,55 @@ def _inverse_decay(t, base, rate):
 def gradient_cases():
   """One schedule of every family, with the steps its gradients are checked at."""
   return {
-      "constant": (lambda: js.constant(0.3), [0, 5]),
-      "exponential": (lambda: js.exponential(0.3, 0.97, decay_steps=3, end_value=1e-3), [0, 7, 100]),
-      "step": (lambda: js.step(0.3, 7, 0.8), [3, 20, 100]),
-      "multistep": (lambda: js.multistep(0.3, [5, 20], 0.7), [3, 10, 30]),
-      "piecewise": (lambda: js.piecewise([5, 20], [0.3, 0.2, 0.1]), [3, 10, 30]),
-      "inverse_time": (lambda: js.inverse_time(0.3, 0.5, decay_steps=3), [1, 10, 100]),
-      "inverse_sqrt": (lambda: js.inverse_sqrt(0.3, 20.0, warmup_steps=5), [2, 10, 100]),
-      "linear": (lambda: js.linear(0.3, 0.01, 50, begin=3), [2, 10, 40]),
-      "polynomial": (lambda: js.polynomial(0.3, 0.01, 50, power=1.0), [2, 10, 40]),
-      "cosine": (lambda: js.cosine(0.3, 50, end_value=0.01, exponent=1.0), [2, 10, 40]),
-      "warmup_cosine": (lambda: js.warmup_cosine(0.3, 5, 50, init_value=0.01, end_value=0.02,
-                                                 exponent=1.5), [2, 10, 40]),
-      "cosine_restarts": (lambda: js.cosine_restarts(0.3, 10, period_mult=1.5, decay=0.8,
-                                                     end_value=0.01), [3, 14, 30, 60]),
-      "one_cycle": (lambda: js.one_cycle(0.3, 100, pct_start=0.3, div_factor=20.0,
-                                         final_div_factor=100.0), [5, 50, 80]),
-      "cyclic": (lambda: js.cyclic(0.01, 0.3, 5, step_size_down=7, mode="exp_range", gamma=0.98),
-                 [2, 8, 30]),
-      "wsd": (lambda: js.wsd(0.3, 5, 10, 20, init_value=0.01, end_value=0.02,
-                             warmup_shape="cosine", decay_shape="sqrt"), [2, 10, 20, 30]),
-      "join": (lambda: js.join([js.linear(0.0, 0.3, 10), js.cosine(0.3, 50)], [10]), [5, 20]),
-      "warmup": (lambda: js.warmup(js.exponential(0.3, 0.97), 10, init_value=0.01,
-                                   shape="exponential"), [5, 20]),
-      "product": (lambda: js.step(0.3, 7, 0.8) * js.exponential(1.0, 0.99), [3, 20]),
-      "clip": (lambda: js.clip(js.inverse_sqrt(0.3, 20.0), min_value=0.05, max_value=0.25),
-               [0, 10, 1000]),
-      "per_epoch": (lambda: js.per_epoch(js.exponential(0.3, 0.9), 3, fractional=True), [4, 10]),
-      "scaled": (lambda: js.cosine(0.3, 50) * 2.0, [10]),
-      "sum": (lambda: js.cosine(0.3, 50) - js.linear(0.1, 0.0, 40), [10, 45]),
-      "offset": (lambda: js.exponential(0.3, 0.97) + 0.01, [0, 20]),
-      "shift": (lambda: js.shift(js.cosine(0.3, 50, end_value=0.01), 5), [3, 20]),
-      "repeat": (lambda: js.repeat(js.linear(0.3, 0.01, 20), 20), [5, 33]),
-      "custom": (lambda: js.custom(_inverse_decay, base=0.3, rate=0.5), [1, 10, 100]),
+    "constant": (lambda: js.constant(0.3), [0, 5]),
+    "exponential": (lambda: js.exponential(0.3, 0.97, decay_steps=3, end_value=1e-3), [0, 7, 100]),
+    "step": (lambda: js.step(0.3, 7, 0.8), [3, 20, 100]),
+    "multistep": (lambda: js.multistep(0.3, [5, 20], 0.7), [3, 10, 30]),
+    "piecewise": (lambda: js.piecewise([5, 20], [0.3, 0.2, 0.1]), [3, 10, 30]),
+    "inverse_time": (lambda: js.inverse_time(0.3, 0.5, decay_steps=3), [1, 10, 100]),
+    "inverse_sqrt": (lambda: js.inverse_sqrt(0.3, 20.0, warmup_steps=5), [2, 10, 100]),
+    "linear": (lambda: js.linear(0.3, 0.01, 50, begin=3), [2, 10, 40]),
+    "polynomial": (lambda: js.polynomial(0.3, 0.01, 50, power=1.0), [2, 10, 40]),
+    "cosine": (lambda: js.cosine(0.3, 50, end_value=0.01, exponent=1.0), [2, 10, 40]),
+    "warmup_cosine": (
+      lambda: js.warmup_cosine(0.3, 5, 50, init_value=0.01, end_value=0.02, exponent=1.5),
+      [2, 10, 40],
+    ),
+    "cosine_restarts": (
+      lambda: js.cosine_restarts(0.3, 10, period_mult=1.5, decay=0.8, end_value=0.01),
+      [3, 14, 30, 60],
+    ),
+    "one_cycle": (
+      lambda: js.one_cycle(0.3, 100, pct_start=0.3, div_factor=20.0, final_div_factor=100.0),
+      [5, 50, 80],
+    ),
+    "cyclic": (
+      lambda: js.cyclic(0.01, 0.3, 5, step_size_down=7, mode="exp_range", gamma=0.98),
+      [2, 8, 30],
+    ),
+    "wsd": (
+      lambda: js.wsd(
+        0.3, 5, 10, 20, init_value=0.01, end_value=0.02, warmup_shape="cosine", decay_shape="sqrt"
+      ),
+      [2, 10, 20, 30],
+    ),
+    "join": (lambda: js.join([js.linear(0.0, 0.3, 10), js.cosine(0.3, 50)], [10]), [5, 20]),
+    "warmup": (
+      lambda: js.warmup(js.exponential(0.3, 0.97), 10, init_value=0.01, shape="exponential"),
+      [5, 20],
+    ),
+    "product": (lambda: js.step(0.3, 7, 0.8) * js.exponential(1.0, 0.99), [3, 20]),
+    "clip": (
+      lambda: js.clip(js.inverse_sqrt(0.3, 20.0), min_value=0.05, max_value=0.25),
+      [0, 10, 1000],
+    ),
+    "per_epoch": (lambda: js.per_epoch(js.exponential(0.3, 0.9), 3, fractional=True), [4, 10]),
+    "scaled": (lambda: js.cosine(0.3, 50) * 2.0, [10]),
+    "sum": (lambda: js.cosine(0.3, 50) - js.linear(0.1, 0.0, 40), [10, 45]),
+    "offset": (lambda: js.exponential(0.3, 0.97) + 0.01, [0, 20]),
+    "shift": (lambda: js.shift(js.cosine(0.3, 50, end_value=0.01), 5), [3, 20]),
+    "repeat": (lambda: js.repeat(js.linear(0.3, 0.01, 20), 20), [5, 33]),
+    "custom": (lambda: js.custom(_inverse_decay, base=0.3, rate=0.5), [1, 10, 100]),
   }
 
 
@@ -82,17 +99,20 @@ def test_gradients_match_finite_differences_x64(name):
     chex.assert_trees_all_close(js.partition(g_tree)[0], g_params, rtol=1e-9, atol=1e-12)
     leaves, treedef = jax.tree.flatten(params)
     got = jax.tree.leaves(g_params)
-    for k, (leaf, g) in enumerate(zip(leaves, got)):
+    for k, (leaf, g) in enumerate(zip(leaves, got, strict=True)):
       leaf = np.asarray(leaf, np.float64)
       for j in np.ndindex(leaf.shape):
         h = 1e-6 * max(abs(float(leaf[j])), 1e-3)
+
         def at(d):
           moved = [np.asarray(x, np.float64).copy() for x in leaves]
           moved[k][j] += d
           return float(np.sum(js.combine(jax.tree.unflatten(treedef, moved), rest)(t)))
+
         fd = (at(h) - at(-h)) / (2 * h)
-        np.testing.assert_allclose(np.asarray(g)[j], fd, rtol=2e-5, atol=1e-9,
-                                   err_msg=f"{name}: field {k} index {j}")
+        np.testing.assert_allclose(
+          np.asarray(g)[j], fd, rtol=2e-5, atol=1e-9, err_msg=f"{name}: field {k} index {j}"
+        )
 
 
 def test_gradient_at_exponent_and_power_one_is_not_zero():
@@ -110,21 +130,34 @@ def test_gradients_count_once():
   np.testing.assert_allclose(g.gamma, 0.1 * 100 * 0.99**99, rtol=1e-5)
   np.testing.assert_allclose(g.init_value, 0.99**100, rtol=1e-5)
   # the private leaves get nothing, so an update counts each derivative once
-  assert all(float(jnp.abs(x).max()) == 0 for x in jax.tree.leaves((g._lo, g._derived))
-             if jnp.issubdtype(x.dtype, jnp.floating))
+  assert all(
+    float(jnp.abs(x).max()) == 0
+    for x in jax.tree.leaves((g._lo, g._derived))
+    if jnp.issubdtype(x.dtype, jnp.floating)
+  )
   assert g.to_config()["gamma"] == pytest.approx(0.1 * 100 * 0.99**99, rel=1e-5)
 
 
 def test_optax_step_through_partition_equals_a_fresh_schedule():
   for s, fresh in [
-      (js.exponential(0.1, 0.99, decay_steps=3),
-       lambda p: js.exponential(p["init_value"], p["gamma"], decay_steps=3)),
-      (js.warmup(js.cosine_restarts(0.1, 10, period_mult=1.5, decay=0.9), 5, init_value=0.01),
-       lambda p: js.warmup(js.cosine_restarts(p["schedule"]["init_value"], 10,
-                                              period_mult=p["schedule"]["period_mult"],
-                                              decay=p["schedule"]["decay"],
-                                              end_value=p["schedule"]["end_value"]),
-                           5, init_value=p["init_value"])),
+    (
+      js.exponential(0.1, 0.99, decay_steps=3),
+      lambda p: js.exponential(p["init_value"], p["gamma"], decay_steps=3),
+    ),
+    (
+      js.warmup(js.cosine_restarts(0.1, 10, period_mult=1.5, decay=0.9), 5, init_value=0.01),
+      lambda p: js.warmup(
+        js.cosine_restarts(
+          p["schedule"]["init_value"],
+          10,
+          period_mult=p["schedule"]["period_mult"],
+          decay=p["schedule"]["decay"],
+          end_value=p["schedule"]["end_value"],
+        ),
+        5,
+        init_value=p["init_value"],
+      ),
+    ),
   ]:
     params, rest = js.partition(s)
     opt = optax.adam(1e-2)
@@ -135,7 +168,7 @@ def test_optax_step_through_partition_equals_a_fresh_schedule():
     combined = js.combine(new, rest)
     built = fresh(new)
     assert combined == built
-    chex.assert_trees_all_equal(combined, built)          # derived leaves too: re-derived
+    chex.assert_trees_all_equal(combined, built)  # derived leaves too: re-derived
     assert combined != s
     # under jit the constants are re-derived on the device: same values to float32 rounding
     t = jnp.arange(0, 2000, 7)

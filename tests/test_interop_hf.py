@@ -1,4 +1,5 @@
 """js.from_hf against transformers.get_scheduler, stepped for real."""
+
 import warnings
 
 import numpy as np
@@ -14,8 +15,9 @@ LR = 0.1
 
 def _hf_lrs(name, W, T, n, **kw):
   opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=LR)
-  sched = transformers.get_scheduler(name, opt, num_warmup_steps=W, num_training_steps=T,
-                                     scheduler_specific_kwargs=kw)
+  sched = transformers.get_scheduler(
+    name, opt, num_warmup_steps=W, num_training_steps=T, scheduler_specific_kwargs=kw
+  )
   out = []
   with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -28,33 +30,76 @@ def _hf_lrs(name, W, T, n, **kw):
 
 # (name, W, T, steps compared, kwargs, native form or None)
 CASES = [
-    ("linear", 10, 100, 120, {}, js.warmup(js.linear(LR, 0.0, 90), 10)),
-    ("linear", 0, 50, 60, {}, js.linear(LR, 0.0, 50)),
-    ("cosine", 10, 100, 100, {}, js.warmup_cosine(LR, 10, 100)),
-    ("cosine_with_restarts", 10, 100, 120, {"num_cycles": 3},
-     js.warmup(js.cosine_restarts(LR, 30, max_cycles=3), 10)),
-    ("polynomial", 10, 100, 120, {"lr_end": 1e-4, "power": 2.0},
-     js.warmup(js.polynomial(LR, 1e-4, 90, 2.0), 10)),
-    ("constant", None, None, 20, {}, js.constant(LR)),
-    ("constant_with_warmup", 10, None, 20, {}, js.warmup(js.constant(LR), 10)),
-    ("inverse_sqrt", 10, None, 200, {}, js.inverse_sqrt(LR, 10.0, warmup_steps=10)),
-    ("inverse_sqrt", 0, None, 50, {"timescale": 50}, js.inverse_sqrt(LR, 50.0)),
-    ("cosine_with_min_lr", 10, 100, 100, {"min_lr_rate": 0.1},
-     js.warmup_cosine(LR, 10, 100, end_value=0.1 * LR)),
-    ("cosine_with_min_lr", 5, 60, 60, {"min_lr": 1e-3}, None),
-    ("cosine_warmup_with_min_lr", 10, 100, 99, {"min_lr_rate": 0.1}, None),
-    ("cosine_warmup_with_min_lr", 10, 100, 99, {"min_lr_rate": 0.1, "warmup_lr_rate": 0.2}, None),
-    ("warmup_stable_decay", 10, 100, 120, {"num_decay_steps": 20, "min_lr_ratio": 0.1,
-                                           "warmup_type": "1-sqrt"},
-     js.wsd(LR, 10, 70, 20, init_value=0.1 * LR, end_value=0.1 * LR, warmup_shape="sqrt",
-            decay_shape="cosine")),
-    ("warmup_stable_decay", 10, None, 80, {"num_decay_steps": 20, "num_stable_steps": 30,
-                                           "warmup_type": "cosine", "decay_type": "linear"}, None),
+  ("linear", 10, 100, 120, {}, js.warmup(js.linear(LR, 0.0, 90), 10)),
+  ("linear", 0, 50, 60, {}, js.linear(LR, 0.0, 50)),
+  ("cosine", 10, 100, 100, {}, js.warmup_cosine(LR, 10, 100)),
+  (
+    "cosine_with_restarts",
+    10,
+    100,
+    120,
+    {"num_cycles": 3},
+    js.warmup(js.cosine_restarts(LR, 30, max_cycles=3), 10),
+  ),
+  (
+    "polynomial",
+    10,
+    100,
+    120,
+    {"lr_end": 1e-4, "power": 2.0},
+    js.warmup(js.polynomial(LR, 1e-4, 90, 2.0), 10),
+  ),
+  ("constant", None, None, 20, {}, js.constant(LR)),
+  ("constant_with_warmup", 10, None, 20, {}, js.warmup(js.constant(LR), 10)),
+  ("inverse_sqrt", 10, None, 200, {}, js.inverse_sqrt(LR, 10.0, warmup_steps=10)),
+  ("inverse_sqrt", 0, None, 50, {"timescale": 50}, js.inverse_sqrt(LR, 50.0)),
+  (
+    "cosine_with_min_lr",
+    10,
+    100,
+    100,
+    {"min_lr_rate": 0.1},
+    js.warmup_cosine(LR, 10, 100, end_value=0.1 * LR),
+  ),
+  ("cosine_with_min_lr", 5, 60, 60, {"min_lr": 1e-3}, None),
+  ("cosine_warmup_with_min_lr", 10, 100, 99, {"min_lr_rate": 0.1}, None),
+  ("cosine_warmup_with_min_lr", 10, 100, 99, {"min_lr_rate": 0.1, "warmup_lr_rate": 0.2}, None),
+  (
+    "warmup_stable_decay",
+    10,
+    100,
+    120,
+    {"num_decay_steps": 20, "min_lr_ratio": 0.1, "warmup_type": "1-sqrt"},
+    js.wsd(
+      LR,
+      10,
+      70,
+      20,
+      init_value=0.1 * LR,
+      end_value=0.1 * LR,
+      warmup_shape="sqrt",
+      decay_shape="cosine",
+    ),
+  ),
+  (
+    "warmup_stable_decay",
+    10,
+    None,
+    80,
+    {
+      "num_decay_steps": 20,
+      "num_stable_steps": 30,
+      "warmup_type": "cosine",
+      "decay_type": "linear",
+    },
+    None,
+  ),
 ]
 
 
-@pytest.mark.parametrize("name, W, T, n, kw, native", CASES,
-                         ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+@pytest.mark.parametrize(
+  "name, W, T, n, kw, native", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)]
+)
 def test_matches_get_scheduler_step_by_step(name, W, T, n, kw, native):
   want = _hf_lrs(name, W, T, n, **kw)
   s = js.from_hf(name, LR, W, T, **kw)
@@ -64,17 +109,23 @@ def test_matches_get_scheduler_step_by_step(name, W, T, n, kw, native):
   assert js.parse(repr(s)) == s
 
 
-@pytest.mark.parametrize("call, error, words", [
+@pytest.mark.parametrize(
+  "call, error, words",
+  [
     (lambda: js.from_hf("cosine", LR, 10, 100, num_cycles=1.5), ValueError, ["num_cycles"]),
     (lambda: js.from_hf("linear", LR, 10), ValueError, ["num_training_steps"]),
     (lambda: js.from_hf("cosine", LR), ValueError, ["num_warmup_steps"]),
     (lambda: js.from_hf("reduce_lr_on_plateau", LR), ValueError, ["reduce_on_plateau"]),
     (lambda: js.from_hf("nope", LR, 1, 2), ValueError, ["'nope'", "linear"]),
-    (lambda: js.from_hf("cosine_with_restarts", LR, 10, 100, num_cycles=4), ValueError,
-     ["multiple of num_cycles"]),
+    (
+      lambda: js.from_hf("cosine_with_restarts", LR, 10, 100, num_cycles=4),
+      ValueError,
+      ["multiple of num_cycles"],
+    ),
     (lambda: js.from_hf("polynomial", LR, 1, 10, lr_end=0.2), ValueError, ["lr_end"]),
     (lambda: js.from_hf("linear", LR, 1, 10, bogus=1), TypeError, ["bogus"]),
-])
+  ],
+)
 def test_bad_arguments(call, error, words):
   with pytest.raises(error) as info:
     call()
@@ -88,6 +139,7 @@ def test_scheduler_type_enum_is_accepted():
 
 # --- num_warmup_steps >= num_training_steps and the other edges -----------------------------------
 
+
 def _hf_or_error(name, W, T, n, kw):
   """HF's lrs for k = 0..n, or the exception HF raises while building or stepping it."""
   try:
@@ -99,32 +151,31 @@ def _hf_or_error(name, W, T, n, kw):
 # (name, kwargs) for every name the converter supports; the cosines' curves rise again after the
 # decay, which jaxsched holds (compared up to their end, see _last_step)
 VARIANTS = [
-    ("linear", {}),
-    ("cosine", {}),
-    ("cosine_with_restarts", {"num_cycles": 1}),
-    ("cosine_with_restarts", {"num_cycles": 2}),
-    ("polynomial", {}),
-    ("polynomial", {"lr_end": 1e-4, "power": 2.0}),
-    ("polynomial", {"lr_end": 1e-3, "power": 0.0}),
-    ("polynomial", {"power": -1.0}),
-    ("constant_with_warmup", {}),
-    ("inverse_sqrt", {}),
-    ("inverse_sqrt", {"timescale": 3}),
-    ("cosine_with_min_lr", {"min_lr_rate": 0.1}),
-    ("cosine_with_min_lr", {"min_lr": 1e-3}),
-    ("cosine_warmup_with_min_lr", {"min_lr_rate": 0.1}),
-    ("cosine_warmup_with_min_lr", {"min_lr_rate": 0.05, "warmup_lr_rate": 0.2}),
-    ("warmup_stable_decay", {"num_decay_steps": 2, "min_lr_ratio": 0.1, "decay_type": "linear"}),
-    ("warmup_stable_decay", {"num_decay_steps": 0}),
-    ("warmup_stable_decay", {"num_decay_steps": 3, "warmup_type": "cosine", "min_lr_ratio": 0.2}),
-    ("warmup_stable_decay", {"num_decay_steps": 1, "warmup_type": "1-sqrt",
-                             "decay_type": "1-sqrt"}),
-    # negative end rates, where HF's max(0, factor) bites
-    ("cosine_with_min_lr", {"min_lr_rate": -0.2}),
-    ("cosine_warmup_with_min_lr", {"min_lr_rate": -0.5}),
-    ("cosine_warmup_with_min_lr", {"min_lr_rate": -0.5, "warmup_lr_rate": -0.3}),
-    ("warmup_stable_decay", {"num_decay_steps": 3, "min_lr_ratio": -0.25, "decay_type": "linear"}),
-    ("warmup_stable_decay", {"num_decay_steps": 0, "min_lr_ratio": -0.25}),
+  ("linear", {}),
+  ("cosine", {}),
+  ("cosine_with_restarts", {"num_cycles": 1}),
+  ("cosine_with_restarts", {"num_cycles": 2}),
+  ("polynomial", {}),
+  ("polynomial", {"lr_end": 1e-4, "power": 2.0}),
+  ("polynomial", {"lr_end": 1e-3, "power": 0.0}),
+  ("polynomial", {"power": -1.0}),
+  ("constant_with_warmup", {}),
+  ("inverse_sqrt", {}),
+  ("inverse_sqrt", {"timescale": 3}),
+  ("cosine_with_min_lr", {"min_lr_rate": 0.1}),
+  ("cosine_with_min_lr", {"min_lr": 1e-3}),
+  ("cosine_warmup_with_min_lr", {"min_lr_rate": 0.1}),
+  ("cosine_warmup_with_min_lr", {"min_lr_rate": 0.05, "warmup_lr_rate": 0.2}),
+  ("warmup_stable_decay", {"num_decay_steps": 2, "min_lr_ratio": 0.1, "decay_type": "linear"}),
+  ("warmup_stable_decay", {"num_decay_steps": 0}),
+  ("warmup_stable_decay", {"num_decay_steps": 3, "warmup_type": "cosine", "min_lr_ratio": 0.2}),
+  ("warmup_stable_decay", {"num_decay_steps": 1, "warmup_type": "1-sqrt", "decay_type": "1-sqrt"}),
+  # negative end rates, where HF's max(0, factor) bites
+  ("cosine_with_min_lr", {"min_lr_rate": -0.2}),
+  ("cosine_warmup_with_min_lr", {"min_lr_rate": -0.5}),
+  ("cosine_warmup_with_min_lr", {"min_lr_rate": -0.5, "warmup_lr_rate": -0.3}),
+  ("warmup_stable_decay", {"num_decay_steps": 3, "min_lr_ratio": -0.25, "decay_type": "linear"}),
+  ("warmup_stable_decay", {"num_decay_steps": 0, "min_lr_ratio": -0.25}),
 ]
 EDGES = sorted({(W, T) for W in (0, 1, 4) for T in (0, 1, W - 1, W, W + 1, W + 5) if T >= 0})
 
@@ -132,7 +183,7 @@ EDGES = sorted({(W, T) for W in (0, 1, 4) for T in (0, 1, W - 1, W, W + 1, W + 5
 def _last_step(name, W, T):
   L = max(1, T - W)
   if name in ("cosine", "cosine_with_min_lr"):
-    return W + L                        # = max(T, W + 1)
+    return W + L  # = max(T, W + 1)
   if name == "cosine_warmup_with_min_lr":
     return W - 1 + L
   return max(T, W) + 6
@@ -174,30 +225,49 @@ def test_warmup_equal_to_total(W):
   peak at k = W; cosine_with_restarts converts."""
   b = 1e-3
   linear = js.from_hf("linear", b, W, W)
-  np.testing.assert_allclose(np.asarray(linear(np.arange(W + 3)), np.float64),
-                             [b * k / W for k in range(W)] + [0.0] * 3, rtol=1e-6, atol=0)
-  for name, kw in [("cosine", {}), ("cosine_with_min_lr", {"min_lr_rate": 0.1}),
-                   ("cosine_with_restarts", {"num_cycles": 3})]:
+  np.testing.assert_allclose(
+    np.asarray(linear(np.arange(W + 3)), np.float64),
+    [b * k / W for k in range(W)] + [0.0] * 3,
+    rtol=1e-6,
+    atol=0,
+  )
+  for name, kw in [
+    ("cosine", {}),
+    ("cosine_with_min_lr", {"min_lr_rate": 0.1}),
+    ("cosine_with_restarts", {"num_cycles": 3}),
+  ]:
     s = js.from_hf(name, b, W, W, **kw)
     assert float(s(W)) == pytest.approx(b, rel=1e-6)
-  for name, kw in [("linear", {}), ("cosine", {}), ("cosine_with_restarts", {"num_cycles": 3}),
-                   ("cosine_with_min_lr", {"min_lr_rate": 0.1}), ("constant_with_warmup", {}),
-                   ("inverse_sqrt", {}), ("warmup_stable_decay", {"num_decay_steps": 4}),
-                   ("cosine_warmup_with_min_lr", {"min_lr_rate": 0.1})]:
+  for name, kw in [
+    ("linear", {}),
+    ("cosine", {}),
+    ("cosine_with_restarts", {"num_cycles": 3}),
+    ("cosine_with_min_lr", {"min_lr_rate": 0.1}),
+    ("constant_with_warmup", {}),
+    ("inverse_sqrt", {}),
+    ("warmup_stable_decay", {"num_decay_steps": 4}),
+    ("cosine_warmup_with_min_lr", {"min_lr_rate": 0.1}),
+  ]:
     n = _last_step(name, W, W)
-    np.testing.assert_allclose(np.asarray(js.from_hf(name, b, W, W, **kw)(np.arange(n + 1)),
-                                          np.float64),
-                               _hf_lrs(name, W, W, n, **kw) * (b / LR), rtol=1e-6, atol=0,
-                               err_msg=name)
+    np.testing.assert_allclose(
+      np.asarray(js.from_hf(name, b, W, W, **kw)(np.arange(n + 1)), np.float64),
+      _hf_lrs(name, W, W, n, **kw) * (b / LR),
+      rtol=1e-6,
+      atol=0,
+      err_msg=name,
+    )
 
 
-@pytest.mark.parametrize("call, words", [
+@pytest.mark.parametrize(
+  "call, words",
+  [
     (lambda: js.from_hf("polynomial", LR, 10, 10), ["num_training_steps", "num_warmup_steps"]),
     (lambda: js.from_hf("polynomial", LR, 0, 0), ["num_training_steps"]),
     (lambda: js.from_hf("polynomial", LR, 2, 10, power=-1.0), ["power"]),
     (lambda: js.from_hf("inverse_sqrt", LR, 0, None, timescale=0), ["timescale"]),
     (lambda: js.from_hf("inverse_sqrt", LR, 5, None, timescale=-2.0), ["timescale"]),
-])
+  ],
+)
 def test_where_hf_divides_by_zero_the_converter_refuses(call, words):
   with pytest.raises(ValueError) as info:
     call()

@@ -2,6 +2,7 @@
 schedule as a static argument), the jit and no-jit routes agree (chex variants) and new values
 trace once.
 """
+
 import time
 
 import chex
@@ -46,7 +47,7 @@ def test_schedules_hash_consistently_with_equality():
   assert len({a, b, js.cosine(0.1, 101), js.linear(0.1, 0.0, 100)}) == 3
   f = jax.jit(lambda s, t: s(t), static_argnums=0)
   np.testing.assert_array_equal(f(a, jnp.arange(5)), a(jnp.arange(5)))
-  for _ in range(3):                        # optax's own schedule tests do this, 30 times
+  for _ in range(3):  # optax's own schedule tests do this, 30 times
     np.testing.assert_allclose(jax.jit(js.cosine(0.1, 100))(7), a(7))
 
 
@@ -67,5 +68,6 @@ class RoutesTest(chex.TestCase):
     @chex.assert_max_traces(n=1)
     def f(s, t):
       return s(t)
+
     for gamma in (0.9, 0.99, 0.5):
       f(js.exponential(0.1, gamma, decay_steps=3, staircase=True), jnp.arange(4))

@@ -2,6 +2,7 @@
 ``to_config``, ``repr`` and ``==``, private derived leaves outside ``==`` and ``hash``, derived on
 the host (constructing a concrete schedule compiles nothing).
 """
+
 import jax
 import jax.numpy as jnp
 
@@ -15,8 +16,9 @@ def test_one_public_array_per_hyperparameter():
   assert "gamma=0.999999" in repr(s)
   # derived leaves are private: they do not enter == or hash
   other = js.exponential(0.1, 0.999999, decay_steps=3)
-  object.__setattr__(other, "_derived", {k: jax.tree.map(lambda x: x + 1, v)
-                                         for k, v in other._derived.items()})
+  object.__setattr__(
+    other, "_derived", {k: jax.tree.map(lambda x: x + 1, v) for k, v in other._derived.items()}
+  )
   assert other == s and hash(other) == hash(s)
 
 
@@ -25,6 +27,7 @@ def test_constructing_concrete_schedules_compiles_nothing():
   jax.clear_caches()
   with jax.log_compiles(True):
     import logging
+
     records = []
     handler = logging.Handler()
     handler.emit = records.append

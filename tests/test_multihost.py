@@ -3,6 +3,7 @@
 
 The three processes run at the same time (one worker script each, ``tests/_multihost_worker.py``).
 """
+
 import json
 import os
 import socket
@@ -13,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.paths import ROOT, pythonpath
+from tests.paths import pythonpath
+
 WORKER = Path(__file__).with_name("_multihost_worker.py")
 SETTINGS, STEPS = 6, 20
 
@@ -27,12 +29,30 @@ def _free_port() -> int:
 def _start(out: Path, devices: int, flags):
   out.mkdir()
   path = pythonpath()
-  env = dict(os.environ, PYTHONPATH=path, JAX_PLATFORMS="cpu",
-             XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
-  argv = [sys.executable, str(WORKER), str(out), "--settings", str(SETTINGS), "--steps",
-          str(STEPS), "--out", str(out), "--no-progress", "--top", "0", *flags]
-  return subprocess.Popen(argv, env=env, cwd=out, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True)
+  env = dict(
+    os.environ,
+    PYTHONPATH=path,
+    JAX_PLATFORMS="cpu",
+    XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}",
+  )
+  argv = [
+    sys.executable,
+    str(WORKER),
+    str(out),
+    "--settings",
+    str(SETTINGS),
+    "--steps",
+    str(STEPS),
+    "--out",
+    str(out),
+    "--no-progress",
+    "--top",
+    "0",
+    *flags,
+  ]
+  return subprocess.Popen(
+    argv, env=env, cwd=out, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+  )
 
 
 def _finish(proc, timeout=240):
@@ -44,15 +64,21 @@ def _finish(proc, timeout=240):
     pytest.fail(f"timed out; stderr: {stderr[-3000:]}")
   assert proc.returncode == 0, stderr[-3000:]
   assert "Traceback" not in stderr
-  return stdout.split("--- library sweep ---")[0]     # the CLI's stdout
+  return stdout.split("--- library sweep ---")[0]  # the CLI's stdout
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
   base = tmp_path_factory.mktemp("multihost")
   port = _free_port()
-  procs = [_start(base / f"p{i}", 2, ["--coordinator", f"127.0.0.1:{port}", "--num-processes",
-                                      "2", "--process-id", str(i)]) for i in range(2)]
+  procs = [
+    _start(
+      base / f"p{i}",
+      2,
+      ["--coordinator", f"127.0.0.1:{port}", "--num-processes", "2", "--process-id", str(i)],
+    )
+    for i in range(2)
+  ]
   single = _start(base / "single", 4, [])
   outs = [_finish(p) for p in procs]
   return base, outs, _finish(single)
@@ -65,9 +91,9 @@ def _results(path):
 def test_cli_main_job_on_two_processes_matches_one(runs):
   base, (out0, out1), single = runs
   assert "rank" in out0 and "in 2 processes" in out0
-  assert out1 == ""                                   # only process 0 prints (Gloo's C++ chatter
-                                                      # goes to stderr) ...
-  assert not (base / "p1" / "sweep.json").exists()    # ... and writes
+  assert out1 == ""  # only process 0 prints (Gloo's C++ chatter
+  # goes to stderr) ...
+  assert not (base / "p1" / "sweep.json").exists()  # ... and writes
   assert not (base / "p1" / "sweep.png").exists()
   two = json.loads((base / "p0" / "sweep.json").read_text())
   assert two["processes"] == 2 and two["devices"] == 4
@@ -85,17 +111,17 @@ def test_cli_main_job_on_two_processes_matches_one(runs):
 def test_library_sweep_on_two_processes_matches_one(runs):
   base, _, _ = runs
   one = np.load(base / "single" / "lib_0.npz")
-  for i in range(2):                                  # every process gathered the same results
+  for i in range(2):  # every process gathered the same results
     two = np.load(base / f"p{i}" / f"lib_{i}.npz")
-    for devices in (None, 2):                         # 2: one device of each process
+    for devices in (None, 2):  # 2: one device of each process
       np.testing.assert_allclose(two[f"lr_{devices}"], one[f"lr_{devices}"], rtol=1e-6)
       np.testing.assert_allclose(two[f"sum_{devices}"], one[f"sum_{devices}"], rtol=1e-6)
       assert two[f"lr_{devices}"].shape == (6, 22)
   errors = {str(np.load(base / f"p{i}" / f"lib_{i}.npz")["error_3"]) for i in range(2)}
-  assert len(errors) == 1                             # the same clear error in every process
+  assert len(errors) == 1  # the same clear error in every process
   message = errors.pop()
   assert "devices=3" in message and "2 processes" in message and "multiple of 2" in message
-  assert str(one["error_3"]) == "no error"            # 3 of 4 devices in one process is fine
+  assert str(one["error_3"]) == "no error"  # 3 of 4 devices in one process is fine
 
 
 def test_a_run_refused_by_one_process_stops_every_process(tmp_path):
@@ -104,13 +130,36 @@ def test_a_run_refused_by_one_process_stops_every_process(tmp_path):
   (tmp_path / "file").write_text("x")
   port = _free_port()
   path = pythonpath()
-  env = dict(os.environ, PYTHONPATH=path, JAX_PLATFORMS="cpu",
-             XLA_FLAGS="--xla_force_host_platform_device_count=1")
-  procs = [subprocess.Popen([sys.executable, "-m", "jaxsched", "sweep", "--out",
-                             str(tmp_path / "file" / "sub"), "--coordinator", f"127.0.0.1:{port}",
-                             "--num-processes", "2", "--process-id", str(i)],
-                            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True) for i in range(2)]
+  env = dict(
+    os.environ,
+    PYTHONPATH=path,
+    JAX_PLATFORMS="cpu",
+    XLA_FLAGS="--xla_force_host_platform_device_count=1",
+  )
+  procs = [
+    subprocess.Popen(
+      [
+        sys.executable,
+        "-m",
+        "jaxsched",
+        "sweep",
+        "--out",
+        str(tmp_path / "file" / "sub"),
+        "--coordinator",
+        f"127.0.0.1:{port}",
+        "--num-processes",
+        "2",
+        "--process-id",
+        str(i),
+      ],
+      env=env,
+      cwd=tmp_path,
+      stdout=subprocess.PIPE,
+      stderr=subprocess.PIPE,
+      text=True,
+    )
+    for i in range(2)
+  ]
   errors = []
   for p in procs:
     try:

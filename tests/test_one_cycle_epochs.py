@@ -1,6 +1,7 @@
 """``one_cycle(max_value, epochs=E, steps_per_epoch=S)``: torch's ``OneCycleLR`` lengths, against
 torch, with errors that name the arguments.
 """
+
 import numpy as np
 import pytest
 
@@ -14,8 +15,9 @@ def test_one_cycle_accepts_torchs_epochs_and_steps_per_epoch():
   assert by_epochs.to_config()["total_steps"] == 91
   assert js.one_cycle.__doc__ and "epochs" in js.one_cycle.__doc__
   assert js.FAMILIES["one_cycle"] is type(by_epochs)
-  assert js.grid(js.one_cycle, {"max_value": [0.1, 0.2]}, epochs=2, steps_per_epoch=5
-                 ).batch_shape == (2,)
+  assert js.grid(
+    js.one_cycle, {"max_value": [0.1, 0.2]}, epochs=2, steps_per_epoch=5
+  ).batch_shape == (2,)
 
 
 def test_one_cycle_against_torch_with_epochs_and_steps_per_epoch():
@@ -31,7 +33,9 @@ def test_one_cycle_against_torch_with_epochs_and_steps_per_epoch():
   assert_rel(js.one_cycle(0.1, epochs=4, steps_per_epoch=25)(np.arange(100)), lrs, rtol=1e-6)
 
 
-@pytest.mark.parametrize("kwargs, words", [
+@pytest.mark.parametrize(
+  "kwargs, words",
+  [
     (dict(total_steps=100, epochs=4, steps_per_epoch=25), ["either total_steps", "not both"]),
     (dict(total_steps=100, epochs=4), ["not both"]),
     (dict(), ["either total_steps", "epochs and steps_per_epoch"]),
@@ -39,7 +43,8 @@ def test_one_cycle_against_torch_with_epochs_and_steps_per_epoch():
     (dict(epochs=0, steps_per_epoch=25), ["epochs must be an integer >= 1", "got 0"]),
     (dict(epochs=4, steps_per_epoch=2.5), ["steps_per_epoch must be an integer >= 1"]),
     (dict(epochs=2**16, steps_per_epoch=2**16), ["epochs * steps_per_epoch", "2^31-1"]),
-])
+  ],
+)
 def test_one_cycle_length_errors_name_the_arguments(kwargs, words):
   with pytest.raises(ValueError) as e:
     js.one_cycle(0.1, **kwargs)

@@ -1,5 +1,6 @@
 """A Schedule is an optax schedule: learning_rate=, inject_hyperparams, join_schedules,
 scale_by_schedule, multi_transform; ``current_lr`` reads back schedule(count − 1)."""
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -25,7 +26,7 @@ def test_inject_hyperparams_adamw_in_a_jitted_step_and_current_lr():
   np.testing.assert_allclose(js.current_lr(state), schedule(0), rtol=3e-7)
 
   @jax.jit
-  @chex.assert_max_traces(n=1)          # new counts and lrs never retrace the step
+  @chex.assert_max_traces(n=1)  # new counts and lrs never retrace the step
   def train_step(params, state):
     grads = jax.grad(loss)(params)
     updates, state = opt.update(grads, state, params)
@@ -63,11 +64,15 @@ def test_current_lr_inside_chain_and_multi_transform():
   body = js.cosine(1e-3, 100)
   head = js.constant(1e-2)
   opt = optax.chain(
-      optax.clip_by_global_norm(1.0),
-      optax.multi_transform(
-          {"body": optax.inject_hyperparams(optax.sgd)(learning_rate=body),
-           "head": optax.inject_hyperparams(optax.adam)(learning_rate=head)},
-          {"w": "body", "b": "head"}))
+    optax.clip_by_global_norm(1.0),
+    optax.multi_transform(
+      {
+        "body": optax.inject_hyperparams(optax.sgd)(learning_rate=body),
+        "head": optax.inject_hyperparams(optax.adam)(learning_rate=head),
+      },
+      {"w": "body", "b": "head"},
+    ),
+  )
   params, loss = _problem()
   state = opt.init(params)
   for _ in range(3):
@@ -81,6 +86,7 @@ def test_current_lr_inside_chain_and_multi_transform():
 
 def test_current_lr_without_inject_hyperparams_is_a_clear_error():
   import pytest
+
   state = optax.adam(1e-3).init({"w": jnp.ones(2)})
   with pytest.raises(ValueError, match="inject_hyperparams"):
     js.current_lr(state)

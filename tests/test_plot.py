@@ -1,4 +1,5 @@
 """Library plotting: ``jaxsched.plot`` (matplotlib from the ``plot`` extra)."""
+
 import sys
 
 import numpy as np
@@ -27,11 +28,11 @@ def test_plot_one_schedule():
 
 def test_plot_a_batch_draws_one_line_per_setting():
   batch = js.grid(js.exponential, {"init_value": [0.1, 0.01], "gamma": [0.9, 0.99]})
-  t = np.linspace(0, 20, 41)                                  # fractional steps too
+  t = np.linspace(0, 20, 41)  # fractional steps too
   ax = js.plot(batch, t, ax=_ax(), label="exp")
   lines = ax.get_lines()
   assert [l.get_label() for l in lines] == ["exp[0]", "exp[1]", "exp[2]", "exp[3]"]
-  for line, s in zip(lines, js.unstack(batch)):
+  for line, s in zip(lines, js.unstack(batch), strict=True):
     np.testing.assert_allclose(line.get_ydata(), js.evaluate(s, t), rtol=1e-6)
   ax = js.plot(batch, 5, ax=_ax(), label=list("abcd"), color="k")
   assert [l.get_label() for l in ax.get_lines()] == list("abcd")
@@ -42,6 +43,7 @@ def test_plot_a_batch_draws_one_line_per_setting():
 
 def test_plot_defaults_to_the_current_axes():
   import matplotlib.pyplot as plt
+
   plt.figure()
   try:
     ax = js.plot(js.constant(0.5), 3)

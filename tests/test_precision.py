@@ -3,6 +3,7 @@ epochs, within 1e-6 relative of float64 up to 2^31−1 (README, "Numbers you can
 
 References are float64 NumPy closed forms (tests/reference.py) or worked by hand.
 """
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -28,8 +29,11 @@ def test_large_powers_within_1e6(n):
   for power in (8.0, 30.0, 32.0, 1.7):
     for end in (0.0, 1e-4):
       s = js.polynomial(0.1, end, n, power=power)
-      assert_rel(evaluate(s, jnp.asarray(t, jnp.int32)),
-                 ref.polynomial(t, 0.1, end, n, power=power), rtol=1e-6)
+      assert_rel(
+        evaluate(s, jnp.asarray(t, jnp.int32)),
+        ref.polynomial(t, 0.1, end, n, power=power),
+        rtol=1e-6,
+      )
 
 
 @pytest.mark.parametrize("n", [100, 2**24 + 1, T])
@@ -38,17 +42,25 @@ def test_large_cosine_exponents_within_1e6(n):
   for exponent in (8.0, 32.0, 2.5):
     for end in (0.0, 1e-4):
       s = js.cosine(0.1, n, end_value=end, exponent=exponent)
-      assert_rel(evaluate(s, jnp.asarray(t, jnp.int32)),
-                 ref.cosine(t, 0.1, n, end_value=end, exponent=exponent), rtol=1e-6)
+      assert_rel(
+        evaluate(s, jnp.asarray(t, jnp.int32)),
+        ref.cosine(t, 0.1, n, end_value=end, exponent=exponent),
+        rtol=1e-6,
+      )
   s = js.warmup_cosine(0.1, 10, n, exponent=8.0, end_value=1e-5)
-  assert_rel(evaluate(s, jnp.asarray(t, jnp.int32)),
-             ref.warmup_cosine(t, 0.1, 10, n, end_value=1e-5, exponent=8.0), rtol=1e-6)
+  assert_rel(
+    evaluate(s, jnp.asarray(t, jnp.int32)),
+    ref.warmup_cosine(t, 0.1, 10, n, end_value=1e-5, exponent=8.0),
+    rtol=1e-6,
+  )
 
 
 def test_fractional_per_epoch_keeps_the_exponent_exact():
   # gamma^(t/3): the float32 rounding of t/3 alone would be off by up to 2e-6 here.
   t = np.concatenate([np.arange(0, 2000), [2**24 + 1, T]]).astype(np.int64)
-  for s in [js.per_epoch(js.exponential(1.0, 0.9), 3, fractional=True),
-            js.per_epoch(js.exponential(1.0, 0.9), 3, fractional=True) * 2.0]:
+  for s in [
+    js.per_epoch(js.exponential(1.0, 0.9), 3, fractional=True),
+    js.per_epoch(js.exponential(1.0, 0.9), 3, fractional=True) * 2.0,
+  ]:
     scale = 1.0 if s.family == "per_epoch" else 2.0
     assert_rel(evaluate(s, jnp.asarray(t, jnp.int32)), scale * 0.9 ** (t / 3.0), rtol=1e-6)

@@ -1,5 +1,6 @@
 """Every ```python block of the README runs, in order, in one namespace; its family table lists
 every registered family; the set-up is the two commands."""
+
 import os
 import re
 
@@ -15,7 +16,7 @@ BLOCKS = re.findall(r"^```python\n(.*?)^```", README, re.S | re.M)
 
 def test_every_python_block_runs_in_order_in_one_namespace(monkeypatch):
   monkeypatch.setenv("KERAS_BACKEND", "jax")
-  for peer in ("torch", "keras", "flax"):         # the converter and checkpoint blocks use them
+  for peer in ("torch", "keras", "flax"):  # the converter and checkpoint blocks use them
     pytest.importorskip(peer)
   assert len(BLOCKS) >= 10
   namespace = {"__name__": "__readme__"}
@@ -39,15 +40,17 @@ def test_no_block_uses_ellipsis_placeholders():
 
 
 def test_set_up_is_the_two_commands():
-  setup = README[README.index("## Set up"):README.index("## A tour")]
+  setup = README[README.index("## Set up") : README.index("## A tour")]
   assert re.findall(r"```bash\n(.*?)\n```", setup, re.S) == [
-      'pip install ".[plot]" && jaxsched sweep', 'pip install -e ".[test]" && python -m pytest']
+    'pip install ".[plot]" && jaxsched sweep',
+    'pip install -e ".[test]" && python -m pytest',
+  ]
 
 
 def test_every_family_is_documented():
   for name, cls in js.FAMILIES.items():
-    if name in ("scaled", "offset", "sum", "mixed"):   # made by s * c, s + c, s1 + s2 and stack
+    if name in ("scaled", "offset", "sum", "mixed"):  # made by s * c, s + c, s1 + s2 and stack
       continue
-    if not cls.__module__.startswith("jaxsched."):    # a user's family (README, test examples)
+    if not cls.__module__.startswith("jaxsched."):  # a user's family (README, test examples)
       continue
     assert f"`{name}(" in README, f"README has no entry for {name}"

@@ -1,4 +1,5 @@
 """Every route in: eager, jit (closed over and as an argument), vmap, grad, lax.scan, x64 on/off."""
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -29,9 +30,10 @@ def test_new_values_do_not_recompile():
   chex.clear_trace_counter()
 
   @jax.jit
-  @chex.assert_max_traces(n=2)             # one per structure, never per value
+  @chex.assert_max_traces(n=2)  # one per structure, never per value
   def f(s, t):
     return s(t)
+
   t = jnp.arange(10)
   for init, gamma, begin in [(0.1, 0.9, 0), (0.5, 0.99, 3), (1e-4, 0.5, 2**30)]:
     f(js.exponential(init, gamma, decay_steps=3, begin=begin, staircase=True), t)
@@ -49,33 +51,44 @@ def test_bf16_and_fp16_parameters_keep_float32_precision():
 def test_vmap_over_a_stack_equals_a_loop(case):
   scales = [1.0, 0.5, 0.25]
   kw = case["kwargs"]
-  schedules = [case["factory"](**{k: (v * c if isinstance(v, float) else v) for k, v in kw.items()})
-               for c in scales]
+  schedules = [
+    case["factory"](**{k: (v * c if isinstance(v, float) else v) for k, v in kw.items()})
+    for c in scales
+  ]
   batch = _stack(schedules)
   t = jnp.asarray(T_SMALL, jnp.int32)
   vmapped = jax.jit(jax.vmap(lambda s: s(t)))(batch)
   loop = np.stack([np.asarray(jax.jit(lambda s: s(t))(s)) for s in schedules])
-  assert_rel(vmapped, loop, rtol=2e-7)        # fusion may differ by an ulp, never more
+  assert_rel(vmapped, loop, rtol=2e-7)  # fusion may differ by an ulp, never more
   assert batch.batch_shape == (3,)
-  assert_rel(batch(t), loop, rtol=2e-7)       # a batch called directly
+  assert_rel(batch(t), loop, rtol=2e-7)  # a batch called directly
 
 
 def _fd(f, x, h):
   return (f(x + h) - f(x - h)) / (2 * h)
 
 
-@pytest.mark.parametrize("name,build,t", [
+@pytest.mark.parametrize(
+  "name,build,t",
+  [
     ("exponential", lambda v: js.exponential(v, 0.999, decay_steps=3), 1000),
     ("cosine", lambda v: js.cosine(0.1, 1000, end_value=v, exponent=1.5), 700),
     ("polynomial", lambda v: js.polynomial(0.1, 1e-3, 100, power=v), 60),
     ("join", lambda v: js.join([js.linear(0.0, v, 10), js.cosine(v, 100)], [10]), 50),
     ("join_warm", lambda v: js.join([js.linear(0.0, v, 10), js.cosine(v, 100)], [10]), 5),
     ("warmup_linear", lambda v: js.warmup(js.exponential(v, 0.99), 20), 7),
-    ("warmup_exp", lambda v: js.warmup(js.exponential(v, 0.99), 20, init_value=1e-4,
-                                       shape="exponential"), 7),
-    ("warmup_after", lambda v: js.warmup(js.polynomial(v, 0.0, 50, power=2.0), 20,
-                                         shape="cosine"), 40),
-])
+    (
+      "warmup_exp",
+      lambda v: js.warmup(js.exponential(v, 0.99), 20, init_value=1e-4, shape="exponential"),
+      7,
+    ),
+    (
+      "warmup_after",
+      lambda v: js.warmup(js.polynomial(v, 0.0, 50, power=2.0), 20, shape="cosine"),
+      40,
+    ),
+  ],
+)
 def test_grad_matches_finite_differences(name, build, t):
   with jax.enable_x64(True):
     f = lambda v: build(v)(t)
@@ -106,16 +119,19 @@ def test_inactive_join_pieces_put_no_nan_into_gradients():
 
 
 def test_traced_boundaries_in_join():
-  f = jax.jit(lambda b: js.join([js.constant(1.0), js.constant(2.0)], jnp.stack([b]))(
-      jnp.arange(6)))
+  f = jax.jit(
+    lambda b: js.join([js.constant(1.0), js.constant(2.0)], jnp.stack([b]))(jnp.arange(6))
+  )
   np.testing.assert_array_equal(f(jnp.int32(3)), [1, 1, 1, 2, 2, 2])
   np.testing.assert_array_equal(f(jnp.int32(1)), [1, 2, 2, 2, 2, 2])
 
 
 def test_lax_scan():
   s = js.warmup_cosine(0.1, 10, 100)
+
   def body(carry, t):
     return carry + s(t), s(t)
+
   total, lrs = jax.lax.scan(body, 0.0, jnp.arange(100))
   np.testing.assert_allclose(lrs, s(jnp.arange(100)), rtol=1e-7)
 
@@ -131,11 +147,11 @@ def test_x64_gives_float64_results(case):
 
 
 CLOSURE_CASES = [
-    (lambda: js.linear(0.1, 1e-5, 2**24 + 1), [2**24 - 7, 2**24, 2**24 + 1]),
-    (lambda: js.cosine(1.0, 2**31 - 1), [2**31 - 9, 2**31 - 2]),
-    (lambda: js.inverse_time(0.1, 0.999999, decay_steps=3), [2**24 + 2, 30_000_000]),
-    (lambda: js.exponential(1.0, 0.999999, decay_steps=3, staircase=True), [2**24 + 2, 30_000_000]),
-    (lambda: js.cosine_restarts(0.1, 1000, period_mult=1.1), [2099, 2100, 2101]),
+  (lambda: js.linear(0.1, 1e-5, 2**24 + 1), [2**24 - 7, 2**24, 2**24 + 1]),
+  (lambda: js.cosine(1.0, 2**31 - 1), [2**31 - 9, 2**31 - 2]),
+  (lambda: js.inverse_time(0.1, 0.999999, decay_steps=3), [2**24 + 2, 30_000_000]),
+  (lambda: js.exponential(1.0, 0.999999, decay_steps=3, staircase=True), [2**24 + 2, 30_000_000]),
+  (lambda: js.cosine_restarts(0.1, 1000, period_mult=1.1), [2099, 2100, 2101]),
 ]
 
 

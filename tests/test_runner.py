@@ -1,11 +1,12 @@
 """The sweep runner (``jaxsched.runner``; README, "Sweeps"): ``sweep`` and ``run_sweep`` equal a
 loop of single runs, chunked, padded and sharded (one device here; four in a subprocess with forced
 host devices), with their progress display and figures; ``resolve_devices``."""
+
+import dataclasses
 import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -14,8 +15,7 @@ import pytest
 
 import jaxsched as js
 from jaxsched import runner
-
-from tests.paths import ROOT, pythonpath
+from tests.paths import pythonpath
 
 # Reference values: a loop of single schedules, each through one jitted call (eager evaluation would
 # compile every primitive of every formula separately, which is slow on CI).
@@ -40,15 +40,17 @@ def test_sweep_equals_a_loop_and_keeps_the_batch_shape():
   out = js.sweep(_run, batch, progress=False)
   np.testing.assert_allclose(out["lr"], expected, rtol=1e-6)
   assert out["total"].shape == (5,)
-  chunked = js.sweep(_run, js.unstack(batch), chunk_size=2, progress=False)   # a list is stacked
+  chunked = js.sweep(_run, js.unstack(batch), chunk_size=2, progress=False)  # a list is stacked
   np.testing.assert_allclose(chunked["lr"], expected, rtol=1e-6)
   two_axes = js.stack([batch, batch])
   assert js.sweep(_run, two_axes, progress=False)["lr"].shape == (2, 5, 12)
 
 
 def test_sweep_of_a_dict_of_batches():
-  batches = {"cos": js.grid(js.cosine, {"init_value": [0.1, 0.2]}, steps=10),
-             "exp": js.grid(js.exponential, {"gamma": [0.9, 0.8]}, init_value=1.0)}
+  batches = {
+    "cos": js.grid(js.cosine, {"init_value": [0.1, 0.2]}, steps=10),
+    "exp": js.grid(js.exponential, {"gamma": [0.9, 0.8]}, init_value=1.0),
+  }
   out = js.sweep(lambda d: {k: s(3) for k, s in d.items()}, batches, progress=False)
   np.testing.assert_allclose(out["exp"], [0.9**3, 0.8**3], rtol=1e-6)
   assert out["cos"].shape == (2,)
@@ -59,7 +61,7 @@ def test_sweep_progress_on_a_terminal_without_tqdm(monkeypatch, capsys):
   monkeypatch.setitem(sys.modules, "tqdm.auto", None)
   monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
   batch = js.grid(js.constant, {"value": [1.0, 2.0, 3.0]})
-  js.sweep(_run, batch, chunk_size=1)                 # default: shown, stderr is a terminal
+  js.sweep(_run, batch, chunk_size=1)  # default: shown, stderr is a terminal
   err = capsys.readouterr().err
   assert "\rsweep: 3/3 settings" in err and err.endswith("\n")
   js.sweep(_run, batch, progress=False)
@@ -68,7 +70,7 @@ def test_sweep_progress_on_a_terminal_without_tqdm(monkeypatch, capsys):
 
 def test_sweep_progress_in_a_log_is_lines_without_carriage_returns(capsys):
   batch = js.grid(js.constant, {"value": [1.0, 2.0, 3.0]})
-  js.sweep(_run, batch, chunk_size=1)                 # default, not a terminal: a library is quiet
+  js.sweep(_run, batch, chunk_size=1)  # default, not a terminal: a library is quiet
   assert capsys.readouterr().err == ""
   js.sweep(_run, batch, chunk_size=1, progress=True)  # asked for: start, one per chunk, end
   lines = capsys.readouterr().err.split("\n")
@@ -77,7 +79,7 @@ def test_sweep_progress_in_a_log_is_lines_without_carriage_returns(capsys):
   assert "3 settings in 3 chunks" in lines[0]
   assert [l.split(" settings")[0] for l in lines[1:4]] == ["sweep: 1/3", "sweep: 2/3", "sweep: 3/3"]
   assert "3/3 settings done" in lines[4]
-  js.sweep(_run, batch, progress=True)                # one chunk: no per-chunk line
+  js.sweep(_run, batch, progress=True)  # one chunk: no per-chunk line
   lines = capsys.readouterr().err.splitlines()
   assert len(lines) == 2 and "done" in lines[1]
   with pytest.raises(TypeError, match="progress"):
@@ -105,9 +107,9 @@ def test_run_sweep_returns_the_outputs_and_the_figures():
   assert result.platform == jax.devices()[0].platform
   assert result.compile_s == pytest.approx(result.lower_s + result.xla_compile_s)
   assert min(result.lower_s, result.xla_compile_s, result.run_s) >= 0
-  with pytest.raises(Exception):                      # frozen
+  with pytest.raises(dataclasses.FrozenInstanceError):
     result.chunks = 1
-  host = runner.to_host(result.outputs)               # one process: a plain copy, as NumPy
+  host = runner.to_host(result.outputs)  # one process: a plain copy, as NumPy
   assert isinstance(host["lr"], np.ndarray) and host["lr"].shape == (5, 12)
 
 
@@ -186,9 +188,14 @@ SHARDED = textwrap.dedent("""
 def test_sweep_shards_over_four_devices(tmp_path):
   script = tmp_path / "sharded.py"
   script.write_text(SHARDED)
-  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu",
-             PYTHONPATH=pythonpath())
-  done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True,
-                        timeout=300)
+  env = dict(
+    os.environ,
+    XLA_FLAGS="--xla_force_host_platform_device_count=4",
+    JAX_PLATFORMS="cpu",
+    PYTHONPATH=pythonpath(),
+  )
+  done = subprocess.run(
+    [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300
+  )
   assert done.returncode == 0, done.stderr[-3000:]
   assert "sharded sweep ok" in done.stdout

@@ -1,5 +1,6 @@
 """Schedules and plateau states serialize the Flax way and checkpoint with Orbax;
 resuming mid-run gives the identical lr sequence and identical parameters."""
+
 import os
 import subprocess
 import sys
@@ -17,9 +18,12 @@ from tests.test_config import COMPOSITES
 
 serialization = pytest.importorskip("flax.serialization")
 
-EXTRA = [js.cosine(0.1, 100) + 1e-4, 0.2 - js.linear(0.0, 0.1, 50),
-         js.cosine(0.1, 100) - js.constant(1e-3),
-         js.one_cycle(0.1, epochs=3, steps_per_epoch=7)]
+EXTRA = [
+  js.cosine(0.1, 100) + 1e-4,
+  0.2 - js.linear(0.0, 0.1, 50),
+  js.cosine(0.1, 100) - js.constant(1e-3),
+  js.one_cycle(0.1, epochs=3, steps_per_epoch=7),
+]
 
 
 def _inverse(t, base, rate):
@@ -34,7 +38,7 @@ def _one_per_family():
   first = {}
   for s in every:
     first.setdefault(s.family, s)
-  return list(first.values()) + [COMPOSITES[0], COMPOSITES[1]]   # join, warmup: nested twice
+  return list(first.values()) + [COMPOSITES[0], COMPOSITES[1]]  # join, warmup: nested twice
 
 
 def _blank(s):
@@ -73,15 +77,19 @@ def test_state_dict_is_the_leaf_fields_and_mismatches_are_named():
   # the public leaf fields, and the private leaves: the user's doubles and the derived constants
   assert set(state) == {"schedule", "warmup_steps", "init_value", "_lo", "_derived"}
   assert set(state["schedule"]) == {"value", "_lo", "_derived"}
-  with pytest.raises(ValueError, match=r"cosine: the saved state does not fit this schedule.*"
-                                       r"fields are \['init_value', 'steps'"):
+  with pytest.raises(
+    ValueError,
+    match=r"cosine: the saved state does not fit this schedule.*"
+    r"fields are \['init_value', 'steps'",
+  ):
     serialization.from_bytes({"s": js.cosine(0.1, 10)}, serialization.to_bytes({"s": s}))
 
 
 def test_restoring_out_of_range_values_is_refused_like_construction():
   good, bad = js.exponential(0.1, 0.9), js.exponential(0.1, 0.9)
-  bad = jax.tree.map(lambda x: -abs(np.asarray(x)) if np.issubdtype(np.asarray(x).dtype, np.floating)
-                     else x, bad)                           # gamma <= 0, init < 0
+  bad = jax.tree.map(
+    lambda x: -abs(np.asarray(x)) if np.issubdtype(np.asarray(x).dtype, np.floating) else x, bad
+  )  # gamma <= 0, init < 0
   with pytest.raises(ValueError, match="restored exponential: gamma must be > 0"):
     serialization.from_bytes(good, serialization.to_bytes(bad))
 
@@ -95,8 +103,15 @@ def _plateau_after(metrics, **config):
 
 
 def test_flax_round_trip_of_reduce_on_plateau_state():
-  _, state = _plateau_after([3.0, 2.0, 2.5, 2.6, 2.7], factor=0.5, patience=1, cooldown=2,
-                            mode="min", threshold_mode="abs", accumulation_steps=1)
+  _, state = _plateau_after(
+    [3.0, 2.0, 2.5, 2.6, 2.7],
+    factor=0.5,
+    patience=1,
+    cooldown=2,
+    mode="min",
+    threshold_mode="abs",
+    accumulation_steps=1,
+  )
   assert float(state.scale) == 0.5
   _, blank = _plateau_after([], factor=0.1, patience=7, mode="max")
   back = serialization.from_bytes(blank, serialization.to_bytes(state))
@@ -104,7 +119,7 @@ def test_flax_round_trip_of_reduce_on_plateau_state():
   for restored in (back, nested["plateau"]):
     assert type(restored) is js.ReduceOnPlateauState
     assert jax.tree.structure(restored) == jax.tree.structure(state)
-    for a, b in zip(jax.tree.leaves(restored), jax.tree.leaves(state)):
+    for a, b in zip(jax.tree.leaves(restored), jax.tree.leaves(state), strict=True):
       np.testing.assert_array_equal(a, b)
 
 
@@ -116,19 +131,23 @@ def test_orbax_checkpoint_round_trip(tmp_path):
   with ocp.StandardCheckpointer() as ckpt:
     ckpt.save(tmp_path / "ckpt", tree)
     ckpt.wait_until_finished()
-    back = ckpt.restore(tmp_path / "ckpt", jax.tree.map(ocp.utils.to_shape_dtype_struct,
-                                                         {"schedule": _blank(s), "plateau": state}))
+    back = ckpt.restore(
+      tmp_path / "ckpt",
+      jax.tree.map(ocp.utils.to_shape_dtype_struct, {"schedule": _blank(s), "plateau": state}),
+    )
   assert back["schedule"] == s
-  for a, b in zip(jax.tree.leaves(back["plateau"]), jax.tree.leaves(state)):
+  for a, b in zip(jax.tree.leaves(back["plateau"]), jax.tree.leaves(state), strict=True):
     np.testing.assert_array_equal(a, b)
 
 
 # --- resuming mid-run --------------------------------------------------------------------------------
 
+
 def _optimizer(schedule):
-  return optax.chain(optax.inject_hyperparams(optax.adamw)(learning_rate=schedule,
-                                                           weight_decay=1e-3),
-                     js.reduce_on_plateau(factor=0.5, patience=1))
+  return optax.chain(
+    optax.inject_hyperparams(optax.adamw)(learning_rate=schedule, weight_decay=1e-3),
+    js.reduce_on_plateau(factor=0.5, patience=1),
+  )
 
 
 @jax.jit
@@ -139,9 +158,11 @@ def _step(schedule, params, state, k):
   y = jnp.array([1.0, -1.0, 0.5, 2.0, 0.0, 1.5, -0.5, 0.25])
   loss = lambda p: jnp.mean((x @ p["w"] + p["b"] - y) ** 2)
   tx, grads = _optimizer(schedule), jax.grad(loss)(params)
-  updates, state = jax.lax.cond(                       # a decision every 4th update, none between
-      k % 4 == 3, lambda: tx.update(grads, state, params, value=loss(params)),
-      lambda: tx.update(grads, state, params))
+  updates, state = jax.lax.cond(  # a decision every 4th update, none between
+    k % 4 == 3,
+    lambda: tx.update(grads, state, params, value=loss(params)),
+    lambda: tx.update(grads, state, params),
+  )
   return optax.apply_updates(params, updates), state, js.current_lr(state)
 
 
@@ -159,14 +180,17 @@ def test_resume_from_checkpoint_gives_identical_lrs_and_params(how, tmp_path):
   schedule = js.warmup(js.cosine(3e-2, 40, end_value=1e-4), 8)
   params0 = {"w": jnp.zeros(3), "b": jnp.zeros(())}
   full_params, full_state, full_lrs = _run(schedule, params0, None, range(48))
-  assert float(full_state[1].scale) < 1          # the plateau reduced on the way: resumed too
+  assert float(full_state[1].scale) < 1  # the plateau reduced on the way: resumed too
 
   params, state, lrs = _run(schedule, params0, None, range(20))
   checkpoint = {"params": params, "opt_state": state, "schedule": schedule}
   # The resumed process knows only the structure: a fresh schedule and state of the same shape.
   stranger = js.warmup(js.cosine(1.0, 40, end_value=0.5), 3)
-  target = {"params": params0, "opt_state": _optimizer(stranger).init(params0),
-            "schedule": stranger}
+  target = {
+    "params": params0,
+    "opt_state": _optimizer(stranger).init(params0),
+    "schedule": stranger,
+  }
   if how == "flax":
     restored = serialization.from_bytes(target, serialization.to_bytes(checkpoint))
   else:
@@ -174,13 +198,15 @@ def test_resume_from_checkpoint_gives_identical_lrs_and_params(how, tmp_path):
     with ocp.StandardCheckpointer() as ckpt:
       ckpt.save(tmp_path / "ckpt", checkpoint)
       ckpt.wait_until_finished()
-      restored = ckpt.restore(tmp_path / "ckpt",
-                              jax.tree.map(ocp.utils.to_shape_dtype_struct, target))
+      restored = ckpt.restore(
+        tmp_path / "ckpt", jax.tree.map(ocp.utils.to_shape_dtype_struct, target)
+      )
   assert restored["schedule"] == schedule
-  params, _, more = _run(restored["schedule"], restored["params"], restored["opt_state"],
-                         range(20, 48))
+  params, _, more = _run(
+    restored["schedule"], restored["params"], restored["opt_state"], range(20, 48)
+  )
   np.testing.assert_array_equal(np.array(lrs + more), np.array(full_lrs))
-  for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(full_params)):
+  for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(full_params), strict=True):
     np.testing.assert_array_equal(a, b)
 
 
@@ -212,11 +238,23 @@ _SCRIPT = textwrap.dedent("""
 def test_flax_registration_is_lazy_and_covers_later_families():
   env = {**os.environ, "JAX_PLATFORMS": "cpu"}
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  runs = {flax_first: subprocess.Popen(
-      [sys.executable, "-c", _SCRIPT.format(first="import flax" if flax_first else
-                                            "import jaxsched", flax_first=flax_first)],
-      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=root)
-      for flax_first in (False, True)}            # both orders at once: one wait, not two
+  runs = {
+    flax_first: subprocess.Popen(
+      [
+        sys.executable,
+        "-c",
+        _SCRIPT.format(
+          first="import flax" if flax_first else "import jaxsched", flax_first=flax_first
+        ),
+      ],
+      stdout=subprocess.PIPE,
+      stderr=subprocess.PIPE,
+      text=True,
+      env=env,
+      cwd=root,
+    )
+    for flax_first in (False, True)
+  }  # both orders at once: one wait, not two
   for flax_first, run in runs.items():
     out, err = run.communicate(timeout=180)
     assert run.returncode == 0 and out.strip().endswith("ok"), (flax_first, err[-2000:])

@@ -1,5 +1,6 @@
 """Search spaces (``jaxsched.spaces``; README, "Sweeps"): ``grid`` and ``sample`` over ``uniform``,
 ``log_uniform``, ``int_uniform`` and ``choice``; each setting equal to its factory's schedule."""
+
 import jax
 import numpy as np
 import pytest
@@ -24,8 +25,9 @@ def test_grid_is_row_major_in_the_order_given():
   expected = [js.exponential(a, g) for a in (0.1, 0.01) for g in (0.9, 0.99)]
   assert _configs(batch) == [s.to_config() for s in expected]
   t = np.arange(0, 50, 7)
-  np.testing.assert_allclose(js.evaluate(batch, t), np.stack([_single(s, t) for s in expected]),
-                             rtol=1e-6)
+  np.testing.assert_allclose(
+    js.evaluate(batch, t), np.stack([_single(s, t) for s in expected]), rtol=1e-6
+  )
 
 
 def test_grid_fixed_arguments_and_bad_axes():
@@ -36,7 +38,7 @@ def test_grid_fixed_arguments_and_bad_axes():
     js.grid(js.cosine, {"steps": [10]}, steps=5, init_value=0.1)
   with pytest.raises(ValueError, match="empty"):
     js.grid(js.cosine, {"steps": []}, init_value=0.1)
-  with pytest.raises(ValueError, match="steps"):        # construction still validates each value
+  with pytest.raises(ValueError, match="steps"):  # construction still validates each value
     js.grid(js.cosine, {"steps": [10, -1]}, init_value=0.1)
 
 
@@ -49,8 +51,12 @@ def test_grid_keeps_double_precision():
 
 
 def test_sample_ranges_and_determinism():
-  space = {"init_value": js.log_uniform(1e-4, 1e-1), "gamma": js.uniform(0.5, 0.99),
-           "decay_steps": js.int_uniform(1, 3), "begin": js.choice([0, 10])}
+  space = {
+    "init_value": js.log_uniform(1e-4, 1e-1),
+    "gamma": js.uniform(0.5, 0.99),
+    "decay_steps": js.int_uniform(1, 3),
+    "begin": js.choice([0, 10]),
+  }
   a = js.sample(js.exponential, jax.random.key(0), 32, space)
   b = js.sample(js.exponential, jax.random.key(0), 32, space)
   c = js.sample(js.exponential, jax.random.key(1), 32, space)
@@ -60,17 +66,29 @@ def test_sample_ranges_and_determinism():
   init = np.array([x["init_value"] for x in ca])
   gamma = np.array([x["gamma"] for x in ca])
   assert np.all((init >= 1e-4) & (init <= 1e-1)) and np.all((gamma >= 0.5) & (gamma < 0.99))
-  assert init.min() < 1e-3 and init.max() > 1e-2          # spread over the decades, not linear
+  assert init.min() < 1e-3 and init.max() > 1e-2  # spread over the decades, not linear
   assert {x["decay_steps"] for x in ca} == {1, 2, 3}
   assert {x["begin"] for x in ca} == {0, 10}
-  assert _configs(js.sample(js.exponential, 0, 3, {"gamma": js.uniform(0.5, 0.6)}, init_value=1.0))[0][
-      "init_value"] == 1.0
+  assert (
+    _configs(js.sample(js.exponential, 0, 3, {"gamma": js.uniform(0.5, 0.6)}, init_value=1.0))[0][
+      "init_value"
+    ]
+    == 1.0
+  )
 
 
-@pytest.mark.parametrize("make", [lambda: js.uniform(1.0, 1.0), lambda: js.uniform(2.0, 1.0),
-                                  lambda: js.log_uniform(0.0, 1.0), lambda: js.log_uniform(-1.0, 1.0),
-                                  lambda: js.uniform(0.0, float("inf")), lambda: js.int_uniform(3, 2),
-                                  lambda: js.choice([])])
+@pytest.mark.parametrize(
+  "make",
+  [
+    lambda: js.uniform(1.0, 1.0),
+    lambda: js.uniform(2.0, 1.0),
+    lambda: js.log_uniform(0.0, 1.0),
+    lambda: js.log_uniform(-1.0, 1.0),
+    lambda: js.uniform(0.0, float("inf")),
+    lambda: js.int_uniform(3, 2),
+    lambda: js.choice([]),
+  ],
+)
 def test_bad_ranges_are_value_errors(make):
   with pytest.raises(ValueError):
     make()

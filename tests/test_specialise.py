@@ -5,6 +5,7 @@ README), against the general formula of the same values (``core.generalised``), 
 the special value against finite differences. Then the structural rules: what ``jit`` retraces, what
 ``stack`` and ``tree.map`` do with settings that differ in a special value, and what a restore does.
 """
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -32,28 +33,61 @@ def _special(s):
 
 # (schedule, float64 reference of the same values, expected specialisation)
 CASES = [
-    (js.cosine(0.1, 1000, end_value=1e-4), lambda t: ref.cosine(t, 0.1, 1000, 1e-4),
-     {"exponent": 1.0}),
-    (js.cosine(0.1, 1000, exponent=2.0), lambda t: ref.cosine(t, 0.1, 1000, exponent=2.0),
-     {"exponent": 2.0}),
-    (js.cosine(0.1, 3000, exponent=0.5, end_value=0.01),
-     lambda t: ref.cosine(t, 0.1, 3000, 0.01, exponent=0.5), {"exponent": 0.5}),
-    (js.cosine(0.1, T_MAX - 5, exponent=2.0), lambda t: ref.cosine(t, 0.1, T_MAX - 5, exponent=2.0),
-     {"exponent": 2.0}),
-    (js.warmup_cosine(0.1, 100, 1000, exponent=2.0),
-     lambda t: ref.warmup_cosine(t, 0.1, 100, 1000, exponent=2.0), {"exponent": 2.0}),
-    (js.polynomial(0.1, 0.001, 1000, power=2.0),
-     lambda t: ref.polynomial(t, 0.1, 0.001, 1000, power=2.0), {"power": 2.0}),
-    (js.polynomial(0.1, 0.0, T_MAX - 1, power=0.5),
-     lambda t: ref.polynomial(t, 0.1, 0.0, T_MAX - 1, power=0.5), {"power": 0.5}),
-    (js.cosine_restarts(0.1, 100, period_mult=2.0),
-     lambda t: ref_restarts(t, 0.1, 100, 2.0), {"period_mult": "table", "decay": 1.0}),
-    (js.cosine_restarts(0.1, 10, period_mult=1.5, decay=0.9, end_value=1e-4),
-     lambda t: ref_restarts(t, 0.1, 10, 1.5, 0.9, 1e-4), {"period_mult": "table"}),
-    (js.cosine_restarts(0.1, 7, decay=0.999),
-     lambda t: ref_restarts(t, 0.1, 7, 1.0, 0.999), {"period_mult": "unit"}),
-    (js.cosine_restarts(0.1, 1), lambda t: ref_restarts(t, 0.1, 1), {"period_mult": "unit",
-                                                                     "decay": 1.0}),
+  (
+    js.cosine(0.1, 1000, end_value=1e-4),
+    lambda t: ref.cosine(t, 0.1, 1000, 1e-4),
+    {"exponent": 1.0},
+  ),
+  (
+    js.cosine(0.1, 1000, exponent=2.0),
+    lambda t: ref.cosine(t, 0.1, 1000, exponent=2.0),
+    {"exponent": 2.0},
+  ),
+  (
+    js.cosine(0.1, 3000, exponent=0.5, end_value=0.01),
+    lambda t: ref.cosine(t, 0.1, 3000, 0.01, exponent=0.5),
+    {"exponent": 0.5},
+  ),
+  (
+    js.cosine(0.1, T_MAX - 5, exponent=2.0),
+    lambda t: ref.cosine(t, 0.1, T_MAX - 5, exponent=2.0),
+    {"exponent": 2.0},
+  ),
+  (
+    js.warmup_cosine(0.1, 100, 1000, exponent=2.0),
+    lambda t: ref.warmup_cosine(t, 0.1, 100, 1000, exponent=2.0),
+    {"exponent": 2.0},
+  ),
+  (
+    js.polynomial(0.1, 0.001, 1000, power=2.0),
+    lambda t: ref.polynomial(t, 0.1, 0.001, 1000, power=2.0),
+    {"power": 2.0},
+  ),
+  (
+    js.polynomial(0.1, 0.0, T_MAX - 1, power=0.5),
+    lambda t: ref.polynomial(t, 0.1, 0.0, T_MAX - 1, power=0.5),
+    {"power": 0.5},
+  ),
+  (
+    js.cosine_restarts(0.1, 100, period_mult=2.0),
+    lambda t: ref_restarts(t, 0.1, 100, 2.0),
+    {"period_mult": "table", "decay": 1.0},
+  ),
+  (
+    js.cosine_restarts(0.1, 10, period_mult=1.5, decay=0.9, end_value=1e-4),
+    lambda t: ref_restarts(t, 0.1, 10, 1.5, 0.9, 1e-4),
+    {"period_mult": "table"},
+  ),
+  (
+    js.cosine_restarts(0.1, 7, decay=0.999),
+    lambda t: ref_restarts(t, 0.1, 7, 1.0, 0.999),
+    {"period_mult": "unit"},
+  ),
+  (
+    js.cosine_restarts(0.1, 1),
+    lambda t: ref_restarts(t, 0.1, 1),
+    {"period_mult": "unit", "decay": 1.0},
+  ),
 ]
 IDS = [f"{s.family}-{sorted(want.items())}" for s, _, want in CASES]
 
@@ -65,7 +99,7 @@ def test_fast_paths_match_float64_and_the_general_formula(case):
   bounds = [100, 1000, 3000] if s.family != "cosine_restarts" else [10, 25, 47, 100, 300, 700]
   t = _steps(*bounds)
   if s.family == "cosine_restarts":
-    t = t[(t < 20000) | (t >= 2**24 - 1) & (t <= 2**24 + 1)]    # the Fraction reference is slow
+    t = t[(t < 20000) | (t >= 2**24 - 1) & (t <= 2**24 + 1)]  # the Fraction reference is slow
   fast = np.asarray(s(t), np.float64)
   assert_rel(fast, reference(t), rtol=1e-6)
   general = core.generalised(s)
@@ -78,26 +112,26 @@ def test_whole_int32_range_of_restarts_against_exact_starts():
   s = js.cosine_restarts(0.1, 1, period_mult=2.0, decay=0.5)
   starts = [2**i - 1 for i in range(1, 32)]
   t = np.array(sorted({x + d for x in starts for d in (-1, 0, 1) if 0 <= x + d <= T_MAX}), np.int64)
-  i = np.floor(np.log2(t + 1)).astype(np.int64)           # exact for these integers
+  i = np.floor(np.log2(t + 1)).astype(np.int64)  # exact for these integers
   start, length = 2.0**i - 1, 2.0**i
-  q = (start + length - t) / length                        # 1 − p, from the integers
-  expected = 0.1 * 0.5**i * np.sin(np.pi * q / 2) ** 2     # ½(1 + cos πp), without cancelling
+  q = (start + length - t) / length  # 1 − p, from the integers
+  expected = 0.1 * 0.5**i * np.sin(np.pi * q / 2) ** 2  # ½(1 + cos πp), without cancelling
   assert_rel(np.asarray(s(t), np.float64), expected, rtol=1e-6)
 
 
-GRAD_CASES = [   # (field, make(value), special value, step)
-    ("exponent", lambda k: js.cosine(0.1, 100, exponent=k), 1.0, 37),
-    ("exponent", lambda k: js.cosine(0.1, 100, exponent=k), 2.0, 81),
-    ("exponent", lambda k: js.cosine(0.1, 100, exponent=k), 0.5, 60),
-    ("power", lambda k: js.polynomial(0.1, 0.0, 100, power=k), 1.0, 50),
-    ("power", lambda k: js.polynomial(0.1, 0.0, 100, power=k), 2.0, 50),
-    ("exponent", lambda k: js.warmup_cosine(0.1, 10, 100, exponent=k), 1.0, 70),
-    ("period_mult", lambda m: js.cosine_restarts(0.1, 10, period_mult=m), 1.0, 77),
-    ("period_mult", lambda m: js.cosine_restarts(0.1, 10, period_mult=m), 2.0, 77),
-    ("period_mult", lambda m: js.cosine_restarts(0.1, 10, period_mult=m, decay=0.8), 1.5, 301),
-    ("decay", lambda d: js.cosine_restarts(0.1, 10, period_mult=2.0, decay=d), 1.0, 77),
-    ("decay", lambda d: js.cosine_restarts(0.1, 10, decay=d), 1.0, 77),
-    ("gamma", lambda g: js.multistep(0.1, [30, 60], g), 0.5, 65),
+GRAD_CASES = [  # (field, make(value), special value, step)
+  ("exponent", lambda k: js.cosine(0.1, 100, exponent=k), 1.0, 37),
+  ("exponent", lambda k: js.cosine(0.1, 100, exponent=k), 2.0, 81),
+  ("exponent", lambda k: js.cosine(0.1, 100, exponent=k), 0.5, 60),
+  ("power", lambda k: js.polynomial(0.1, 0.0, 100, power=k), 1.0, 50),
+  ("power", lambda k: js.polynomial(0.1, 0.0, 100, power=k), 2.0, 50),
+  ("exponent", lambda k: js.warmup_cosine(0.1, 10, 100, exponent=k), 1.0, 70),
+  ("period_mult", lambda m: js.cosine_restarts(0.1, 10, period_mult=m), 1.0, 77),
+  ("period_mult", lambda m: js.cosine_restarts(0.1, 10, period_mult=m), 2.0, 77),
+  ("period_mult", lambda m: js.cosine_restarts(0.1, 10, period_mult=m, decay=0.8), 1.5, 301),
+  ("decay", lambda d: js.cosine_restarts(0.1, 10, period_mult=2.0, decay=d), 1.0, 77),
+  ("decay", lambda d: js.cosine_restarts(0.1, 10, decay=d), 1.0, 77),
+  ("gamma", lambda g: js.multistep(0.1, [30, 60], g), 0.5, 65),
 ]
 
 
@@ -105,10 +139,10 @@ GRAD_CASES = [   # (field, make(value), special value, step)
 def test_gradient_at_the_special_value_matches_finite_differences(field, make, x, step):
   with jax.enable_x64(True):
     s = make(x)
-    assert s.specialisation or field == "gamma"       # multistep: its table of gamma^j, always
+    assert s.specialisation or field == "gamma"  # multistep: its table of gamma^j, always
     g = float(getattr(jax.grad(lambda s: s(step), allow_int=True)(s), field))
     h = 1e-6
-    if field == "period_mult" and x == 1.0:            # period_mult >= 1: one-sided
+    if field == "period_mult" and x == 1.0:  # period_mult >= 1: one-sided
       fd = (float(make(x + h)(step)) - float(s(step))) / h
     else:
       fd = (float(make(x + h)(step)) - float(make(x - h)(step))) / (2 * h)
@@ -123,13 +157,14 @@ def test_jit_specialises_and_only_crossing_a_special_value_retraces():
     return s(t)
 
   t = jnp.arange(0, 200, 7)
-  for k in (1.0, 1.0, 1.5, 1.7, 3.0, 2.0, 2.0):     # traces: exponent 1, general, 2
+  for k in (1.0, 1.0, 1.5, 1.7, 3.0, 2.0, 2.0):  # traces: exponent 1, general, 2
     out = f(js.cosine(0.1, 200, exponent=k), t)
     assert_rel(out, ref.cosine(np.asarray(t), 0.1, 200, exponent=k))
 
 
 def chex_max_traces(n):
   import chex
+
   return chex.assert_max_traces(n=n)
 
 
@@ -139,8 +174,11 @@ def test_a_jit_argument_at_a_special_value_runs_no_power():
   general = str(jax.make_jaxpr(lambda s, t: s(t))(js.cosine(0.1, 100, exponent=2.5), jnp.int32(3)))
   assert " exp " in general
   # the gradient at the special value still needs ln w, and gets it
-  grad = str(jax.make_jaxpr(jax.grad(lambda s, t: s(t), allow_int=True))(
-      js.cosine(0.1, 100, exponent=2.0), jnp.int32(3)))
+  grad = str(
+    jax.make_jaxpr(jax.grad(lambda s, t: s(t), allow_int=True))(
+      js.cosine(0.1, 100, exponent=2.0), jnp.int32(3)
+    )
+  )
   assert " log " in grad
 
 
@@ -188,15 +226,16 @@ def test_stack_keeps_each_settings_formula_and_equals_a_loop_bit_for_bit():
 def test_traced_construction_takes_the_general_formulas():
   t = jnp.array([0, 25, 50, 99])
   out = jax.jit(jax.vmap(lambda k: js.cosine(0.1, 100, exponent=k)(t)))(jnp.array([1.0, 2.0]))
-  for row, k in zip(np.asarray(out), (1.0, 2.0)):
+  for row, k in zip(np.asarray(out), (1.0, 2.0), strict=True):
     assert_rel(row, ref.cosine(np.asarray(t), 0.1, 100, exponent=k))
   seen = []
   jax.jit(lambda k: seen.append(js.cosine(0.1, 100, exponent=k).specialisation) or k)(1.0)
-  assert seen == [None]              # nothing special is known about a traced value
+  assert seen == [None]  # nothing special is known about a traced value
 
 
 def test_a_restore_into_a_template_of_other_special_values_is_right():
   from flax import serialization
+
   saved = js.cosine(0.1, 100, exponent=2.0)
   template = js.cosine(0.5, 100, exponent=1.0)
   restored = serialization.from_bytes(template, serialization.to_bytes(saved))
@@ -206,11 +245,16 @@ def test_a_restore_into_a_template_of_other_special_values_is_right():
 
 
 def test_a_schedule_rebuilt_inside_a_scan_keeps_its_structure():
-  for s in [js.cosine(0.1, 100), js.polynomial(0.1, 0.0, 100, 2.0),
-            js.cosine_restarts(0.1, 10, decay=0.9)]:
+  for s in [
+    js.cosine(0.1, 100),
+    js.polynomial(0.1, 0.0, 100, 2.0),
+    js.cosine_restarts(0.1, 10, decay=0.9),
+  ]:
+
     def body(s, _):
       s = s.replace(init_value=s.init_value * 0.5)
       return s, s(5)
+
     _, got = jax.lax.scan(body, s, None, length=3)
     want = [float(s.replace(init_value=0.1 * 0.5**k)(5)) for k in (1, 2, 3)]
     assert_rel(got, want, rtol=1e-6)
@@ -228,7 +272,8 @@ def test_a_schedule_from_a_trace_gets_host_tables_when_a_batch_specialises_it():
   assert _special(batch) == _special(host) == {"period_mult": "table"}
   t = _steps(10, 30, 70, 150)
   np.testing.assert_array_equal(np.asarray(batch(t)), np.asarray(host(t)))
-  grad = lambda b: np.asarray(jax.grad(lambda b: b(jnp.asarray([77, 301])).sum(),
-                                       allow_int=True)(b).period_mult)
+  grad = lambda b: np.asarray(
+    jax.grad(lambda b: b(jnp.asarray([77, 301])).sum(), allow_int=True)(b).period_mult
+  )
   np.testing.assert_array_equal(grad(batch), grad(host))
   assert np.all(grad(host) != 0)

@@ -2,6 +2,7 @@
 found by hostile inputs is a test here. The rule: a schedule, or a ValueError/TypeError that names
 the field (and, for out-of-range numbers, shows the value as the user wrote it). Never
 OverflowError/RecursionError."""
+
 import json
 
 import jax
@@ -12,19 +13,19 @@ import pytest
 import jaxsched as js
 from jaxsched import _convert, core
 
-HUGE = 2**1024            # a Python int that no float can hold
+HUGE = 2**1024  # a Python int that no float can hold
 
 # --- overflow: never a bare OverflowError -----------------------------------------------------------
 
 OVERFLOW = [
-    (lambda: js.exponential(HUGE, 0.5), "exponential: init_value"),
-    (lambda: js.inverse_time(1.0, HUGE), "inverse_time: decay_rate"),
-    (lambda: js.one_cycle(0.1, 100, pct_start=HUGE), "one_cycle: pct_start"),
-    (lambda: js.reduce_on_plateau(factor=HUGE), "reduce_on_plateau: factor"),
-    (lambda: js.reduce_on_plateau(patience=HUGE), "reduce_on_plateau: patience"),
-    (lambda: js.step(0.1, HUGE, 0.5), "step: step_size"),
-    (lambda: js.piecewise([1], [0.1, HUGE]), "piecewise: values[1]"),
-    (lambda: js.multistep(0.1, [1, HUGE], 0.5), "multistep: milestones[1]"),
+  (lambda: js.exponential(HUGE, 0.5), "exponential: init_value"),
+  (lambda: js.inverse_time(1.0, HUGE), "inverse_time: decay_rate"),
+  (lambda: js.one_cycle(0.1, 100, pct_start=HUGE), "one_cycle: pct_start"),
+  (lambda: js.reduce_on_plateau(factor=HUGE), "reduce_on_plateau: factor"),
+  (lambda: js.reduce_on_plateau(patience=HUGE), "reduce_on_plateau: patience"),
+  (lambda: js.step(0.1, HUGE, 0.5), "step: step_size"),
+  (lambda: js.piecewise([1], [0.1, HUGE]), "piecewise: values[1]"),
+  (lambda: js.multistep(0.1, [1, HUGE], 0.5), "multistep: milestones[1]"),
 ]
 
 
@@ -34,34 +35,34 @@ def test_huge_values_are_a_named_value_error_not_overflow_error(build, names):
     build()
   message = str(info.value)
   assert names in message
-  assert "(an integer of" in message       # the value as written, shortened, not "inf"
+  assert "(an integer of" in message  # the value as written, shortened, not "inf"
   assert "inf" not in message.replace("finite", "")
 
 
 # --- types: complex, strings, bools, non-bool flags ---------------------------------------------------
 
 TYPES = [
-    (lambda: js.constant(1 + 2j), "constant: value", "complex"),
-    (lambda: js.exponential(np.complex64(0.5), 0.9), "exponential: init_value", "complex"),
-    (lambda: js.constant(np.array([0.5 + 0j])[0]), "constant: value", "complex"),
-    (lambda: js.constant(np.array("0.5")), "constant: value", "string"),
-    (lambda: js.constant("0.5"), "constant: value", "string"),
-    (lambda: js.constant(b"0.5"), "constant: value", "string"),
-    (lambda: js.piecewise([1], ["0.1", "0.2"]), "piecewise: values[0]", "string"),
-    (lambda: js.piecewise(np.array(["1"]), [0.1, 0.2]), "piecewise: boundaries", "string"),
-    (lambda: js.constant(np.array(True)), "constant: value", "bool"),
-    (lambda: js.constant(np.bool_(True)), "constant: value", "bool"),
-    (lambda: js.constant(True), "constant: value", "bool"),
-    (lambda: js.piecewise([1], [0.1, True]), "piecewise: values[1]", "bool"),
-    (lambda: js.multistep(0.1, [1, True], 0.5), "multistep: milestones[1]", "bool"),
-    (lambda: js.step(0.1, np.array(True), 0.5), "step: step_size", "bool"),
-    (lambda: js.constant(None), "constant: value", "None"),
-    (lambda: js.constant(object()), "constant: value", "real number"),
-    (lambda: js.exponential(0.1, 0.9, staircase=1), "exponential: staircase", "bool"),
-    (lambda: js.exponential(0.1, 0.9, staircase=0), "exponential: staircase", "bool"),
-    (lambda: js.exponential(0.1, 0.9, staircase="yes"), "exponential: staircase", "bool"),
-    (lambda: js.per_epoch(js.constant(1.0), 10, fractional=1.0), "per_epoch: fractional", "bool"),
-    (lambda: js.cyclic(0.1, 1.0, 10, mode=1), "cyclic: mode", "string"),
+  (lambda: js.constant(1 + 2j), "constant: value", "complex"),
+  (lambda: js.exponential(np.complex64(0.5), 0.9), "exponential: init_value", "complex"),
+  (lambda: js.constant(np.array([0.5 + 0j])[0]), "constant: value", "complex"),
+  (lambda: js.constant(np.array("0.5")), "constant: value", "string"),
+  (lambda: js.constant("0.5"), "constant: value", "string"),
+  (lambda: js.constant(b"0.5"), "constant: value", "string"),
+  (lambda: js.piecewise([1], ["0.1", "0.2"]), "piecewise: values[0]", "string"),
+  (lambda: js.piecewise(np.array(["1"]), [0.1, 0.2]), "piecewise: boundaries", "string"),
+  (lambda: js.constant(np.array(True)), "constant: value", "bool"),
+  (lambda: js.constant(np.bool_(True)), "constant: value", "bool"),
+  (lambda: js.constant(True), "constant: value", "bool"),
+  (lambda: js.piecewise([1], [0.1, True]), "piecewise: values[1]", "bool"),
+  (lambda: js.multistep(0.1, [1, True], 0.5), "multistep: milestones[1]", "bool"),
+  (lambda: js.step(0.1, np.array(True), 0.5), "step: step_size", "bool"),
+  (lambda: js.constant(None), "constant: value", "None"),
+  (lambda: js.constant(object()), "constant: value", "real number"),
+  (lambda: js.exponential(0.1, 0.9, staircase=1), "exponential: staircase", "bool"),
+  (lambda: js.exponential(0.1, 0.9, staircase=0), "exponential: staircase", "bool"),
+  (lambda: js.exponential(0.1, 0.9, staircase="yes"), "exponential: staircase", "bool"),
+  (lambda: js.per_epoch(js.constant(1.0), 10, fractional=1.0), "per_epoch: fractional", "bool"),
+  (lambda: js.cyclic(0.1, 1.0, 10, mode=1), "cyclic: mode", "string"),
 ]
 
 
@@ -97,10 +98,12 @@ def test_underflow_shows_the_value_as_written():
   with pytest.raises(ValueError) as info:
     js.exponential(1.0, 1e-40)
   message = str(info.value)
-  assert "exponential: gamma" in message and "got 1e-40" in message and "underflows float32" in message
+  assert (
+    "exponential: gamma" in message and "got 1e-40" in message and "underflows float32" in message
+  )
   assert "got 0.0" not in message
   with pytest.raises(ValueError, match="got 1e-40"):
-    js.exponential(1.0, np.float32(1e-40))          # a subnormal float32, as its own repr
+    js.exponential(1.0, np.float32(1e-40))  # a subnormal float32, as its own repr
   with pytest.raises(ValueError, match=r"values\[2\] .* got 1e-45"):
     js.piecewise([1, 2], np.array([0.1, 0.2, 1e-45]))
   # the smallest normal float32 and 0 are fine
@@ -130,7 +133,7 @@ def test_dividing_by_a_tiny_number_names_the_divisor():
 def test_numpy_defers_to_schedule_arithmetic():
   s = js.constant(1.0)
   with pytest.raises(TypeError):
-    np.array([2.0]) * s                    # was: a NumPy object array of schedules
+    np.array([2.0]) * s  # was: a NumPy object array of schedules
   with pytest.raises(TypeError):
     s * np.array([2.0])
   for c in (np.float64(2.0), np.float32(2.0), np.array(2.0)):
@@ -153,20 +156,27 @@ def test_join_with_junk_arguments_names_schedules():
 
 
 FROM_CONFIG = [
-    ({"family": []}, TypeError, "'family' must be a string"),
-    ({"family": {"a": 1}}, TypeError, "'family' must be a string"),
-    ({"family": None}, TypeError, "'family' must be a string"),
-    ([{"family": "constant", "value": 1.0}], TypeError, "must be a schedule config"),
-    ({"family": "clip", "schedule": 5}, TypeError, "clip: schedule must be a schedule config"),
-    ({"family": "join", "schedules": [5], "boundaries": []}, TypeError, r"join: schedules\[0\]"),
-    ({"family": "join", "schedules": 5, "boundaries": []}, TypeError, "join: schedules must be a list"),
-    ({"family": "join", "schedules": [], "boundaries": []}, ValueError, "join: schedules must hold"),
-    ({"family": "exponential", "init_value": 1.0}, ValueError, "exponential: .*'gamma'"),
-    ({"family": "constant", "value": "0.5"}, TypeError, "constant: value"),
-    ({"family": "constant", "value": [1.0]}, ValueError, "constant: value must be a scalar"),
-    ({"family": "constant", "value": {"family": "constant"}}, TypeError, "constant: value"),
-    ({"family": "step", "init_value": 1, "step_size": 2**1024, "gamma": 0.5}, ValueError,
-     "step: step_size must be an integer in"),
+  ({"family": []}, TypeError, "'family' must be a string"),
+  ({"family": {"a": 1}}, TypeError, "'family' must be a string"),
+  ({"family": None}, TypeError, "'family' must be a string"),
+  ([{"family": "constant", "value": 1.0}], TypeError, "must be a schedule config"),
+  ({"family": "clip", "schedule": 5}, TypeError, "clip: schedule must be a schedule config"),
+  ({"family": "join", "schedules": [5], "boundaries": []}, TypeError, r"join: schedules\[0\]"),
+  (
+    {"family": "join", "schedules": 5, "boundaries": []},
+    TypeError,
+    "join: schedules must be a list",
+  ),
+  ({"family": "join", "schedules": [], "boundaries": []}, ValueError, "join: schedules must hold"),
+  ({"family": "exponential", "init_value": 1.0}, ValueError, "exponential: .*'gamma'"),
+  ({"family": "constant", "value": "0.5"}, TypeError, "constant: value"),
+  ({"family": "constant", "value": [1.0]}, ValueError, "constant: value must be a scalar"),
+  ({"family": "constant", "value": {"family": "constant"}}, TypeError, "constant: value"),
+  (
+    {"family": "step", "init_value": 1, "step_size": 2**1024, "gamma": 0.5},
+    ValueError,
+    "step: step_size must be an integer in",
+  ),
 ]
 
 
@@ -184,12 +194,12 @@ def _nested_clips(n):
 
 
 def test_nesting_limit_is_a_value_error_at_construction():
-  deepest = _nested_clips(core.MAX_DEPTH - 1)     # 64 schedules deep: allowed, and it works
+  deepest = _nested_clips(core.MAX_DEPTH - 1)  # 64 schedules deep: allowed, and it works
   assert core.nesting_depth(deepest) == core.MAX_DEPTH
   assert float(deepest(3)) == 0.5
   assert js.from_config(deepest.to_config()) == deepest
   with pytest.raises(ValueError) as info:
-    _nested_clips(90)                             # was: RecursionError when called
+    _nested_clips(90)  # was: RecursionError when called
   message = str(info.value)
   assert "clip" in message and f"limit of {core.MAX_DEPTH}" in message and "65 deep" in message
 
@@ -201,7 +211,7 @@ def test_from_config_depth_2000_is_a_value_error_about_depth():
   with pytest.raises(ValueError, match=f"nested deeper than the limit of {core.MAX_DEPTH}"):
     js.from_config(config)
   wide = {"family": "product", "schedules": [{"family": "constant", "value": 0.5}] * 500}
-  assert js.from_config(wide).to_config() == wide     # width is not depth
+  assert js.from_config(wide).to_config() == wide  # width is not depth
 
 
 def test_cli_spec_nested_100_deep_is_a_one_line_error():
@@ -218,16 +228,16 @@ def test_cli_spec_nested_100_deep_is_a_one_line_error():
 # --- reduce_on_plateau construction ----------------------------------------------------------------------
 
 PLATEAU = [
-    (dict(factor=1 + 0j), TypeError, "factor"),
-    (dict(factor=np.array("0.5")), TypeError, "factor"),
-    (dict(factor=np.array(True)), TypeError, "factor"),
-    (dict(patience=np.bool_(True)), TypeError, "patience"),
-    (dict(cooldown=2**70), ValueError, "cooldown must be an integer in [0, 2^31-1]"),
-    (dict(min_scale=1e-40), ValueError, "min_scale must be 0 or at least"),
-    (dict(threshold=1e300), ValueError, "threshold must be finite in float32"),
-    (dict(mode=np.array([1.0, 2.0])), TypeError, "mode must be one of ['min', 'max']"),   # fuzz
-    (dict(threshold_mode=1), TypeError, "threshold_mode must be one of ['rel', 'abs']"),
-    (dict(mode="mni"), ValueError, "did you mean 'min'?"),
+  (dict(factor=1 + 0j), TypeError, "factor"),
+  (dict(factor=np.array("0.5")), TypeError, "factor"),
+  (dict(factor=np.array(True)), TypeError, "factor"),
+  (dict(patience=np.bool_(True)), TypeError, "patience"),
+  (dict(cooldown=2**70), ValueError, "cooldown must be an integer in [0, 2^31-1]"),
+  (dict(min_scale=1e-40), ValueError, "min_scale must be 0 or at least"),
+  (dict(threshold=1e300), ValueError, "threshold must be finite in float32"),
+  (dict(mode=np.array([1.0, 2.0])), TypeError, "mode must be one of ['min', 'max']"),  # fuzz
+  (dict(threshold_mode=1), TypeError, "threshold_mode must be one of ['rel', 'abs']"),
+  (dict(mode="mni"), ValueError, "did you mean 'min'?"),
 ]
 
 
@@ -243,7 +253,7 @@ def test_plateau_construction_goes_through_the_one_path(kwargs, error, message):
 
 def test_convert_api_returns_float64_and_int64():
   r = _convert.host_real("f", "x", [0.1, 2], 1)
-  assert r.dtype == np.float64 and r.tolist() == [0.1, 2.0]     # the doubles as written
+  assert r.dtype == np.float64 and r.tolist() == [0.1, 2.0]  # the doubles as written
   c = _convert.host_count("f", "n", [3.0, np.int64(4)], 1)
   assert c.dtype == np.int64 and c.tolist() == [3, 4]
   assert _convert.host_count("f", "n", 2**31 - 1).item() == 2**31 - 1
@@ -266,12 +276,17 @@ GAMMAS = np.linspace(0.5, 0.99, 14)
 def _replace(batch, field, value):
   """A traced hyperparameter update (what a hypergradient step does): same structure, new leaf.
   (A real field is one leaf, or a (hi, lo) pair whose lo becomes 0.)"""
+
   def swap(path, x):
     key = jax.tree_util.keystr(path)
     if not key.startswith(f".{field}"):
       return x
-    return value.astype(x.dtype) if key in (f".{field}", f".{field}.hi", f".{field}[0]") else \
-        jnp.zeros_like(x)
+    return (
+      value.astype(x.dtype)
+      if key in (f".{field}", f".{field}.hi", f".{field}[0]")
+      else jnp.zeros_like(x)
+    )
+
   return jax.tree_util.tree_map_with_path(swap, batch)
 
 
@@ -285,8 +300,8 @@ def _hyper_step(batch, delta):
 def test_checked_mode_names_failing_rows_and_values():
   batch = js.stack([js.exponential(1.0, float(g)) for g in GAMMAS])
   delta = np.zeros(14, np.float32)
-  delta[5] = np.float32(GAMMAS[5]) + np.float32(0.25)      # row 5 becomes -0.25
-  delta[11] = np.float32(GAMMAS[11])                        # row 11 becomes 0.0
+  delta[5] = np.float32(GAMMAS[5]) + np.float32(0.25)  # row 5 becomes -0.25
+  delta[11] = np.float32(GAMMAS[11])  # row 11 becomes 0.0
   err, out = _hyper_step(batch, jnp.asarray(delta))
   message = err.get()
   assert message.startswith("exponential: gamma must be > 0; rows 5 (-0.25), 11 (0.0)"), message
@@ -301,7 +316,7 @@ def test_checked_mode_names_failing_rows_and_values():
   assert message.startswith("exponential: gamma must be > 0; row 3 (")
   assert "," not in message.split("(`check`")[0].split("row 3")[1]
 
-  delta = np.full(14, 2.0, np.float32)                      # every row fails: capped at 8
+  delta = np.full(14, 2.0, np.float32)  # every row fails: capped at 8
   message = _hyper_step(batch, jnp.asarray(delta))[0].get()
   shown = message.split("; rows ")[1].split(", and")[0].split(", ")
   assert [int(r.split(" ")[0]) for r in shown] == list(range(core.ROWS_SHOWN))

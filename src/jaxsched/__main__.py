@@ -1,4 +1,5 @@
 """``python -m jaxsched``: the command line (see ``jaxsched.cli``)."""
+
 import sys
 
 from jaxsched.cli import main

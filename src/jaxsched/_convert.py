@@ -17,6 +17,7 @@ The rules, written once:
 Values that are already traced (inside ``jit``/``vmap``) are not concrete and never come here:
 the checked mode (``jaxsched.validate``) covers them.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -76,18 +77,27 @@ def _scalars(family: str, name: str, x, rank: int, kind: str):
     if isinstance(v, jax.core.Tracer):
       raise TypeError(f"{family}: {where} must be a concrete number here, got a traced value")
     if v is None or isinstance(v, _BOOLS) or isinstance(v, _STRINGS) or isinstance(v, _COMPLEX):
-      what = ("None" if v is None else "a bool" if isinstance(v, _BOOLS) else
-              "a string" if isinstance(v, _STRINGS) else "a complex number")
-      raise TypeError(f"{family}: {where} must be {_kind_words(kind)}, not {what}; got "
-                      f"{written(v)}")
+      what = (
+        "None"
+        if v is None
+        else "a bool"
+        if isinstance(v, _BOOLS)
+        else "a string"
+        if isinstance(v, _STRINGS)
+        else "a complex number"
+      )
+      raise TypeError(
+        f"{family}: {where} must be {_kind_words(kind)}, not {what}; got {written(v)}"
+      )
     if isinstance(v, (np.ndarray, jax.Array)) and np.ndim(v) + depth > rank:
       shape = "a scalar" if rank == 0 else "a 1-D sequence"
       raise ValueError(f"{family}: {name} must be {shape}, got shape {np.shape(x)}")
   return flat
 
 
-def _host_array(family: str, name: str, x, rank: int, kind: str,
-                dtype=np.float64) -> tuple[np.ndarray, list]:
+def _host_array(
+  family: str, name: str, x, rank: int, kind: str, dtype=np.float64
+) -> tuple[np.ndarray, list]:
   """``(array, leaves)``: the value as a NumPy array of a real dtype, and the leaves as written."""
   if isinstance(x, jax.core.Tracer):
     raise TypeError(f"{family}: {name} must be a concrete number here, got a traced value")
@@ -100,8 +110,7 @@ def _host_array(family: str, name: str, x, rank: int, kind: str,
       for i, v in enumerate(leaves):
         if isinstance(v, int) and not 0 <= v <= INT32_MAX:
           where = _where(name, i if rank and isinstance(x, (list, tuple)) else None)
-          raise ValueError(f"{family}: {where} must be an integer in [0, 2^31-1], got "
-                           f"{written(v)}")
+          raise ValueError(f"{family}: {where} must be an integer in [0, 2^31-1], got {written(v)}")
     else:
       for i, v in enumerate(leaves):
         if isinstance(v, int):
@@ -113,19 +122,20 @@ def _host_array(family: str, name: str, x, rank: int, kind: str,
     try:
       arr = np.asarray(x)
     except (TypeError, ValueError, OverflowError):
-      raise TypeError(f"{family}: {name} must be {_kind_words(kind)}"
-                      f"{'' if rank == 0 else ' or a 1-D sequence of them'}, got "
-                      f"{written(x)}") from None
+      raise TypeError(
+        f"{family}: {name} must be {_kind_words(kind)}"
+        f"{'' if rank == 0 else ' or a 1-D sequence of them'}, got "
+        f"{written(x)}"
+      ) from None
   dtype = arr.dtype
   if dtype.kind == "b":
-    raise TypeError(f"{family}: {name} must be {_kind_words(kind)}, not a bool; got "
-                    f"{written(x)}")
+    raise TypeError(f"{family}: {name} must be {_kind_words(kind)}, not a bool; got {written(x)}")
   if dtype.kind in "USa":
-    raise TypeError(f"{family}: {name} must be {_kind_words(kind)}, not a string; got "
-                    f"{written(x)}")
+    raise TypeError(f"{family}: {name} must be {_kind_words(kind)}, not a string; got {written(x)}")
   if dtype.kind == "c":
-    raise TypeError(f"{family}: {name} must be {_kind_words(kind)}, not a complex number; got "
-                    f"{written(x)}")
+    raise TypeError(
+      f"{family}: {name} must be {_kind_words(kind)}, not a complex number; got {written(x)}"
+    )
   if dtype.kind == "O":
     try:
       arr = np.vectorize(float, otypes=[np.float64])(arr) if arr.size else arr.astype(np.float64)
@@ -133,8 +143,11 @@ def _host_array(family: str, name: str, x, rank: int, kind: str,
       raise ValueError(f"{family}: {name} {_overflow(dtype, written(x))}") from None
     except (TypeError, ValueError):
       raise TypeError(f"{family}: {name} must be {_kind_words(kind)}, got {written(x)}") from None
-  elif dtype.kind not in "iuf" and not np.issubdtype(dtype, np.floating) and not (
-      dtype.kind == "V" and jax.numpy.issubdtype(dtype, jax.numpy.floating)):  # bfloat16 & co
+  elif (
+    dtype.kind not in "iuf"
+    and not np.issubdtype(dtype, np.floating)
+    and not (dtype.kind == "V" and jax.numpy.issubdtype(dtype, jax.numpy.floating))
+  ):  # bfloat16 & co
     raise TypeError(f"{family}: {name} must be {_kind_words(kind)}, got dtype {dtype}")
   if arr.ndim != rank:
     shape = "a scalar" if rank == 0 else "a 1-D sequence"
@@ -144,8 +157,10 @@ def _host_array(family: str, name: str, x, rank: int, kind: str,
 
 def _overflow(dtype, shown: str) -> str:
   tname = np.dtype(dtype).name
-  return (f"must be finite in {tname} (|x| <= {str(np.finfo(dtype).max)}); got {shown}, which "
-          f"overflows {tname}")
+  return (
+    f"must be finite in {tname} (|x| <= {str(np.finfo(dtype).max)}); got {shown}, which "
+    f"overflows {tname}"
+  )
 
 
 def _leaf(x, leaves, i):
@@ -176,11 +191,13 @@ def host_real(family: str, name: str, x, rank: int = 0, *, dtype=np.float32) -> 
   finfo = np.finfo(dtype)
   tname = np.dtype(dtype).name
   checks = (
-      (~np.isfinite(host), "must be finite, got {}"),
-      (~np.isfinite(stored), _overflow(dtype, "{}")),
-      ((host != 0) & (np.abs(stored) < finfo.smallest_normal),
-       f"must be 0 or at least {str(finfo.smallest_normal)} in magnitude ({tname}'s smallest "
-       f"normal number); got {{}}, which underflows {tname}"),
+    (~np.isfinite(host), "must be finite, got {}"),
+    (~np.isfinite(stored), _overflow(dtype, "{}")),
+    (
+      (host != 0) & (np.abs(stored) < finfo.smallest_normal),
+      f"must be 0 or at least {str(finfo.smallest_normal)} in magnitude ({tname}'s smallest "
+      f"normal number); got {{}}, which underflows {tname}",
+    ),
   )
   for mask, words in checks:
     i = _first_bad(mask)
@@ -190,8 +207,9 @@ def host_real(family: str, name: str, x, rank: int = 0, *, dtype=np.float32) -> 
   return host
 
 
-def host_count(family: str, name: str, x, rank: int = 0, *,
-               what: str = "a non-negative integer step count") -> np.ndarray:
+def host_count(
+  family: str, name: str, x, rank: int = 0, *, what: str = "a non-negative integer step count"
+) -> np.ndarray:
   """``x`` as an int64 NumPy array of ``rank`` dims, every element a whole number in
   ``[0, 2^31-1]`` (floats such as ``3.0`` are accepted when whole). Errors as in ``host_real``;
   ``what`` names the kind of number in messages."""
@@ -202,15 +220,19 @@ def host_count(family: str, name: str, x, rank: int = 0, *,
       whole = np.isfinite(host) & (host == np.round(host))
     i = _first_bad(~whole)
     if i is not None:
-      raise ValueError(f"{family}: {_where(name, i if rank else None)} must be {what}, got "
-                       f"{written(_leaf(x, leaves, i))}")
+      raise ValueError(
+        f"{family}: {_where(name, i if rank else None)} must be {what}, got "
+        f"{written(_leaf(x, leaves, i))}"
+      )
     out_of_range = (host < 0) | (host > INT32_MAX)
   else:
     out_of_range = (arr < 0) | (arr > INT32_MAX)
   i = _first_bad(out_of_range)
   if i is not None:
-    raise ValueError(f"{family}: {_where(name, i if rank else None)} must be an integer in "
-                     f"[0, 2^31-1], got {written(_leaf(x, leaves, i))}")
+    raise ValueError(
+      f"{family}: {_where(name, i if rank else None)} must be an integer in "
+      f"[0, 2^31-1], got {written(_leaf(x, leaves, i))}"
+    )
   return arr.astype(np.int64)
 
 
@@ -228,20 +250,23 @@ def static_flag(family: str, name: str, x, choices):
   if _is_flag(choices):
     if isinstance(x, _BOOLS):
       return bool(x)
-    raise TypeError(f"{family}: {name} must be one of [False, True] (a bool), got {written(x)}"
-                    f" of type {type(x).__name__}")
+    raise TypeError(
+      f"{family}: {name} must be one of [False, True] (a bool), got {written(x)}"
+      f" of type {type(x).__name__}"
+    )
   if all(isinstance(c, str) for c in choices):
     if not isinstance(x, str):
-      raise TypeError(f"{family}: {name} must be one of {list(choices)} (a string), got "
-                      f"{written(x)} of type {type(x).__name__}")
+      raise TypeError(
+        f"{family}: {name} must be one of {list(choices)} (a string), got "
+        f"{written(x)} of type {type(x).__name__}"
+      )
     x = str(x)
     if x not in choices:
       close = difflib.get_close_matches(x, choices, n=1)
       hint = f" (did you mean {close[0]!r}?)" if close else ""
-      raise ValueError(f"{family}: {name} must be one of {list(choices)}, got "
-                       f"{written(x)}{hint}")
+      raise ValueError(f"{family}: {name} must be one of {list(choices)}, got {written(x)}{hint}")
     return x
-  for c in choices:       # mixed choices: equal value and type (so 1 is not True)
+  for c in choices:  # mixed choices: equal value and type (so 1 is not True)
     if type(c) is type(x) and c == x:
       return x
   raise ValueError(f"{family}: {name} must be one of {list(choices)}, got {written(x)}")

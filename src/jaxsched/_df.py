@@ -15,6 +15,7 @@ Every routine works for float32 and float64 alike. Splitting for exact products 
 instead of Dekker's ``(2^s+1)·a`` trick, so a compiler that contracts ``a*b - c`` into an FMA cannot
 break it.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,17 +28,19 @@ import numpy as np
 
 class DF(NamedTuple):
   """``hi + lo`` with ``|lo| <= ulp(hi)/2`` (after normalisation). A NamedTuple, so it is a pytree."""
+
   hi: jax.Array
   lo: jax.Array
 
 
 # --- host side: exact splitting of Python/NumPy doubles --------------------------------------------
 
+
 def split_host(x, dtype) -> tuple[np.ndarray, np.ndarray]:
   """Splits a float64 value (or array) into ``hi = dtype(x)`` and ``lo = dtype(x - hi)``."""
   x = np.asarray(x, np.float64)
-  with np.errstate(invalid="ignore", over="ignore"):   # a double past float32's range: hi = inf,
-    hi = x.astype(dtype)                               # which validation reports as not finite
+  with np.errstate(invalid="ignore", over="ignore"):  # a double past float32's range: hi = inf,
+    hi = x.astype(dtype)  # which validation reports as not finite
     lo = (x - hi.astype(np.float64)).astype(dtype)
   lo = np.where(np.isfinite(hi), lo, np.zeros_like(lo))
   return hi, lo
@@ -62,6 +65,7 @@ def const(x, dtype) -> DF:
 # (negation is exact and rounding is sign-symmetric) in a form the simplifier leaves alone;
 # tests/test_df.py shows the textbook form failing and these holding.
 
+
 def two_sum(a, b) -> DF:
   s = a + b
   bb = -(a - s)
@@ -74,16 +78,17 @@ def fast_two_sum(a, b) -> DF:
   return DF(s, (a - s) + b)
 
 
-_MASKS = {np.dtype(np.float32): (np.uint32, 0xFFFFF000),            # keeps 12 of 24 significant bits
-          np.dtype(np.float64): (np.uint64, 0xFFFFFFFFF8000000)}    # keeps 26 of 53
+_MASKS = {
+  np.dtype(np.float32): (np.uint32, 0xFFFFF000),  # keeps 12 of 24 significant bits
+  np.dtype(np.float64): (np.uint64, 0xFFFFFFFFF8000000),
+}  # keeps 26 of 53
 
 
 def _split(a):
   """``a = big + small`` with each half short enough that products of halves are exact."""
   utype, mask = _MASKS[np.dtype(a.dtype)]
-  a0 = jax.lax.stop_gradient(a)       # the split point carries no derivative; ``a - big`` carries all
-  big = jax.lax.bitcast_convert_type(
-      jax.lax.bitcast_convert_type(a0, utype) & utype(mask), a.dtype)
+  a0 = jax.lax.stop_gradient(a)  # the split point carries no derivative; ``a - big`` carries all
+  big = jax.lax.bitcast_convert_type(jax.lax.bitcast_convert_type(a0, utype) & utype(mask), a.dtype)
   return big, a - big
 
 
@@ -103,6 +108,7 @@ def two_prod(a, b) -> DF:
 
 # --- arithmetic on pairs -----------------------------------------------------------------------------
 
+
 def of(x, dtype=None) -> DF:
   """A DF from a DF or a plain float array (exact: ``lo = 0``)."""
   if isinstance(x, DF):
@@ -118,7 +124,7 @@ def from_int(n, dtype) -> DF:
     return of(n.astype(dtype))
   if np.dtype(dtype) == np.float64:
     return of(n.astype(dtype))
-  high = (n >> 12) << 12                    # at most 36 significant bits left, so at most 24 here
+  high = (n >> 12) << 12  # at most 36 significant bits left, so at most 24 here
   return fast_two_sum(high.astype(dtype), (n - high).astype(dtype))
 
 
@@ -186,8 +192,8 @@ def log(x: DF) -> DF:
   low = mant < math.sqrt(0.5)
   mant = jnp.where(low, mant * 2, mant)
   e = jnp.where(low, e - 1, e)
-  lo = jnp.ldexp(x.lo, -e)                        # x/2^e = mant + lo, exactly
-  num = two_sum(mant - 1, lo)                     # mant − 1 is exact
+  lo = jnp.ldexp(x.lo, -e)  # x/2^e = mant + lo, exactly
+  num = two_sum(mant - 1, lo)  # mant − 1 is exact
   den = add(two_sum(mant, const(1.0, dtype).hi), of(lo))
   s = div(num, den)
   log_mant = scale(mul(s, poly(mul(s, s), _ATANH_COEFFS)), 2)
@@ -239,8 +245,8 @@ def log_pair(x: DF) -> DF:
   low = mant < math.sqrt(0.5)
   mant = jnp.where(low, mant * 2, mant)
   e = jnp.where(low, e - 1, e)
-  lo = x.lo * pow2(-e, dtype)                    # x/2^e = mant + lo
-  num = mant - 1                                  # exact (Sterbenz)
+  lo = x.lo * pow2(-e, dtype)  # x/2^e = mant + lo
+  num = mant - 1  # exact (Sterbenz)
   den = two_sum(mant, jnp.ones_like(mant))
   den_lo = den.lo + lo
   s_hi = (num + lo) / den.hi
@@ -273,7 +279,7 @@ def floor_int(x: DF, cap):
 def exp(x: DF):
   """``exp(hi + lo)`` rounded to one float: the pair's ``lo`` enters to first order."""
   e = jnp.exp(x.hi)
-  return jnp.where(jnp.isinf(e), e, e + e * x.lo)   # inf·lo could be inf − inf
+  return jnp.where(jnp.isinf(e), e, e + e * x.lo)  # inf·lo could be inf − inf
 
 
 def expm1(x: DF):

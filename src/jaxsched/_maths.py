@@ -19,6 +19,7 @@ The rules that make float32 results trustworthy at float32 cost (README, "Number
 Per-step code is straight-line: no ``lax.cond`` or loops, so it fuses and vmaps without control flow.
 Float steps (fractional epochs) take the same code paths; only their exactness is the user's.
 """
+
 from __future__ import annotations
 
 import math
@@ -42,6 +43,7 @@ class FracStep(NamedTuple):
   """A fractional step carried as a float pair ``hi + lo`` (``per_epoch(..., fractional=True)``
   gives its child ``t / steps_per_epoch`` this way, so ``gamma^(t/k)`` keeps its precision).
   Families that do not read pairs (``step_form`` other than "pair") get ``hi + lo`` rounded."""
+
   hi: jax.Array
   lo: jax.Array
 
@@ -70,7 +72,7 @@ def _host_step(step):
   if isinstance(step, int):
     return jnp.asarray(min(max(step, 0), INT32_MAX), jnp.int32)
   a = np.asarray(step)
-  if a.dtype == object:            # Python ints past int64 in a list
+  if a.dtype == object:  # Python ints past int64 in a list
     a = np.asarray(np.frompyfunc(_clamp_python, 1, 1)(a).tolist())
   kind = a.dtype.kind
   if kind in "iu":
@@ -96,8 +98,9 @@ def as_step(step):
   if not isinstance(step, (jax.Array, jax.core.Tracer)) or isinstance(step, np.ndarray):
     return _host_step(step)
   t = step
-  if t.dtype == jnp.bool_ or not (jnp.issubdtype(t.dtype, jnp.integer)
-                                  or jnp.issubdtype(t.dtype, jnp.floating)):
+  if t.dtype == jnp.bool_ or not (
+    jnp.issubdtype(t.dtype, jnp.integer) or jnp.issubdtype(t.dtype, jnp.floating)
+  ):
     raise TypeError(f"a schedule's step must be an integer or float array, got dtype {t.dtype}")
   if jnp.issubdtype(t.dtype, jnp.unsignedinteger):
     top = min(INT32_MAX, int(jnp.iinfo(t.dtype).max))
@@ -175,9 +178,9 @@ def _half(w, wc):
 # w^k for exponents that need no logarithm, each with its complement 1 − w^k formed from the
 # independently computed 1 − w (so nothing cancels): k = 1, 2 and ½. Few ulps of error, float32 cost.
 SPECIAL_POWERS = {
-    1.0: lambda w, wc: (w, wc),
-    2.0: lambda w, wc: (w * w, wc * (1 + w)),
-    0.5: _half,
+  1.0: lambda w, wc: (w, wc),
+  2.0: lambda w, wc: (w * w, wc * (1 + w)),
+  0.5: _half,
 }
 
 
@@ -209,7 +212,7 @@ def special_power(special, k: _df.DF, weights, general):
   w, wc = weights
   values = special if isinstance(special, tuple) else (special,)
   v, vc = SPECIAL_POWERS[values[0]](w, wc)
-  for c in values[1:]:   # a batch holding several special values: each row takes its own formula
+  for c in values[1:]:  # a batch holding several special values: each row takes its own formula
     vk, vck = SPECIAL_POWERS[c](w, wc)
     v, vc = jnp.where(k.hi == c, vk, v), jnp.where(k.hi == c, vck, vc)
   return _with_k_slope(v, vc, w, k.hi)
@@ -222,6 +225,7 @@ def exact_value(x, lo) -> _df.DF:
 
 class Progress(NamedTuple):
   """Progress through a phase: ``p`` done and ``q = 1 - p`` left, each accurate on its own."""
+
   p: jax.Array
   q: jax.Array
 
@@ -247,10 +251,12 @@ def progress(t, begin, length, dtype) -> Progress:
   if is_int(d):
     n = jump_count(d, length, den)
     return Progress(n.astype(dtype) * inv, (den - n).astype(dtype) * inv)
-  n = jnp.clip(d, 0, den)           # a float step: the jump needs its own select
+  n = jnp.clip(d, 0, den)  # a float step: the jump needs its own select
   jump, reached = length == 0, (d >= 0).astype(dtype)
-  return Progress(jnp.where(jump, reached, n.astype(dtype) * inv),
-                  jnp.where(jump, 1 - reached, (den - n).astype(dtype) * inv))
+  return Progress(
+    jnp.where(jump, reached, n.astype(dtype) * inv),
+    jnp.where(jump, 1 - reached, (den - n).astype(dtype) * inv),
+  )
 
 
 def select(cond, a: _df.DF, b: _df.DF) -> _df.DF:
@@ -342,8 +348,8 @@ def _log_series(coeffs, terms):
 
 
 _TERMS = 20
-_COS = [Fraction((-1)**n, math.factorial(2 * n)) for n in range(_TERMS)]
-_SINC = [Fraction((-1)**n, math.factorial(2 * n + 1)) for n in range(_TERMS)]
+_COS = [Fraction((-1) ** n, math.factorial(2 * n)) for n in range(_TERMS)]
+_SINC = [Fraction((-1) ** n, math.factorial(2 * n + 1)) for n in range(_TERMS)]
 _V_MAX = (math.pi / 4) ** 2
 
 
@@ -379,9 +385,11 @@ def cosine_power_weights(t, begin, length, k: _df.DF, dtype):
   den = jnp.maximum(length, 1)
   rest = den - n
   first = n <= rest
-  f = ratio(jnp.where(first, n, rest), den, dtype)          # p or q, at most ½
+  f = ratio(jnp.where(first, n, rest), den, dtype)  # p or q, at most ½
   f2 = _df.mul(f, f)
-  lead = _df.mul(f2, select(first, _df.const(-_HALF_PI**2, dtype), _df.const(-_HALF_PI**2 / 3, dtype)))
+  lead = _df.mul(
+    f2, select(first, _df.const(-(_HALF_PI**2), dtype), _df.const(-(_HALF_PI**2) / 3, dtype))
+  )
   v = f2.hi * (_HALF_PI**2)
   tail = v * v * jnp.where(first, _horner(_COS_TAIL, v), _horner(_SINC_TAIL, v))
   positive = f.hi > 0
@@ -389,7 +397,7 @@ def cosine_power_weights(t, begin, length, k: _df.DF, dtype):
   log_phi = _df.add(_df.scale(_df.log_pair(safe), 2), _df.const(2 * math.log(_HALF_PI), dtype))
   log_c = _df.add(lead, _df.add(select(first, _df.of(jnp.zeros_like(f.hi)), log_phi), _df.of(tail)))
   w, wc = _power_from_log(log_c, k)
-  zero = ~first & ~positive                                  # q = 0: the end of the phase
+  zero = ~first & ~positive  # q = 0: the end of the phase
   jump = length == 0
   reached = d >= 0
   w = jnp.where(jump, jnp.where(reached, 0, 1).astype(w.dtype), jnp.where(zero, 0, w))
@@ -397,8 +405,8 @@ def cosine_power_weights(t, begin, length, k: _df.DF, dtype):
   return w, wc
 
 
-_RATE_MASK = 0xFFFF0000            # float32 bits kept: sign, exponent, 7 of 23 mantissa bits
-_COUNT_MASKS = (0x7FFF0000, 0x0000FFFF)   # an int32 count >= 0 in two pieces of <= 16 bits
+_RATE_MASK = 0xFFFF0000  # float32 bits kept: sign, exponent, 7 of 23 mantissa bits
+_COUNT_MASKS = (0x7FFF0000, 0x0000FFFF)  # an int32 count >= 0 in two pieces of <= 16 bits
 
 
 def rate_parts(rate: _df.DF):
@@ -425,10 +433,10 @@ def count_times(n, parts, dtype) -> _df.DF:
   r_a, r_b = parts
   high, low = ((n & mask).astype(dtype) * r_a for mask in _COUNT_MASKS)
   top = _df.fast_two_sum(high, low)
-  return _df.fast_two_sum(top.hi, top.lo + n.astype(dtype) * r_b)   # normalised
+  return _df.fast_two_sum(top.hi, top.lo + n.astype(dtype) * r_b)  # normalised
 
 
-_EXP_SAFE = 80.0    # |hi| below this: exp(hi) and init·exp(hi) are far from float32's limits
+_EXP_SAFE = 80.0  # |hi| below this: exp(hi) and init·exp(hi) are far from float32's limits
 
 
 def exp_decay(init, x: _df.DF):

@@ -18,6 +18,7 @@ with status 130 (143) at once, even while XLA compiles in C++ (where a Python ``
 would wait, and an interpreter shutting down under running compiler threads can crash).
 ``os._exit`` is used because nothing can swallow it.
 """
+
 from __future__ import annotations
 
 import faulthandler
@@ -27,18 +28,18 @@ import stat
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 
 class OutputError(Exception):
   """An output path that cannot be written (reported as one line, status 2)."""
 
 
-_TEMPS: set[str] = set()            # temporary files to remove if the process is interrupted
-_COMMIT = threading.Lock()          # held while renaming a set of outputs into place
+_TEMPS: set[str] = set()  # temporary files to remove if the process is interrupted
+_COMMIT = threading.Lock()  # held while renaming a set of outputs into place
 _MESSAGES = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
-debug = False                       # set by the CLI: an interrupt also dumps every thread's stack
+debug = False  # set by the CLI: an interrupt also dumps every thread's stack
 
 
 def _mode_for(target: Path) -> int:
@@ -55,7 +56,7 @@ class Outputs:
   """A set of output files, checked first, rendered into temporary files, renamed at the end."""
 
   def __init__(self):
-    self._checked: dict[Path, str] = {}       # resolved target -> the name the user gave
+    self._checked: dict[Path, str] = {}  # resolved target -> the name the user gave
     self._rendered: list[tuple[str, Path]] = []
     self._remove: list[Path] = []
 
@@ -78,8 +79,10 @@ class Outputs:
       if stat.S_ISDIR(info.st_mode):
         raise OutputError(f"cannot write {name}: it is a directory")
       if not stat.S_ISREG(info.st_mode):
-        raise OutputError(f"cannot write {name}: not a regular file (outputs are written whole, "
-                          "to a temporary file that is then renamed into place)")
+        raise OutputError(
+          f"cannot write {name}: not a regular file (outputs are written whole, "
+          "to a temporary file that is then renamed into place)"
+        )
       if not os.access(target, os.W_OK):
         raise OutputError(f"cannot write {name}: permission denied")
     if not target.parent.is_dir():
@@ -163,7 +166,7 @@ class Outputs:
 
 
 def _on_signal(signum, frame):
-  _COMMIT.acquire()                 # a set being renamed into place is finished first; never released
+  _COMMIT.acquire()  # a set being renamed into place is finished first; never released
   for tmp in list(_TEMPS):
     try:
       os.unlink(tmp)
@@ -174,10 +177,10 @@ def _on_signal(signum, frame):
   for stream in (sys.stdout, sys.stderr):
     try:
       stream.flush()
-    except Exception:               # a closed or broken stream: the message below still goes out
+    except Exception:  # a closed or broken stream: the message below still goes out
       pass
   try:
-    fresh_line = "\n" if os.isatty(2) else ""     # after a progress bar drawn with \r
+    fresh_line = "\n" if os.isatty(2) else ""  # after a progress bar drawn with \r
     os.write(2, f"{fresh_line}{_MESSAGES.get(signum, 'interrupted')}\n".encode())
   finally:
     os._exit(128 + signum)
@@ -196,13 +199,13 @@ def interruptible(fn: Callable[[], int]) -> int:
     def target():
       try:
         box["value"] = fn()
-      except BaseException as e:    # re-raised in the main thread, with its traceback
+      except BaseException as e:  # re-raised in the main thread, with its traceback
         box["error"] = e
 
     worker = threading.Thread(target=target, name="jaxsched", daemon=True)
     worker.start()
     while worker.is_alive():
-      worker.join(0.1)              # short waits: the main thread runs signal handlers promptly
+      worker.join(0.1)  # short waits: the main thread runs signal handlers promptly
     if "error" in box:
       raise box["error"]
     return box["value"]

@@ -4,21 +4,22 @@ The estimates are deliberately simple, per unit of work, measured on the CPU bac
 the real code paths) and rounded up; they only have to tell a run that fits from one that is off by
 orders of magnitude (``--settings 1000000000``), before anything is allocated.
 """
+
 from __future__ import annotations
 
 import os
 
 # main job (``jaxsched sweep``)
-SWEEP_PER_SETTING = 32 * 1024   # the setting's schedule, its slots in the batch, config, record
-SWEEP_PER_VALUE = 160           # per setting and step: device result (8), host copies (24), report
-                                # lists of Python floats (64) and JSON text (~60)
-SWEEP_PER_STEP = 64             # the task's mini-batch indices (host and device)
-JSON_PER_VALUE = 30             # bytes of sweep.json per setting and step (two curves)
+SWEEP_PER_SETTING = 32 * 1024  # the setting's schedule, its slots in the batch, config, record
+SWEEP_PER_VALUE = 160  # per setting and step: device result (8), host copies (24), report
+# lists of Python floats (64) and JSON text (~60)
+SWEEP_PER_STEP = 64  # the task's mini-batch indices (host and device)
+JSON_PER_VALUE = 30  # bytes of sweep.json per setting and step (two curves)
 JSON_PER_SETTING = 600
 # ``jaxsched plot``
-PLOT_PER_STEP = 24              # the step array (host int64, device int32) and the CSV row buffer
-PLOT_PER_VALUE = 64             # per schedule and step: evaluation and host copy
-PNG_PER_VALUE = 160             # per schedule and step drawn: matplotlib's float64 copies and paths
+PLOT_PER_STEP = 24  # the step array (host int64, device int32) and the CSV row buffer
+PLOT_PER_VALUE = 64  # per schedule and step: evaluation and host copy
+PNG_PER_VALUE = 160  # per schedule and step drawn: matplotlib's float64 copies and paths
 
 
 def available_bytes() -> int | None:
@@ -32,9 +33,10 @@ def available_bytes() -> int | None:
           found.append(int(line.split()[1]) * 1024)
   except (OSError, ValueError, IndexError):
     pass
-  for limit, usage in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
-                       ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
-                        "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+  for limit, usage in (
+    ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+    ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"),
+  ):
     try:
       with open(limit) as f:
         text = f.read().strip()
@@ -78,5 +80,7 @@ def refusal(what: str, needed: int, available: int | None, advice: str) -> str |
   """The one-line refusal when ``needed`` exceeds ``available``, else None."""
   if available is None or needed <= available:
     return None
-  return (f"{what} needs about {human(needed)} of memory, more than the {human(available)} "
-          f"available; {advice}")
+  return (
+    f"{what} needs about {human(needed)} of memory, more than the {human(available)} "
+    f"available; {advice}"
+  )

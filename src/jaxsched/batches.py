@@ -29,10 +29,12 @@ Groups are ordered canonically (by family and structure, not by first appearance
 batches of the same length made of the same set of structures share one compiled program whatever
 their values and member order: passing one as a ``jit`` argument does not recompile.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -41,8 +43,17 @@ import numpy as np
 from jaxsched import core
 from jaxsched.core import Rule, Schedule, children, count, family, structure_diff
 
-__all__ = ["stack", "unstack", "evaluate", "Mixed", "layout", "group_by_structure", "stack_mixed",
-           "unstack_mixed", "host_rows"]
+__all__ = [
+  "stack",
+  "unstack",
+  "evaluate",
+  "Mixed",
+  "layout",
+  "group_by_structure",
+  "stack_mixed",
+  "unstack_mixed",
+  "host_rows",
+]
 
 # --- stacking -------------------------------------------------------------------------------------
 
@@ -92,8 +103,10 @@ def stack(schedules: Sequence[Schedule]) -> Schedule:
   for i, s in enumerate(schedules):
     if not isinstance(s, Schedule):
       raise TypeError(f"stack: item {i} is a {type(s).__name__}, not a jaxsched.Schedule")
-  schedules = [s.member() if isinstance(s, Mixed) and not s.batch_shape and not core.is_traced(s)
-               else s for s in schedules]
+  schedules = [
+    s.member() if isinstance(s, Mixed) and not s.batch_shape and not core.is_traced(s) else s
+    for s in schedules
+  ]
   first = schedules[0]
   layouts = [layout(s) for s in schedules]
   if all(x == layouts[0] for x in layouts):
@@ -104,14 +117,16 @@ def stack(schedules: Sequence[Schedule]) -> Schedule:
     return stack_mixed(schedules)
   general = [core.generalised(x) for x in schedules]
   if len({layout(x) for x in general}) == 1:
-    return _stack_same(general)           # batches: specialised again from all their rows
+    return _stack_same(general)  # batches: specialised again from all their rows
   i = next(i for i, x in enumerate(layouts) if x != layouts[0])
   s = schedules[i]
   found = structure_diff(first, s, "") or f"tree structure {layouts[0][0]} vs {layouts[i][0]}"
-  raise ValueError(f"stack: schedule {i} ({s.family}) does not have the structure of schedule 0 "
-                   f"({first.family}): {found}. Batches of different structures cannot be "
-                   f"stacked on a new axis; jaxsched.unstack them and stack their settings "
-                   f"into one mixed batch.")
+  raise ValueError(
+    f"stack: schedule {i} ({s.family}) does not have the structure of schedule 0 "
+    f"({first.family}): {found}. Batches of different structures cannot be "
+    f"stacked on a new axis; jaxsched.unstack them and stack their settings "
+    f"into one mixed batch."
+  )
 
 
 def _stack_same(schedules: list[Schedule]) -> Schedule:
@@ -120,7 +135,8 @@ def _stack_same(schedules: list[Schedule]) -> Schedule:
     return jax.tree.map(lambda *xs: jnp.stack(xs), *schedules)
   # Concrete leaves: stack on the host (no per-shape device program to compile), then one transfer.
   return core.specialised(
-      jax.tree.map(lambda *xs: jnp.asarray(np.stack([np.asarray(x) for x in xs])), *schedules))
+    jax.tree.map(lambda *xs: jnp.asarray(np.stack([np.asarray(x) for x in xs])), *schedules)
+  )
 
 
 def unstack(batched: Schedule) -> list[Schedule]:
@@ -157,14 +173,16 @@ def unstack(batched: Schedule) -> list[Schedule]:
     return unstack_mixed(batched)
   leaves, treedef = jax.tree.flatten(batched)
   n, host = host_rows(leaves, batched.batch_shape)
-  return [core.specialised(jax.tree.unflatten(treedef, [jnp.asarray(h[i]) for h in host]))
-          for i in range(n)]
+  return [
+    core.specialised(jax.tree.unflatten(treedef, [jnp.asarray(h[i]) for h in host]))
+    for i in range(n)
+  ]
 
 
 def host_rows(leaves, batch):
   """``(n, the leaves on the host with their batch axes flattened into one of length n)``."""
   n = math.prod(batch)
-  return n, [np.asarray(x).reshape((n,) + np.shape(x)[len(batch):]) for x in leaves]
+  return n, [np.asarray(x).reshape((n,) + np.shape(x)[len(batch) :]) for x in leaves]
 
 
 # --- evaluation -----------------------------------------------------------------------------------
@@ -217,19 +235,23 @@ class Mixed(Schedule):
   ``len(batch)`` is the number of settings. There is no peer equivalent: torch/Keras/optax
   schedules are Python objects that cannot share one compiled program across families.
   """
+
   groups: tuple = children()
   which: Any = count()
 
   step_form = "exact"
-  rules = (Rule(lambda s: s.which < len(s.groups),
-                lambda s: f"which must index one of the {len(s.groups)} groups, got "
-                          f"{core.show(s.which)}"),)
+  rules = (
+    Rule(
+      lambda s: s.which < len(s.groups),
+      lambda s: f"which must index one of the {len(s.groups)} groups, got {core.show(s.which)}",
+    ),
+  )
 
   def formula(self, t):
-    values = [g(t) for g in self.groups]           # every group's formula: straight-line code
+    values = [g(t) for g in self.groups]  # every group's formula: straight-line code
     out = values[0]
     for i, v in enumerate(values[1:], start=1):
-      out = jnp.where(self.which == i, v, out)      # select, no per-step control flow
+      out = jnp.where(self.which == i, v, out)  # select, no per-step control flow
     return out
 
   # --- a batch of members, not a family of its own --------------------------------------------------
@@ -245,7 +267,7 @@ class Mixed(Schedule):
     """The member's config for an unbatched mixed schedule (``from_config`` gives the member back);
     a batch raises, as every batch does: ``[s.to_config() for s in jaxsched.unstack(batch)]``."""
     if core.is_traced(self) or self.batch_shape:
-      return super().to_config()                   # raises the usual, explanatory error
+      return super().to_config()  # raises the usual, explanatory error
     return self.member().to_config()
 
   def __len__(self) -> int:
@@ -253,7 +275,7 @@ class Mixed(Schedule):
       raise TypeError("len() of an unbatched mixed schedule")
     return self.batch_shape[0]
 
-  def __bool__(self) -> bool:                      # a schedule is truthy, batched or not
+  def __bool__(self) -> bool:  # a schedule is truthy, batched or not
     return True
 
   def __repr__(self):
@@ -308,31 +330,35 @@ def stack_mixed(schedules: Sequence[Schedule]) -> Schedule:
   for i, s in enumerate(schedules):
     if s.batch_shape:
       raise ValueError(
-          f"stack: schedule {i} ({s.family}) is a batch of shape {s.batch_shape}; schedules of "
-          "different structures are stacked one setting at a time (jaxsched.unstack the batches "
-          "first)")
+        f"stack: schedule {i} ({s.family}) is a batch of shape {s.batch_shape}; schedules of "
+        "different structures are stacked one setting at a time (jaxsched.unstack the batches "
+        "first)"
+      )
   keys, which = group_by_structure(schedules)
-  if len(keys) == 1:      # one structure once specialisations are set aside: an ordinary batch
+  if len(keys) == 1:  # one structure once specialisations are set aside: an ordinary batch
     return _stack_same([core.grouping_form(s) for s in schedules])
   n = len(schedules)
   which = np.asarray(which, np.int32)
   traced = core.is_traced(schedules)
   groups = []
   for g in range(len(keys)):
-    members = [core.grouping_form(s) for s, w in zip(schedules, which) if w == g]
+    members = [core.grouping_form(s) for s, w in zip(schedules, which, strict=True) if w == g]
     own = _stack_same(members)
     index = np.zeros(n, np.int32)
     index[which == g] = np.arange(len(members), dtype=np.int32)
     if traced:
-      groups.append(jax.tree.map(lambda x: jnp.take(x, index, axis=0), own))
+      groups.append(jax.tree.map(lambda x, index=index: jnp.take(x, index, axis=0), own))
     else:
-      groups.append(jax.tree.map(lambda x: jnp.asarray(np.asarray(x)[index]), own))
+      groups.append(jax.tree.map(lambda x, index=index: jnp.asarray(np.asarray(x)[index]), own))
   # Validate one unbatched template through the constructor, then give it the batched groups
   # (as they are: each keeps the specialisation its stacking found) and ``which``.
-  firsts = tuple(next(s for s, w in zip(schedules, which) if w == g) for g in range(len(keys)))
+  firsts = tuple(
+    next(s for s, w in zip(schedules, which, strict=True) if w == g) for g in range(len(keys))
+  )
   template = Mixed(groups=firsts, which=0)
-  return core.from_leaves(template, [tuple(groups), jnp.asarray(which),
-                                    *core.private_leaves(template)])
+  return core.from_leaves(
+    template, [tuple(groups), jnp.asarray(which), *core.private_leaves(template)]
+  )
 
 
 def unstack_mixed(batch: Mixed) -> list[Schedule]:
@@ -344,7 +370,7 @@ def unstack_mixed(batch: Mixed) -> list[Schedule]:
   rows = []
   for g in batch.groups:
     leaves, treedef = jax.tree.flatten(g)
-    host = [np.asarray(x).reshape((n,) + np.shape(x)[len(batch_shape):]) for x in leaves]
+    host = [np.asarray(x).reshape((n,) + np.shape(x)[len(batch_shape) :]) for x in leaves]
     rows.append((treedef, host))
   out = []
   for i, w in enumerate(which):

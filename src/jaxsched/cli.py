@@ -20,6 +20,7 @@ main job's task and grid in ``jaxsched.main_job``, the sweep itself in ``jaxsche
 commands write in ``jaxsched.reports``, joining several processes in ``jaxsched.multihost``, and the
 one-line wording of errors (``CliError``) in ``jaxsched.messages``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,7 +44,7 @@ from jaxsched.messages import CliError, cut, excerpt, one_line, spec_message
 from jaxsched.parse import config_from_json, parse
 from jaxsched.plotting import INSTALL_HINT
 
-MAX_STEPS = 2**31               # steps 0 .. N-1 stay in the int32 step domain [0, 2^31 - 1]
+MAX_STEPS = 2**31  # steps 0 .. N-1 stay in the int32 step domain [0, 2^31 - 1]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,6 +55,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _int_at_least(low: int, words: str):
   """An argparse type: an integer >= ``low``, refused as ``expected <words>, got ...``."""
+
   def parse(text: str) -> int:
     try:
       value = int(text)
@@ -62,11 +64,14 @@ def _int_at_least(low: int, words: str):
     if value is None or value < low:
       raise argparse.ArgumentTypeError(f"expected {words}, got {cut(repr(text), 40)}") from None
     return value
+
   return parse
 
 
 _positive_int = _int_at_least(1, "a positive integer")
-_natural = _int_at_least(0, "an integer >= 0")   # a seed: NumPy's SeedSequence takes no negative entropy
+_natural = _int_at_least(
+  0, "an integer >= 0"
+)  # a seed: NumPy's SeedSequence takes no negative entropy
 
 
 # --- SPEC parsing (plot) --------------------------------------------------------------------------
@@ -143,21 +148,24 @@ def _cmd_plot(args) -> int:
   output = args.output
   if output is None and args.csv is None:
     output = "plot.png"
-  wanted = []                                     # (format, path as given)
+  wanted = []  # (format, path as given)
   if output is not None:
     wanted.append((_output_format(output), output))
   if args.csv is not None and args.csv != "-":
     wanted.append(("csv", args.csv))
   image = any(fmt != "csv" for fmt, _ in wanted)
   refused = _resources.refusal(
-      f"plot of {len(args.spec)} schedule(s) x --steps {args.steps}",
-      _resources.plot_bytes(len(args.spec), args.steps, image), _resources.available_bytes(),
-      "lower --steps")
+    f"plot of {len(args.spec)} schedule(s) x --steps {args.steps}",
+    _resources.plot_bytes(len(args.spec), args.steps, image),
+    _resources.available_bytes(),
+    "lower --steps",
+  )
   if refused:
     raise CliError(refused)
   if args.steps > MAX_STEPS:
-    raise CliError(f"--steps {args.steps}: steps 0..N-1 must stay in the int32 step range, "
-                   f"N <= {MAX_STEPS}")
+    raise CliError(
+      f"--steps {args.steps}: steps 0..N-1 must stay in the int32 step range, N <= {MAX_STEPS}"
+    )
   outputs = _outputs.Outputs()
   targets = [(fmt, name, outputs.check(name)) for fmt, name in wanted]
   schedules = [_parse(s) for s in args.spec]
@@ -169,7 +177,7 @@ def _cmd_plot(args) -> int:
   note = reports.log_note(values) if args.log and image else None
   if note:
     print(note, file=sys.stderr)
-  for fmt, name, target in targets:
+  for fmt, _name, target in targets:
     if fmt == "csv":
       outputs.render(target, lambda tmp: reports.write_csv(tmp, t, values))
     else:
@@ -205,7 +213,7 @@ def _signature(cls) -> str:
   return f"({', '.join(parts)})"
 
 
-is_composite = core.is_composite   # a schedule built from schedules: composition, not a family
+is_composite = core.is_composite  # a schedule built from schedules: composition, not a family
 
 
 def _cmd_families(args) -> int:
@@ -233,14 +241,19 @@ def _sweep_problem(args, outputs: _outputs.Outputs | None):
   ``--out`` created if missing, and the free space for ``sweep.json``. Returns ``(problem,
   json_target, png_target or None)``."""
   refused = _resources.refusal(
-      f"--settings {args.settings} x --steps {args.steps}",
-      _resources.sweep_bytes(args.settings, args.steps), _resources.available_bytes(),
-      "lower --settings or --steps")
+    f"--settings {args.settings} x --steps {args.steps}",
+    _resources.sweep_bytes(args.settings, args.steps),
+    _resources.available_bytes(),
+    "lower --settings or --steps",
+  )
   if refused:
     return refused, None, None
   if args.steps > MAX_STEPS:
-    return (f"--steps {args.steps}: steps 0..N-1 must stay in the int32 step range, "
-            f"N <= {MAX_STEPS}"), None, None
+    return (
+      (f"--steps {args.steps}: steps 0..N-1 must stay in the int32 step range, N <= {MAX_STEPS}"),
+      None,
+      None,
+    )
   if outputs is None:
     return None, None, None
   out = Path(args.out)
@@ -256,8 +269,14 @@ def _sweep_problem(args, outputs: _outputs.Outputs | None):
   free = outputs.free_bytes(json_target)
   need = _resources.sweep_json_bytes(args.settings, args.steps)
   if free is not None and need > free:
-    return (f"sweep.json needs about {_resources.human(need)} of disk, more than the "
-            f"{_resources.human(free)} free in {args.out}"), None, None
+    return (
+      (
+        f"sweep.json needs about {_resources.human(need)} of disk, more than the "
+        f"{_resources.human(free)} free in {args.out}"
+      ),
+      None,
+      None,
+    )
   return None, json_target, png_target
 
 
@@ -267,14 +286,18 @@ def _device_problem(args):
   stats = getattr(devices[0], "memory_stats", lambda: None)
   try:
     limit = (stats() or {}).get("bytes_limit")
-  except Exception:               # backends without memory statistics (CPU)
+  except Exception:  # backends without memory statistics (CPU)
     limit = None
   if not limit:
     return None
   d = args.devices or len(devices)
-  need = 2 * -(-args.settings // d) * args.steps * 8      # loss and lr, float32, plus the concatenation
-  return _resources.refusal(f"--settings {args.settings} x --steps {args.steps} per device",
-                            need, limit, "lower --settings or --steps, or add --devices")
+  need = 2 * -(-args.settings // d) * args.steps * 8  # loss and lr, float32, plus the concatenation
+  return _resources.refusal(
+    f"--settings {args.settings} x --steps {args.steps} per device",
+    need,
+    limit,
+    "lower --settings or --steps, or add --devices",
+  )
 
 
 def _cmd_sweep(args) -> int:
@@ -300,8 +323,9 @@ def _cmd_sweep(args) -> int:
     return 0
   loss = np.asarray(swept.outputs["loss"], np.float64)
   lr = np.asarray(swept.outputs["lr"], np.float64)
-  reports.write_sweep_report(args, outputs, json_target, png_target, members, loss, lr, swept,
-                             setup_s, started)
+  reports.write_sweep_report(
+    args, outputs, json_target, png_target, members, loss, lr, swept, setup_s, started
+  )
   return 0
 
 
@@ -313,21 +337,25 @@ def _train(args, lead, started):
     groups = main_job.build_grid(args.settings, args.steps)
   except (ValueError, TypeError) as e:
     raise CliError(one_line(e)) from None
-  batch = stack([s for _, schedules in groups for s in schedules])    # one mixed batch
-  members = unstack(batch)                       # the settings, as stacked: family and config
+  batch = stack([s for _, schedules in groups for s in schedules])  # one mixed batch
+  members = unstack(batch)  # the settings, as stacked: family and config
   n = len(members)
   train = main_job.make_run(args.steps, seed=args.seed)
 
   setup_s = time.perf_counter() - started
   progress = not args.no_progress
   if progress and lead:
-    print(f"jaxsched sweep: {n} settings from {len(groups)} families x {args.steps} steps; "
-          f"task: {main_job.DESCRIPTION}", file=sys.stderr)
+    print(
+      f"jaxsched sweep: {n} settings from {len(groups)} families x {args.steps} steps; "
+      f"task: {main_job.DESCRIPTION}",
+      file=sys.stderr,
+    )
   chunk = args.chunk_size or max(1, -(-n // 8))
-  swept = runner.run_sweep(train, batch, devices=args.devices, chunk_size=chunk,
-                           progress=progress, desc="training")
+  swept = runner.run_sweep(
+    train, batch, devices=args.devices, chunk_size=chunk, progress=progress, desc="training"
+  )
   host = runner.to_host({"loss": swept.outputs["loss"], "lr": swept.outputs["lr"]})  # every process
-  return dataclasses.replace(swept, outputs=host), members, setup_s                  # takes part
+  return dataclasses.replace(swept, outputs=host), members, setup_s  # takes part
 
 
 # --- entry point ----------------------------------------------------------------------------------
@@ -335,70 +363,136 @@ def _train(args, lead, started):
 
 def _parser() -> argparse.ArgumentParser:
   common = argparse.ArgumentParser(add_help=False)
-  common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                      help="on an error, print the full traceback (also: JAXSCHED_DEBUG=1)")
+  common.add_argument(
+    "--debug",
+    action="store_true",
+    default=argparse.SUPPRESS,
+    help="on an error, print the full traceback (also: JAXSCHED_DEBUG=1)",
+  )
   parser = _Parser(prog="jaxsched", description="Learning-rate schedules as JAX pytrees.")
   parser.add_argument("--version", action="version", version=f"jaxsched {jaxsched.__version__}")
-  parser.add_argument("--debug", action="store_true",
-                      help="on an error, print the full traceback (also: JAXSCHED_DEBUG=1)")
+  parser.add_argument(
+    "--debug",
+    action="store_true",
+    help="on an error, print the full traceback (also: JAXSCHED_DEBUG=1)",
+  )
   sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-  p = sub.add_parser("sweep", parents=[common],
-                     help="train the built-in model under a grid of schedules (main job)",
-                     description="Trains a small built-in MLP on synthetic data under a grid of "
-                     "schedules from several families, all settings in one compiled program "
-                     "(vmapped, sharded over --devices); prints the ranking and writes sweep.json "
-                     "and sweep.png. On N hosts, start it once per host with --coordinator, "
-                     "--num-processes and --process-id (or --distributed under SLURM/Open MPI).")
-  p.add_argument("--settings", type=_positive_int, metavar="N", default=DEFAULT_SETTINGS,
-                 help=f"total number of settings, spread over the families (default "
-                 f"{DEFAULT_SETTINGS})")
-  p.add_argument("--steps", type=_positive_int, default=DEFAULT_STEPS, metavar="N",
-                 help=f"training steps per setting (default {DEFAULT_STEPS})")
-  p.add_argument("--seed", type=_natural, default=0, metavar="N",
-                 help="seed of the synthetic task, >= 0 (default 0)")
-  p.add_argument("--devices", type=_positive_int, default=None, metavar="N",
-                 help="shard over this many devices (default: all); on a CPU-only machine, the "
-                 "CPU is split into this many XLA devices; with several processes, N in total, "
-                 "N/processes from each")
-  p.add_argument("--chunk-size", type=_positive_int, default=None, metavar="N",
-                 help="settings per chunk (bounds memory; default: an eighth of the settings)")
-  p.add_argument("--out", default=".", metavar="DIR",
-                 help="folder for sweep.json and sweep.png (default: .)")
-  p.add_argument("--top", type=int, default=20, metavar="N",
-                 help="rows of the ranking to print (0: all)")
+  p = sub.add_parser(
+    "sweep",
+    parents=[common],
+    help="train the built-in model under a grid of schedules (main job)",
+    description="Trains a small built-in MLP on synthetic data under a grid of "
+    "schedules from several families, all settings in one compiled program "
+    "(vmapped, sharded over --devices); prints the ranking and writes sweep.json "
+    "and sweep.png. On N hosts, start it once per host with --coordinator, "
+    "--num-processes and --process-id (or --distributed under SLURM/Open MPI).",
+  )
+  p.add_argument(
+    "--settings",
+    type=_positive_int,
+    metavar="N",
+    default=DEFAULT_SETTINGS,
+    help=f"total number of settings, spread over the families (default {DEFAULT_SETTINGS})",
+  )
+  p.add_argument(
+    "--steps",
+    type=_positive_int,
+    default=DEFAULT_STEPS,
+    metavar="N",
+    help=f"training steps per setting (default {DEFAULT_STEPS})",
+  )
+  p.add_argument(
+    "--seed",
+    type=_natural,
+    default=0,
+    metavar="N",
+    help="seed of the synthetic task, >= 0 (default 0)",
+  )
+  p.add_argument(
+    "--devices",
+    type=_positive_int,
+    default=None,
+    metavar="N",
+    help="shard over this many devices (default: all); on a CPU-only machine, the "
+    "CPU is split into this many XLA devices; with several processes, N in total, "
+    "N/processes from each",
+  )
+  p.add_argument(
+    "--chunk-size",
+    type=_positive_int,
+    default=None,
+    metavar="N",
+    help="settings per chunk (bounds memory; default: an eighth of the settings)",
+  )
+  p.add_argument(
+    "--out", default=".", metavar="DIR", help="folder for sweep.json and sweep.png (default: .)"
+  )
+  p.add_argument(
+    "--top", type=int, default=20, metavar="N", help="rows of the ranking to print (0: all)"
+  )
   p.add_argument("--no-progress", action="store_true", help="no progress bar")
   g = p.add_argument_group("several processes (jax.distributed.initialize)")
-  g.add_argument("--coordinator", metavar="HOST:PORT", default=None,
-                 help="address of process 0's coordinator (coordinator_address)")
-  g.add_argument("--num-processes", type=_positive_int, metavar="N", default=None,
-                 help="number of processes (num_processes)")
-  g.add_argument("--process-id", type=_natural, metavar="I", default=None,
-                 help="this process's index, 0..N-1 (process_id); process 0 prints and writes")
-  g.add_argument("--distributed", action="store_true",
-                 help="join a multi-process run detected from the environment (SLURM, Open MPI)")
-  g.add_argument("--init-timeout", type=_positive_int, metavar="S", default=300,
-                 help="seconds to wait for every process to join (initialization_timeout; "
-                 "default 300)")
+  g.add_argument(
+    "--coordinator",
+    metavar="HOST:PORT",
+    default=None,
+    help="address of process 0's coordinator (coordinator_address)",
+  )
+  g.add_argument(
+    "--num-processes",
+    type=_positive_int,
+    metavar="N",
+    default=None,
+    help="number of processes (num_processes)",
+  )
+  g.add_argument(
+    "--process-id",
+    type=_natural,
+    metavar="I",
+    default=None,
+    help="this process's index, 0..N-1 (process_id); process 0 prints and writes",
+  )
+  g.add_argument(
+    "--distributed",
+    action="store_true",
+    help="join a multi-process run detected from the environment (SLURM, Open MPI)",
+  )
+  g.add_argument(
+    "--init-timeout",
+    type=_positive_int,
+    metavar="S",
+    default=300,
+    help="seconds to wait for every process to join (initialization_timeout; default 300)",
+  )
   p.set_defaults(func=_cmd_sweep)
 
-  p = sub.add_parser("plot", parents=[common],
-                     help="plot schedules (images need the plot extra) or write them as CSV",
-                     description="Overlays schedules. SPEC is a config JSON, a .json config file, "
-                     "or a call like 'cosine(init_value=0.1, steps=1000)' (parsed as literals, "
-                     "never evaluated).")
+  p = sub.add_parser(
+    "plot",
+    parents=[common],
+    help="plot schedules (images need the plot extra) or write them as CSV",
+    description="Overlays schedules. SPEC is a config JSON, a .json config file, "
+    "or a call like 'cosine(init_value=0.1, steps=1000)' (parsed as literals, "
+    "never evaluated).",
+  )
   p.add_argument("spec", nargs="+", metavar="SPEC")
-  p.add_argument("--steps", type=_positive_int, default=1000, metavar="N",
-                 help="steps 0..N-1 (default 1000)")
-  p.add_argument("-o", "--output", metavar="FILE",
-                 help="file to write, its format from its extension: png, pdf, svg, ... or csv "
-                 "(default plot.png unless only --csv is given)")
+  p.add_argument(
+    "--steps", type=_positive_int, default=1000, metavar="N", help="steps 0..N-1 (default 1000)"
+  )
+  p.add_argument(
+    "-o",
+    "--output",
+    metavar="FILE",
+    help="file to write, its format from its extension: png, pdf, svg, ... or csv "
+    "(default plot.png unless only --csv is given)",
+  )
   p.add_argument("--csv", metavar="FILE", help="also write step,value columns as CSV ('-': stdout)")
   p.add_argument("--log", action="store_true", help="logarithmic y axis")
   p.set_defaults(func=_cmd_plot)
 
-  p = sub.add_parser("families", parents=[common],
-                     help="list the families and their formulas, and the composition")
+  p = sub.add_parser(
+    "families", parents=[common], help="list the families and their formulas, and the composition"
+  )
   p.set_defaults(func=_cmd_families)
   return parser
 
@@ -420,16 +514,17 @@ def main(argv=None) -> int:
     return e.code if isinstance(e.code, int) else 2
   debug = debug or getattr(args, "debug", False)
   if args.command is None:
-    sys.stderr.write("jaxsched: error: choose a command: sweep, plot or families "
-                     "(see 'jaxsched --help')\n")
+    sys.stderr.write(
+      "jaxsched: error: choose a command: sweep, plot or families (see 'jaxsched --help')\n"
+    )
     return 2
   _outputs.debug = debug
   try:
     return _outputs.interruptible(lambda: args.func(args))
-  except BrokenPipeError:         # ``jaxsched families | head``: the reader left, which is fine
+  except BrokenPipeError:  # ``jaxsched families | head``: the reader left, which is fine
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
-  except KeyboardInterrupt:       # only where signals could not be handled (not the main thread)
+  except KeyboardInterrupt:  # only where signals could not be handled (not the main thread)
     sys.stderr.write("interrupted\n")
     return 130
   except Exception as e:
@@ -444,7 +539,9 @@ def main(argv=None) -> int:
     elif isinstance(e, (ValueError, TypeError)):
       _error(one_line(e))
     else:
-      _error(f"internal error: {type(e).__name__}: {one_line(e)}"
-             + ("" if debug else " (run with --debug for the traceback)"))
+      _error(
+        f"internal error: {type(e).__name__}: {one_line(e)}"
+        + ("" if debug else " (run with --debug for the traceback)")
+      )
       return 1
     return 2

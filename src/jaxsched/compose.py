@@ -7,6 +7,7 @@ evaluation, on the steps with a 0 prepended), so compile time grows linearly wit
 Every child call goes through ``Schedule.__call__``, so the step rule (``_maths.as_step``: clamping,
 NaN) holds inside composites too.
 """
+
 from __future__ import annotations
 
 from dataclasses import KW_ONLY
@@ -16,8 +17,19 @@ import jax.numpy as jnp
 
 from jaxsched import _maths as m
 from jaxsched import core
-from jaxsched.core import (Rule, Schedule, at_least_one, child, children, count, family,
-                           nondecreasing, real, show, static)
+from jaxsched.core import (
+  Rule,
+  Schedule,
+  at_least_one,
+  child,
+  children,
+  count,
+  family,
+  nondecreasing,
+  real,
+  show,
+  static,
+)
 
 
 @family("join")
@@ -38,13 +50,20 @@ class Join(Schedule):
   >>> print(s(jnp.array([5, 10, 60])).round(6))
   [0.1  0.1  0.05]
   """
+
   step_form = "exact"
   schedules: tuple = children()
   boundaries: Any = count(rank=1, checks=[nondecreasing])
 
-  rules = (Rule(lambda s: len(s.schedules) >= 1 and s.boundaries.shape[-1] == len(s.schedules) - 1,
-                lambda s: f"len(boundaries) must be len(schedules) - 1 = {len(s.schedules) - 1}, "
-                          f"got {s.boundaries.shape[-1]}"),)
+  rules = (
+    Rule(
+      lambda s: len(s.schedules) >= 1 and s.boundaries.shape[-1] == len(s.schedules) - 1,
+      lambda s: (
+        f"len(boundaries) must be len(schedules) - 1 = {len(s.schedules) - 1}, "
+        f"got {s.boundaries.shape[-1]}"
+      ),
+    ),
+  )
 
   def formula(self, t):
     out = self.schedules[0](t)
@@ -81,6 +100,7 @@ class Warmup(Schedule):
   >>> print(s(jnp.array([0, 5, 10, 60])).round(6))
   [0.   0.05 0.1  0.05]
   """
+
   step_form = "exact"
   schedule: Schedule = child()
   warmup_steps: Any = count()
@@ -89,11 +109,17 @@ class Warmup(Schedule):
   shape: str = static("linear", choices=_WARMUP_SHAPES)
 
   rules = (  # an exponential warmup multiplies its way up: it cannot start from or reach 0
-      Rule(lambda s: s.shape != "exponential" or s.init_value > 0,
-           lambda s: "init_value must be > 0 for shape='exponential' (an exponential warmup "
-                     f"cannot start from 0), got {show(s.init_value)}"),
-      Rule(lambda s: s.shape != "exponential" or s.schedule(0) > 0,
-           lambda s: f"shape='exponential' needs schedule(0) > 0, got {show(s.schedule(0))}"),
+    Rule(
+      lambda s: s.shape != "exponential" or s.init_value > 0,
+      lambda s: (
+        "init_value must be > 0 for shape='exponential' (an exponential warmup "
+        f"cannot start from 0), got {show(s.init_value)}"
+      ),
+    ),
+    Rule(
+      lambda s: s.shape != "exponential" or s.schedule(0) > 0,
+      lambda s: f"shape='exponential' needs schedule(0) > 0, got {show(s.schedule(0))}",
+    ),
   )
 
   def formula(self, t):
@@ -155,12 +181,17 @@ class Clip(Schedule):
   >>> print(s(jnp.array([50, 100])).round(6))
   [0.05 0.02]
   """
+
   schedule: Schedule = child()
   min_value: Any = real(None, optional=True)
   max_value: Any = real(None, optional=True)
 
-  rules = (Rule(lambda s: s.min_value is None or s.max_value is None or s.min_value <= s.max_value,
-                lambda s: "min_value must be <= max_value"),)
+  rules = (
+    Rule(
+      lambda s: s.min_value is None or s.max_value is None or s.min_value <= s.max_value,
+      lambda s: "min_value must be <= max_value",
+    ),
+  )
 
   step_form = "pair"
 
@@ -195,6 +226,7 @@ class PerEpoch(Schedule):
   >>> print(f"{float(s(150)):.6f}")
   0.035355
   """
+
   step_form = "exact"
   schedule: Schedule = child()
   steps_per_epoch: Any = count(checks=[at_least_one])
@@ -234,6 +266,7 @@ class Shift(Schedule):
   >>> print(s(jnp.array([0, 10, 60])).round(6))
   [0.1  0.1  0.05]
   """
+
   step_form = "exact"
   schedule: Schedule = child()
   steps: Any = count()
@@ -260,6 +293,7 @@ class Repeat(Schedule):
   >>> print(s(jnp.array([5, 15])).round(6))
   [0.05 0.05]
   """
+
   step_form = "exact"
   schedule: Schedule = child()
   period: Any = count(checks=[at_least_one])
@@ -279,6 +313,7 @@ repeat = Repeat
 class Product(Schedule):
   """Element-wise product ``s₁(t)·s₂(t)···`` (torch ``ChainedScheduler`` of multiplicative
   schedulers; T5-style factor strings). Made by ``jaxsched.product(*s)`` or ``s1 * s2``."""
+
   schedules: tuple = children()
   step_form = "pair"
 
@@ -296,13 +331,14 @@ class Product(Schedule):
 @family("scaled")
 class Scaled(Schedule):
   """``factor · schedule(t)``; made by ``s * c``, ``c * s`` and ``s / c``."""
+
   schedule: Schedule = child()
   factor: Any = real()
   step_form = "pair"
 
   def formula(self, t):
     out = self.schedule(t) * self.factor
-    return jnp.where(self.factor == 0, jnp.zeros_like(out), out)   # 0·inf is 0 here, not NaN
+    return jnp.where(self.factor == 0, jnp.zeros_like(out), out)  # 0·inf is 0 here, not NaN
 
 
 @family("sum")
@@ -310,6 +346,7 @@ class Sum(Schedule):
   """Element-wise sum ``s₁(t) + s₂(t) + ···``; made by ``s1 + s2`` and ``s1 - s2`` (as
   ``s1 + (−1)·s2``). A sum is only as exact as float32 addition: where terms cancel, the result
   carries their rounding (2⁻²⁴ of the larger), not 1e-6 of the difference."""
+
   schedules: tuple = children()
   step_form = "pair"
 
@@ -324,6 +361,7 @@ class Sum(Schedule):
 class Offset(Schedule):
   """``schedule(t) + offset``; made by ``s + c``, ``c + s``, ``s − c`` (offset −c) and ``c − s``
   (``(−s) + c``). E.g. a floor under a decay: ``cosine(0.1 − 1e-4, T) + 1e-4``."""
+
   schedule: Schedule = child()
   offset: Any = real()
   step_form = "pair"

@@ -1,6 +1,7 @@
 """``jaxsched.custom``: a schedule from a pure function whose hyperparameters are leaves — the
 answer to torch's ``LambdaLR``. It is vmappable, differentiable and accepted wherever a schedule
 is; it has no config, because a function cannot be saved as data."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -22,6 +23,7 @@ class Custom(Schedule):
   batch of them vmaps and ``jax.grad`` reaches them. ``fn`` and the names are structure: the same
   function with new values never recompiles.
   """
+
   fn: Callable = function()
   names: tuple = static()
   values: Any = real(rank=1)
@@ -45,9 +47,11 @@ class Custom(Schedule):
     return [repr(v) for v in host_real(self.values, self.lo("values"))]
 
   def to_config(self) -> dict:
-    raise TypeError("custom: a schedule made of a Python function has no config (a function "
-                    "cannot be saved as data); save its hyperparameters and rebuild it with "
-                    "jaxsched.custom(fn, **hyperparameters)")
+    raise TypeError(
+      "custom: a schedule made of a Python function has no config (a function "
+      "cannot be saved as data); save its hyperparameters and rebuild it with "
+      "jaxsched.custom(fn, **hyperparameters)"
+    )
 
 
 def custom(fn: Callable[..., Any], **hyperparameters: Any) -> Custom:

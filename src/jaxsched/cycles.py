@@ -8,6 +8,7 @@ pair-precision guess settled by one comparison against starts computed to ~2^-44
 starts that are integers (every start when ``period_mult`` is one) come out exact, up to
 t = 2^31 − 1. Per-step code is straight-line (no loops, no ``lax.cond``).
 """
+
 from __future__ import annotations
 
 import math
@@ -20,10 +21,25 @@ import numpy as np
 
 from jaxsched import _df
 from jaxsched import _maths as m
-from jaxsched.core import (INT32_MAX, Check, Rule, Schedule, Special, at_least_one, count, family,
-                           open_unit, positive, real, show, static)
+from jaxsched.core import (
+  INT32_MAX,
+  Check,
+  Rule,
+  Schedule,
+  Special,
+  at_least_one,
+  count,
+  family,
+  open_unit,
+  positive,
+  real,
+  show,
+  static,
+)
 
 _LN2 = math.log(2.0)
+
+
 def _snap(x: _df.DF) -> _df.DF:
   """``x`` rounded to the nearest integer when it is within 2^-40 relative of one (the pair maths
   is good to ~2^-44), else ``x``. Cycle starts that are integers (all of them when ``period_mult``
@@ -36,7 +52,7 @@ def _snap(x: _df.DF) -> _df.DF:
   return m.select(close, snapped, x)
 
 
-_N = 32                                           # exp table: 2^(j/32), j = 0..31, as pairs
+_N = 32  # exp table: 2^(j/32), j = 0..31, as pairs
 _EXP_TABLE = [2.0 ** (j / _N) for j in range(_N)]
 
 
@@ -51,11 +67,13 @@ def _exp_pair(y: _df.DF):
   kk = jnp.round(y.hi * (_N / _LN2))
   r = _df.sub(y, _df.mul(_df.of(kk), _df.const(_LN2 / _N, dtype)))
   sq = _df.two_prod(r.hi, r.hi)
-  sq = _df.fast_two_sum(sq.hi, sq.lo + 2 * r.hi * r.lo)                   # r², a pair
-  cube6 = _df.mul(_df.mul(sq, r), _df.const(1 / 6, dtype))               # r³/6, a pair
+  sq = _df.fast_two_sum(sq.hi, sq.lo + 2 * r.hi * r.lo)  # r², a pair
+  cube6 = _df.mul(_df.mul(sq, r), _df.const(1 / 6, dtype))  # r³/6, a pair
   x = r.hi
-  tail = x * x * x * x * (1 / 24 + x * (1 / 120 + x / 720))               # <= 6e-10: float is enough
-  e = _df.add(r, _df.add(_df.DF(sq.hi * 0.5, sq.lo * 0.5), _df.add(cube6, _df.of(tail))))  # expm1(r)
+  tail = x * x * x * x * (1 / 24 + x * (1 / 120 + x / 720))  # <= 6e-10: float is enough
+  e = _df.add(
+    r, _df.add(_df.DF(sq.hi * 0.5, sq.lo * 0.5), _df.add(cube6, _df.of(tail)))
+  )  # expm1(r)
   ki = kk.astype(jnp.int32)
   j, k2 = ki % _N, ki // _N
   table = _df.const(np.asarray(_EXP_TABLE), dtype)
@@ -64,7 +82,7 @@ def _exp_pair(y: _df.DF):
   tj_m1 = _df.DF(jnp.take(table_m1.hi, j), jnp.take(table_m1.lo, j))
   tje = _df.mul(tj, e)
   scale = _df.pow2(k2, dtype)
-  power = _df.scale(_df.add(tj, tje), scale)                             # 2^k2·T_j·(1 + e)
+  power = _df.scale(_df.add(tj, tje), scale)  # 2^k2·T_j·(1 + e)
   # below y = ln 2, M^i − 1 = (T_j − 1) + T_j·e from a table of T_j − 1: nothing cancels
   em1 = m.select(k2 == 0, _df.add(tj_m1, tje), _df.add(power, _df.of(-jnp.ones_like(power.hi))))
   return power, em1
@@ -76,8 +94,11 @@ def _start_slope(period, mult, i_f, power_f, unit):
   mf = m.sg(mult)
   unit = unit | (mf == 1)
   excess = jnp.where(unit, 1, mf - 1)
-  return jnp.where(unit, period * i_f * (i_f - 1) / 2,
-                   period * (i_f * power_f / mf * excess - (power_f - 1)) / (excess * excess))
+  return jnp.where(
+    unit,
+    period * i_f * (i_f - 1) / 2,
+    period * (i_f * power_f / mf * excess - (power_f - 1)) / (excess * excess),
+  )
 
 
 def _restart_position(schedule, t):
@@ -97,14 +118,17 @@ def _restart_position(schedule, t):
   unit = (ln_mult.hi == 0) & (ln_mult.lo == 0)
   tp = m.exact(t, dtype)
   u = _df.mul(tp, schedule.constant("guess_scale"))
-  x = _df.mul(_df.log_pair(_df.add(_df.of(jnp.ones_like(u.hi)), u)), schedule.constant("inv_ln_mult"))
+  x = _df.mul(
+    _df.log_pair(_df.add(_df.of(jnp.ones_like(u.hi)), u)), schedule.constant("inv_ln_mult")
+  )
   guess = _df.floor_int(_df.DF(x.hi, x.lo - 0.5), cap - 2)
-  by_period = jnp.floor(m.floordiv(t, period)).astype(jnp.int32) if not m.is_int(t) else \
-      m.floordiv(t, period)
+  by_period = (
+    jnp.floor(m.floordiv(t, period)).astype(jnp.int32) if not m.is_int(t) else m.floordiv(t, period)
+  )
   i_lo = jnp.where(unit, jnp.maximum(by_period - 1, 0), jnp.clip(guess, 0, cap - 2))
   n = m.exact(i_lo, dtype)
   p = m.exact(period, dtype)
-  power, growth = _exp_pair(_df.mul(n, ln_mult))                         # M^i, M^i − 1
+  power, growth = _exp_pair(_df.mul(n, ln_mult))  # M^i, M^i − 1
   m_pair = _df.DF(m.sg(mult), m.sg(schedule.lo("period_mult")))
   s0 = _snap(m.select(unit, _df.mul(n, p), _df.mul(growth, schedule.constant("start_scale"))))
   t0 = m.select(unit, p, _df.mul(power, p))
@@ -114,8 +138,10 @@ def _restart_position(schedule, t):
   pf, i_f, pw = jnp.asarray(period, dtype), n.hi + n.lo, _df.value(power)
   mf = m.sg(mult)
   dm = m.delta(mult)
-  s0, s1, s2 = (_df.DF(sk.hi + dm * m.sg(_start_slope(pf, mult, i_f + k, pw * mf**k, unit)), sk.lo)
-                for k, sk in enumerate((s0, s1, s2)))
+  s0, s1, s2 = (
+    _df.DF(sk.hi + dm * m.sg(_start_slope(pf, mult, i_f + k, pw * mf**k, unit)), sk.lo)
+    for k, sk in enumerate((s0, s1, s2))
+  )
   up = _df.sub(tp, s1).hi >= 0
   i = i_lo + up.astype(jnp.int32)
   start, end = m.select(up, s1, s0), m.select(up, s2, s1)
@@ -125,7 +151,7 @@ def _restart_position(schedule, t):
   return i, m.Progress(done / length, left / length)
 
 
-TABLE = 64   # SGDR cycles tabulated per setting (`_restart_table`): enough when period_mult >= ~1.4
+TABLE = 64  # SGDR cycles tabulated per setting (`_restart_table`): enough when period_mult >= ~1.4
 
 
 def _cycles_within_int32(mult, period):
@@ -164,8 +190,9 @@ def _restart_table(b, schedule):
     nxt = lambda x: jnp.concatenate([x[..., 1:], x[..., -1:]], axis=-1)
     inv = 1 / jnp.maximum(nxt(starts) - starts, 1)
     init = _df.value(b.real("init_value"))[..., None]
-    rows = jnp.stack([starts, zero, nxt(starts), zero, zero, zero, init * decay ** i, decay ** i, inv],
-                     axis=-1)
+    rows = jnp.stack(
+      [starts, zero, nxt(starts), zero, zero, zero, init * decay**i, decay**i, inv], axis=-1
+    )
     return {"first_step": first, "cycles": rows}
   mult, period = b.real("period_mult")[..., None], b.count("period", at_least=1)[..., None]
   decay = b.real("decay")[..., None]
@@ -174,24 +201,27 @@ def _restart_table(b, schedule):
   excess = np.where(unit, 1.0, mult - 1)
   big = np.finfo(b.dtype).max
   with np.errstate(all="ignore"):
-    power = mult ** i
+    power = mult**i
     starts = np.where(unit, period * i, period * np.expm1(i * np.log(mult)) / excess)
     rounded = np.round(starts)
     starts = np.where(np.abs(starts - rounded) <= np.abs(starts) * 2.0**-40, rounded, starts)
-    slope = np.where(unit, period * i * (i - 1) / 2,
-                     period * (i * power / mult * excess - (power - 1)) / excess**2)
+    slope = np.where(
+      unit, period * i * (i - 1) / 2, period * (i * power / mult * excess - (power - 1)) / excess**2
+    )
     first = np.ceil(starts)
   first = np.where(first <= INT32_MAX, first, 2**32 - 1).astype(np.uint32)
-  clip = lambda x: np.clip(np.nan_to_num(x, nan=0.0), -big, big)   # entries past reach: finite
+  clip = lambda x: np.clip(np.nan_to_num(x, nan=0.0), -big, big)  # entries past reach: finite
   s_hi, s_lo = _df.split_host(clip(starts), b.dtype)
   # the peak init·decay^i rounded once from float64 (right wherever float32 holds it, even where
   # decay^i alone overflows; past float range ±inf), and decay^i for the gradient in init
   with np.errstate(over="ignore"):
-    decay_power = decay ** i
+    decay_power = decay**i
     peak = (b.real("init_value")[..., None] * decay_power).astype(b.dtype)
     decay_power = decay_power.astype(b.dtype)
-  return {"first_step": b.leaf(first),
-          "cycles": b.leaf(_cycle_rows(s_hi, s_lo, clip(slope).astype(b.dtype), peak, decay_power))}
+  return {
+    "first_step": b.leaf(first),
+    "cycles": b.leaf(_cycle_rows(s_hi, s_lo, clip(slope).astype(b.dtype), peak, decay_power)),
+  }
 
 
 def _cycle_rows(s_hi, s_lo, slope, peak, power):
@@ -218,8 +248,10 @@ def _table_position(schedule, t):
     below = tu < jnp.take(first, g)
     beyond = jnp.take(first, g + 1) <= tu
   else:
-    at_or_before = lambda k: (jnp.take(rows[:, 0], k) < t) | (
-        (jnp.take(rows[:, 0], k) == t) & (jnp.take(rows[:, 1], k) <= 0))
+    at_or_before = lambda k: (
+      (jnp.take(rows[:, 0], k) < t)
+      | ((jnp.take(rows[:, 0], k) == t) & (jnp.take(rows[:, 1], k) <= 0))
+    )
     below, beyond = ~at_or_before(g), at_or_before(g + 1)
   i = jnp.clip(g - below.astype(jnp.int32) + beyond.astype(jnp.int32), 0, TABLE - 2)
   row = jnp.take(rows, i, axis=0)
@@ -260,12 +292,14 @@ def _restart_constants(b, schedule):
       cap = np.floor(np.log1p(INT32_MAX * excess / period) / safe_ln) + 3
     cap = np.where(unit, INT32_MAX - 2, np.clip(cap, 3, INT32_MAX - 2)).astype(np.int32)
     zero = np.zeros_like(mult)
-    return {"ln_mult": b.pair(np.where(unit, zero, ln_mult)),
-            "guess_scale": b.pair(np.where(unit, zero, excess / period)),
-            "inv_ln_mult": b.pair(np.where(unit, zero, 1 / safe_ln)),
-            "start_scale": b.pair(np.where(unit, zero, period / excess)),
-            "ln_decay": b.pair(np.log(b.real("decay"))),
-            "cap": b.leaf(cap)}
+    return {
+      "ln_mult": b.pair(np.where(unit, zero, ln_mult)),
+      "guess_scale": b.pair(np.where(unit, zero, excess / period)),
+      "inv_ln_mult": b.pair(np.where(unit, zero, 1 / safe_ln)),
+      "start_scale": b.pair(np.where(unit, zero, period / excess)),
+      "ln_decay": b.pair(np.log(b.real("decay"))),
+      "cap": b.leaf(cap),
+    }
   mult, period = b.real("period_mult"), b.count("period", at_least=1)
   one = b.const(1.0)
   unit = (mult.hi == 1) & (mult.lo == 0)
@@ -276,12 +310,14 @@ def _restart_constants(b, schedule):
   lnf, xf, pf = _df.value(safe_ln), _df.value(excess), _df.value(period)
   cap = jnp.floor(jnp.log1p(INT32_MAX * xf / pf) / lnf) + 3
   cap = jnp.where(unit, INT32_MAX - 2, jnp.clip(cap, 3, INT32_MAX - 2)).astype(jnp.int32)
-  return {"ln_mult": b.where(unit, zero, ln_mult),
-          "guess_scale": b.where(unit, zero, b.div(excess, period)),
-          "inv_ln_mult": b.where(unit, zero, b.div(one, safe_ln)),
-          "start_scale": b.where(unit, zero, b.div(period, excess)),
-          "ln_decay": b.log(b.real("decay")),
-          "cap": cap}
+  return {
+    "ln_mult": b.where(unit, zero, ln_mult),
+    "guess_scale": b.where(unit, zero, b.div(excess, period)),
+    "inv_ln_mult": b.where(unit, zero, b.div(one, safe_ln)),
+    "start_scale": b.where(unit, zero, b.div(period, excess)),
+    "ln_decay": b.log(b.real("decay")),
+    "cap": cap,
+  }
 
 
 @family("cosine_restarts")
@@ -336,13 +372,17 @@ class CosineRestarts(Schedule):
   >>> print(s(jnp.array([0, 5, 10, 20])).round(6))
   [0.1  0.05 0.1  0.05]
   """
+
   step_form = "exact"
   init_value: Any = real()
   period: Any = count(checks=[at_least_one])
   _: KW_ONLY
-  period_mult: Any = real(1.0, checks=[at_least_one, Check(lambda x: x <= 2.0**16, "<= 65536")],
-                          special=Special(classify=_restart_kind, host_derived=("table",)))
-  decay: Any = real(1.0, checks=[positive], special=Special((1.0,)))   # 1: no decay^i at all
+  period_mult: Any = real(
+    1.0,
+    checks=[at_least_one, Check(lambda x: x <= 2.0**16, "<= 65536")],
+    special=Special(classify=_restart_kind, host_derived=("table",)),
+  )
+  decay: Any = real(1.0, checks=[positive], special=Special((1.0,)))  # 1: no decay^i at all
   end_value: Any = real(0.0)
   max_cycles: Any = count(None, optional=True)
 
@@ -350,18 +390,21 @@ class CosineRestarts(Schedule):
     return {**_restart_constants(b, self), **_restart_table(b, self)}
 
   def formula(self, t):
-    cycles = self.special("period_mult")    # "unit", "table" or None (general)
+    cycles = self.special("period_mult")  # "unit", "table" or None (general)
     if cycles == "table":
       i, progress, (peak_i, power_i) = _table_position(self, t)
     else:
       i, progress = (_unit_position if cycles == "unit" else _restart_position)(self, t)
-    if self.special("decay") == 1.0:   # decay^i is 1; its derivative i·decay^(i−1) is i
+    if self.special("decay") == 1.0:  # decay^i is 1; its derivative i·decay^(i−1) is i
       peak = self.init_value * (1 + m.delta(self.decay) * i.astype(self.dtype))
     elif cycles == "table":
       i_f = i.astype(self.dtype)
       # the looked-up peak, its derivatives decay^i (init) and i·peak/decay (decay) routed in
-      peak = (peak_i + m.delta(self.init_value) * m.finite_slope(power_i)
-              + m.delta(self.decay) * m.finite_slope(i_f * peak_i / self.decay))
+      peak = (
+        peak_i
+        + m.delta(self.init_value) * m.finite_slope(power_i)
+        + m.delta(self.decay) * m.finite_slope(i_f * peak_i / self.decay)
+      )
     else:
       ln_decay = m.route(self.constant("ln_decay"), self.decay, 1 / self.decay)
       peak = m.exp_decay(self.init_value, _df.mul(m.exact(i, self.dtype), ln_decay))
@@ -423,6 +466,7 @@ class OneCycle(Schedule):
   ``T − 1``) — one step later. It equals ``warmup(cosine(peak, T − B,
   end_value=peak/(div_factor·final_div_factor)), B, init_value=peak/div_factor, shape="cosine")``.
   """
+
   step_form = "exact"
   max_value: Any = real()
   total_steps: Any = count(checks=[at_least_one])
@@ -440,11 +484,14 @@ class OneCycle(Schedule):
     e1 = b.sub(b.mul(b.real("pct_start"), b.count("total_steps")), b.const(1.0))
     if b.traced:
       whole = jnp.floor(e1.hi).astype(jnp.int32) + jnp.floor(
-          (e1.hi - jnp.floor(e1.hi)) + e1.lo).astype(jnp.int32)
+        (e1.hi - jnp.floor(e1.hi)) + e1.lo
+      ).astype(jnp.int32)
       return {"first_whole": whole, "first_frac": _df.value(_df.sub(e1, m.exact(whole, b.dtype)))}
     whole = np.floor(e1)
-    return {"first_whole": b.leaf(whole.astype(np.int32)),
-            "first_frac": b.leaf((e1 - whole).astype(b.dtype))}
+    return {
+      "first_whole": b.leaf(whole.astype(np.int32)),
+      "first_frac": b.leaf((e1 - whole).astype(b.dtype)),
+    }
 
   def formula(self, t):
     dtype = self.dtype
@@ -455,7 +502,7 @@ class OneCycle(Schedule):
     initial = self.max_value / self.div_factor
     low = initial / self.final_div_factor
     first, last = (whole, frac), (total - 1, jnp.zeros((), dtype))
-    if self.three_phase:          # 2·e₁ = 2·whole + ⌊2·frac⌋ + (2·frac − ⌊2·frac⌋)
+    if self.three_phase:  # 2·e₁ = 2·whole + ⌊2·frac⌋ + (2·frac − ⌊2·frac⌋)
       carry = jnp.floor(m.sg(2 * frac))
       second = (2 * whole + carry.astype(jnp.int32), 2 * frac - carry)
       ends, levels = [first, second, last], [initial, self.max_value, initial, low]
@@ -465,9 +512,10 @@ class OneCycle(Schedule):
     starts = [(jnp.zeros((), jnp.int32), jnp.zeros((), dtype))] + ends[:-1]
     # The phase that holds t (the first with t <= its end and a positive length; the last one
     # otherwise) is picked first; then one progress, one weight pair and one lerp, not one each.
-    pick = lambda k, xs: xs[-1] if k == len(ends) - 1 else jnp.where(
-        holds[k], xs[k], pick(k + 1, xs))
-    holds = [_holds(tt, a, b, dtype) for a, b in zip(starts[:-1], ends[:-1])]
+    pick = lambda k, xs: (
+      xs[-1] if k == len(ends) - 1 else jnp.where(holds[k], xs[k], pick(k + 1, xs))
+    )
+    holds = [_holds(tt, a, b, dtype) for a, b in zip(starts[:-1], ends[:-1], strict=True)]
     start = tuple(pick(0, [a[j] for a in starts]) for j in range(2))
     end = tuple(pick(0, [b[j] for b in ends]) for j in range(2))
     progress, _ = _split_phase(tt, start, end, dtype)
@@ -513,6 +561,7 @@ class Cyclic(Schedule):
   >>> print(s(jnp.array([10, 30])).round(6))
   [0.1   0.055]
   """
+
   step_form = "exact"
   base_value: Any = real()
   max_value: Any = real()
@@ -530,9 +579,15 @@ class Cyclic(Schedule):
       return {}
     return {"rate": b.pair(b.log(b.real("gamma")))}
 
-  rules = (Rule(lambda s: s.step_size_up <= INT32_MAX - s._down(),
-                lambda s: "step_size_up + step_size_down must be <= 2^31-1, got "
-                          f"{show(s.step_size_up)} + {show(s._down())}"),)
+  rules = (
+    Rule(
+      lambda s: s.step_size_up <= INT32_MAX - s._down(),
+      lambda s: (
+        "step_size_up + step_size_down must be <= 2^31-1, got "
+        f"{show(s.step_size_up)} + {show(s._down())}"
+      ),
+    ),
+  )
 
   def formula(self, t):
     dtype = self.dtype
@@ -543,7 +598,9 @@ class Cyclic(Schedule):
     height = jnp.where(rising, n, period - n)
     rest = jnp.where(rising, up - n, n - up)
     # per-setting reciprocals (hoisted out of a scan): no division per step
-    inv = jnp.where(rising, 1 / jnp.maximum(up, 1).astype(dtype), 1 / jnp.maximum(down, 1).astype(dtype))
+    inv = jnp.where(
+      rising, 1 / jnp.maximum(up, 1).astype(dtype), 1 / jnp.maximum(down, 1).astype(dtype)
+    )
     h, hc = height.astype(dtype) * inv, rest.astype(dtype) * inv
     if self.mode == "triangular":
       s, sc = jnp.ones((), dtype), jnp.zeros((), dtype)
@@ -586,6 +643,7 @@ class WSD(Schedule):
   >>> print(js.wsd(0.1, 10, 80, 10)(jnp.array([5, 50, 95, 100])).round(6))
   [0.05 0.1  0.05 0.  ]
   """
+
   step_form = "exact"
   peak_value: Any = real()
   warmup_steps: Any = count()
@@ -603,12 +661,12 @@ class WSD(Schedule):
       return self._linear_value(t)
     rise = m.RISE_WEIGHTS[self.warmup_shape](m.progress(t, 0, self.warmup_steps, dtype))
     warm = m.lerp(self.init_value, peak, *rise)
-    after = jnp.maximum(t - self.warmup_steps, 0)       # no int32 overflow: W + S is never formed
-    fall = m.FALL_WEIGHTS[self.decay_shape](m.progress(after, self.stable_steps, self.decay_steps,
-                                                      dtype))
+    after = jnp.maximum(t - self.warmup_steps, 0)  # no int32 overflow: W + S is never formed
+    fall = m.FALL_WEIGHTS[self.decay_shape](
+      m.progress(after, self.stable_steps, self.decay_steps, dtype)
+    )
     cool = m.lerp(peak, self.end_value, *fall)
-    return jnp.where(t < self.warmup_steps, warm,
-                     jnp.where(after < self.stable_steps, peak, cool))
+    return jnp.where(t < self.warmup_steps, warm, jnp.where(after < self.stable_steps, peak, cool))
 
   def _linear_value(self, t):
     """Both phases straight lines: one progress and one lerp, of whichever phase holds ``t`` (the
@@ -616,7 +674,7 @@ class WSD(Schedule):
     dtype, peak = self.dtype, self.peak_value
     w, s, d = self.warmup_steps, self.stable_steps, self.decay_steps
     warm = t < w
-    after = jnp.maximum(t - w, 0)                       # no int32 overflow: W + S is never formed
+    after = jnp.maximum(t - w, 0)  # no int32 overflow: W + S is never formed
     x = jnp.where(warm, t, after - s)
     length = jnp.where(warm, w, d)
     inv = jnp.where(warm, 1 / jnp.maximum(w, 1).astype(dtype), 1 / jnp.maximum(d, 1).astype(dtype))
@@ -630,8 +688,9 @@ class WSD(Schedule):
 cosine_restarts = CosineRestarts
 
 
-def one_cycle(max_value, total_steps=None, *, epochs=None, steps_per_epoch=None,
-              **kwargs) -> OneCycle:
+def one_cycle(
+  max_value, total_steps=None, *, epochs=None, steps_per_epoch=None, **kwargs
+) -> OneCycle:
   """The 1cycle policy, exactly torch ``OneCycleLR`` (the formula is ``OneCycle``'s docstring):
   initial = max_value/div_factor → max_value over ``pct_start·T − 1`` steps, then → initial/
   final_div_factor at ``T − 1`` (cosine or linear; three phases with ``three_phase``).
@@ -667,26 +726,32 @@ def one_cycle(max_value, total_steps=None, *, epochs=None, steps_per_epoch=None,
   """
   per_epoch = epochs is not None or steps_per_epoch is not None
   if total_steps is not None and per_epoch:
-    raise ValueError("one_cycle: give either total_steps or (epochs and steps_per_epoch), not "
-                     f"both; got total_steps={total_steps!r}, epochs={epochs!r}, "
-                     f"steps_per_epoch={steps_per_epoch!r}")
+    raise ValueError(
+      "one_cycle: give either total_steps or (epochs and steps_per_epoch), not "
+      f"both; got total_steps={total_steps!r}, epochs={epochs!r}, "
+      f"steps_per_epoch={steps_per_epoch!r}"
+    )
   if total_steps is None:
     if epochs is None or steps_per_epoch is None:
-      raise ValueError("one_cycle: give either total_steps or both epochs and steps_per_epoch "
-                       f"(as torch OneCycleLR); got epochs={epochs!r}, "
-                       f"steps_per_epoch={steps_per_epoch!r}")
+      raise ValueError(
+        "one_cycle: give either total_steps or both epochs and steps_per_epoch "
+        f"(as torch OneCycleLR); got epochs={epochs!r}, "
+        f"steps_per_epoch={steps_per_epoch!r}"
+      )
     for name, x in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch)):
       if isinstance(x, bool) or not isinstance(x, numbers.Real):
         raise TypeError(f"one_cycle: {name} must be an integer >= 1, got {x!r}")
-      if not (math.isfinite(x) and x == int(x) and x >= 1):   # 4.0 is 4, as for step counts
+      if not (math.isfinite(x) and x == int(x) and x >= 1):  # 4.0 is 4, as for step counts
         raise ValueError(f"one_cycle: {name} must be an integer >= 1, got {x!r}")
     total_steps = int(epochs) * int(steps_per_epoch)
     if total_steps > INT32_MAX:
-      raise ValueError(f"one_cycle: epochs * steps_per_epoch must be <= 2^31-1, got "
-                       f"{epochs} * {steps_per_epoch} = {total_steps}")
+      raise ValueError(
+        f"one_cycle: epochs * steps_per_epoch must be <= 2^31-1, got "
+        f"{epochs} * {steps_per_epoch} = {total_steps}"
+      )
   return OneCycle(max_value, total_steps, **kwargs)
 
 
-one_cycle.family = OneCycle.family       # like every other factory (those are the classes)
+one_cycle.family = OneCycle.family  # like every other factory (those are the classes)
 cyclic = Cyclic
 wsd = WSD

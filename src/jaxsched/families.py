@@ -4,6 +4,7 @@
 docstring gives the formula and the peer call that produces the same numbers; ``tests/data`` holds
 golden tables from those peers.
 """
+
 from __future__ import annotations
 
 from dataclasses import KW_ONLY
@@ -14,8 +15,20 @@ import numpy as np
 
 from jaxsched import _df
 from jaxsched import _maths as m
-from jaxsched.core import (Rule, Schedule, Special, at_least_one, count, family, nondecreasing,
-                           nonnegative, positive, real, show, static)
+from jaxsched.core import (
+  Rule,
+  Schedule,
+  Special,
+  at_least_one,
+  count,
+  family,
+  nondecreasing,
+  nonnegative,
+  positive,
+  real,
+  show,
+  static,
+)
 
 # exponents with formulas of a few multiplies (``_maths.SPECIAL_POWERS``); a batch of several
 # keeps one group, its formula selecting per row
@@ -33,6 +46,7 @@ class Constant(Schedule):
   >>> print(f"{float(js.constant(0.1)(5)):.6g}")
   0.1
   """
+
   step_form = "exact"
   value: Any = real()
 
@@ -44,7 +58,7 @@ def _gamma_power(schedule, k, per_unit):
   """``k · ln(gamma)/per_unit`` as a pair, from the derived leaf ``rate`` (computed once from the
   exact double), its gradient routed to ``gamma``. ``k`` is an int32 count (exact) or a FracStep."""
   gamma, dtype = schedule.gamma, schedule.dtype
-  slope = 1 / (gamma * per_unit)          # d rate / d gamma (per setting: hoisted out of a scan)
+  slope = 1 / (gamma * per_unit)  # d rate / d gamma (per setting: hoisted out of a scan)
   if isinstance(k, m.FracStep):
     return _df.mul(_df.DF(k.hi, k.lo), m.route(schedule.constant("rate"), gamma, slope))
   if not m.is_int(k) or dtype != jnp.float32:
@@ -92,6 +106,7 @@ class Exponential(Schedule):
   >>> print(f"{float(js.exponential(0.1, 0.5, decay_steps=10, staircase=True)(25)):.6g}")
   0.025
   """
+
   init_value: Any = real()
   gamma: Any = real(checks=[positive])
   _: KW_ONLY
@@ -121,7 +136,7 @@ class Exponential(Schedule):
     out = m.exp_decay(self.init_value, x)
     if self.end_value is not None:
       rate = self.constant("rate")
-      decays = (rate.hi < 0) | ((rate.hi == 0) & (rate.lo < 0))   # gamma < 1, judged on the double
+      decays = (rate.hi < 0) | ((rate.hi == 0) & (rate.lo < 0))  # gamma < 1, judged on the double
       out = jnp.where(decays, jnp.maximum(out, self.end_value), jnp.minimum(out, self.end_value))
     return out
 
@@ -140,6 +155,7 @@ class Step(Schedule):
   >>> print(js.step(0.1, 30, 0.1)(jnp.array([0, 30, 60])).round(6))
   [0.1   0.01  0.001]
   """
+
   step_form = "exact"
   init_value: Any = real()
   step_size: Any = count(checks=[at_least_one])
@@ -170,6 +186,7 @@ class MultiStep(Schedule):
   >>> print(js.multistep(0.1, [30, 80], 0.1)(jnp.array([29, 30, 80])).round(6))
   [0.1   0.01  0.001]
   """
+
   step_form = "exact"
   init_value: Any = real()
   milestones: Any = count(rank=1, checks=[nondecreasing])
@@ -182,22 +199,30 @@ class MultiStep(Schedule):
     if b.traced:
       powers = _df.value(b.real("gamma"))[..., None] ** j.astype(b.dtype)
       return {"powers": powers, "values": _df.value(b.real("init_value"))[..., None] * powers}
-    with np.errstate(over="ignore"):   # past float range: ±inf, the honest value (gamma > 1)
+    with np.errstate(over="ignore"):  # past float range: ±inf, the honest value (gamma > 1)
       powers = b.real("gamma")[..., None] ** j
       values = b.real("init_value")[..., None] * powers
       return {"powers": b.leaf(powers.astype(b.dtype)), "values": b.leaf(values.astype(b.dtype))}
 
   def formula(self, t):
     count = self.milestones.shape[-1]
-    if count <= 16:   # a few scalar compares fuse; a reduction would be a kernel of its own
-      passed = sum(((self.milestones[j] <= t).astype(jnp.int32) for j in range(count)),
-                   jnp.zeros(jnp.shape(t), jnp.int32))   # no milestones: a constant
+    if count <= 16:  # a few scalar compares fuse; a reduction would be a kernel of its own
+      passed = sum(
+        ((self.milestones[j] <= t).astype(jnp.int32) for j in range(count)),
+        jnp.zeros(jnp.shape(t), jnp.int32),
+      )  # no milestones: a constant
     else:
       passed = jnp.sum(self.milestones <= t[..., None], axis=-1, dtype=jnp.int32)
-    value, power = jnp.take(self.constant("values"), passed), jnp.take(self.constant("powers"), passed)
+    value, power = (
+      jnp.take(self.constant("values"), passed),
+      jnp.take(self.constant("powers"), passed),
+    )
     # the derivatives gamma^j (init) and j·value/gamma (gamma) routed to the fields
-    return (value + m.delta(self.init_value) * m.finite_slope(power)
-            + m.delta(self.gamma) * m.finite_slope(passed.astype(self.dtype) * value / self.gamma))
+    return (
+      value
+      + m.delta(self.init_value) * m.finite_slope(power)
+      + m.delta(self.gamma) * m.finite_slope(passed.astype(self.dtype) * value / self.gamma)
+    )
 
 
 @family("piecewise")
@@ -219,13 +244,20 @@ class Piecewise(Schedule):
   >>> print(s(jnp.array([99, 100, 200])).round(6))
   [0.1   0.01  0.001]
   """
+
   step_form = "exact"
   boundaries: Any = count(rank=1, checks=[nondecreasing])
   values: Any = real(rank=1)
 
-  rules = (Rule(lambda s: s.values.shape[-1] == s.boundaries.shape[-1] + 1,
-                lambda s: f"len(values) must be len(boundaries) + 1 = {s.boundaries.shape[-1] + 1}, "
-                          f"got {s.values.shape[-1]}"),)
+  rules = (
+    Rule(
+      lambda s: s.values.shape[-1] == s.boundaries.shape[-1] + 1,
+      lambda s: (
+        f"len(values) must be len(boundaries) + 1 = {s.boundaries.shape[-1] + 1}, "
+        f"got {s.values.shape[-1]}"
+      ),
+    ),
+  )
 
   def formula(self, t):
     index = jnp.sum(self.boundaries <= t[..., None], axis=-1)
@@ -251,6 +283,7 @@ class InverseTime(Schedule):
   >>> print(js.inverse_time(0.1, 0.5, decay_steps=10)(jnp.array([0, 10, 20])).round(6))
   [0.1      0.066667 0.05    ]
   """
+
   step_form = "exact"
   init_value: Any = real()
   decay_rate: Any = real(checks=[nonnegative])
@@ -287,6 +320,7 @@ class InverseSqrt(Schedule):
   >>> print(s(jnp.array([5, 10, 310])).round(6))
   [0.05 0.1  0.05]
   """
+
   step_form = "exact"
   init_value: Any = real()
   timescale: Any = real(checks=[positive])
@@ -296,7 +330,9 @@ class InverseSqrt(Schedule):
   def formula(self, t):
     dtype = self.dtype
     # used only where t < warmup_steps, so t/W needs no clip (1/W per setting: hoisted)
-    ramp = self.init_value * (t.astype(dtype) * (1 / jnp.maximum(self.warmup_steps, 1).astype(dtype)))
+    ramp = self.init_value * (
+      t.astype(dtype) * (1 / jnp.maximum(self.warmup_steps, 1).astype(dtype))
+    )
     since = jnp.maximum(t - self.warmup_steps, 0).astype(dtype)
     # √a/√b rather than √(a/b): a tiny timescale stays finite in value and gradient
     decay = self.init_value * (jnp.sqrt(self.timescale) / jnp.sqrt(since + self.timescale))
@@ -323,6 +359,7 @@ class Linear(Schedule):
   >>> print(js.linear(0.1, 0.0, 100)(jnp.array([0, 25, 200])).round(6))
   [0.1   0.075 0.   ]
   """
+
   step_form = "exact"
   init_value: Any = real()
   end_value: Any = real()
@@ -377,6 +414,7 @@ class Polynomial(Schedule):
   >>> print(js.polynomial(0.1, 0.0, 100, 2.0)(jnp.array([0, 50, 100])).round(6))
   [0.1   0.025 0.   ]
   """
+
   step_form = "exact"
   init_value: Any = real()
   end_value: Any = real()
@@ -386,16 +424,24 @@ class Polynomial(Schedule):
   begin: Any = count(0)
   cycle: bool = static(False, choices=(False, True))
 
-  rules = (Rule(lambda s: (not s.cycle) or (s.steps >= 1),
-                lambda s: f"steps must be >= 1 when cycle=True, got {show(s.steps)}"),)
+  rules = (
+    Rule(
+      lambda s: (not s.cycle) or (s.steps >= 1),
+      lambda s: f"steps must be >= 1 when cycle=True, got {show(s.steps)}",
+    ),
+  )
 
   def formula(self, t):
     # power 1 is a straight line, the same bits as ``linear`` on every route
     general = lambda: m.power_weights(
-        _polynomial_left(t, self.begin, self.steps, self.cycle, self.dtype), self.exact("power"))
-    special = None if self.cycle else self.special("power")   # cycle: the general formula
-    weights = None if special is None else m.linear_weights(
-        m.progress(t, self.begin, self.steps, self.dtype))
+      _polynomial_left(t, self.begin, self.steps, self.cycle, self.dtype), self.exact("power")
+    )
+    special = None if self.cycle else self.special("power")  # cycle: the general formula
+    weights = (
+      None
+      if special is None
+      else m.linear_weights(m.progress(t, self.begin, self.steps, self.dtype))
+    )
     w, wc = m.special_power(special, self.exact("power"), weights, general)
     return m.lerp(self.init_value, self.end_value, w, wc)
 
@@ -404,8 +450,9 @@ def cosine_curve(t, begin, steps, start, end, exponent: _df.DF, special, dtype):
   """``end + (start − end)·[½(1 + cos πp)]^exponent`` over ``[begin, begin + steps]``; a special
   exponent (1, 2, ½: ``_maths.SPECIAL_POWERS``) takes the plain float32 cosine weights."""
   weights = None if special is None else m.cosine_weights(m.progress(t, begin, steps, dtype))
-  w, wc = m.special_power(special, exponent, weights,
-                          lambda: m.cosine_power_weights(t, begin, steps, exponent, dtype))
+  w, wc = m.special_power(
+    special, exponent, weights, lambda: m.cosine_power_weights(t, begin, steps, exponent, dtype)
+  )
   return m.lerp(start, end, w, wc)
 
 
@@ -432,6 +479,7 @@ class Cosine(Schedule):
   >>> print(js.cosine(0.1, 100, end_value=0.01)(jnp.array([0, 50, 100])).round(6))
   [0.1   0.055 0.01 ]
   """
+
   step_form = "exact"
   init_value: Any = real()
   steps: Any = count()
@@ -441,8 +489,16 @@ class Cosine(Schedule):
   begin: Any = count(0)
 
   def formula(self, t):
-    return cosine_curve(t, self.begin, self.steps, self.init_value, self.end_value,
-                        self.exact("exponent"), self.special("exponent"), self.dtype)
+    return cosine_curve(
+      t,
+      self.begin,
+      self.steps,
+      self.init_value,
+      self.end_value,
+      self.exact("exponent"),
+      self.special("exponent"),
+      self.dtype,
+    )
 
 
 @family("warmup_cosine")
@@ -469,6 +525,7 @@ class WarmupCosine(Schedule):
   >>> print(js.warmup_cosine(0.1, 10, 110)(jnp.array([5, 10, 60, 110])).round(6))
   [0.05 0.1  0.05 0.  ]
   """
+
   step_form = "exact"
   peak_value: Any = real()
   warmup_steps: Any = count()
@@ -478,18 +535,31 @@ class WarmupCosine(Schedule):
   end_value: Any = real(0.0)
   exponent: Any = real(1.0, checks=[positive], special=POWERS)
 
-  rules = (Rule(lambda s: s.warmup_steps <= s.total_steps,
-                lambda s: f"warmup_steps must be <= total_steps ({show(s.total_steps)}), got "
-                          f"{show(s.warmup_steps)}"),)
+  rules = (
+    Rule(
+      lambda s: s.warmup_steps <= s.total_steps,
+      lambda s: (
+        f"warmup_steps must be <= total_steps ({show(s.total_steps)}), got {show(s.warmup_steps)}"
+      ),
+    ),
+  )
 
   def formula(self, t):
     # used only where 0 <= t < W: no clip, no jump (1/W per setting)
     w, inv = self.warmup_steps, 1 / jnp.maximum(self.warmup_steps, 1).astype(self.dtype)
-    warm = m.lerp(self.init_value, self.peak_value, (w - t).astype(self.dtype) * inv,
-                  t.astype(self.dtype) * inv)
-    decay = cosine_curve(t, self.warmup_steps, self.total_steps - self.warmup_steps,
-                         self.peak_value, self.end_value, self.exact("exponent"),
-                         self.special("exponent"), self.dtype)
+    warm = m.lerp(
+      self.init_value, self.peak_value, (w - t).astype(self.dtype) * inv, t.astype(self.dtype) * inv
+    )
+    decay = cosine_curve(
+      t,
+      self.warmup_steps,
+      self.total_steps - self.warmup_steps,
+      self.peak_value,
+      self.end_value,
+      self.exact("exponent"),
+      self.special("exponent"),
+      self.dtype,
+    )
     return jnp.where(t < self.warmup_steps, warm, decay)
 
 

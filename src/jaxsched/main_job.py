@@ -26,10 +26,12 @@ The grid. ``build_grid(settings, steps)`` spreads ``settings`` over eleven famil
 for runs under 4 steps), each with its shape variants, and gives each variant log-spaced peak
 learning rates in ``LR_RANGE``.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -38,9 +40,9 @@ import optax
 
 import jaxsched
 
-DEFAULT_SETTINGS = 96            # jaxsched sweep --settings
-DEFAULT_STEPS = 200              # jaxsched sweep --steps
-LR_RANGE = (0.01, 0.3)          # peak learning rates, log-spaced (SGD with momentum 0.9)
+DEFAULT_SETTINGS = 96  # jaxsched sweep --settings
+DEFAULT_STEPS = 200  # jaxsched sweep --steps
+LR_RANGE = (0.01, 0.3)  # peak learning rates, log-spaced (SGD with momentum 0.9)
 
 N_TRAIN = 512
 N_FEATURES = 8
@@ -50,23 +52,27 @@ NOISE = 0.1
 BATCH_SIZE = 8
 MOMENTUM = 0.9
 
-DESCRIPTION = (f"MLP {N_FEATURES}-{HIDDEN}-1 (tanh) regressing a random "
-               f"{N_FEATURES}-{TEACHER_HIDDEN}-1 teacher on {N_TRAIN} synthetic points (noise sd "
-               f"{NOISE}); SGD, momentum {MOMENTUM}, batch {BATCH_SIZE}; loss = training-set MSE")
+DESCRIPTION = (
+  f"MLP {N_FEATURES}-{HIDDEN}-1 (tanh) regressing a random "
+  f"{N_FEATURES}-{TEACHER_HIDDEN}-1 teacher on {N_TRAIN} synthetic points (noise sd "
+  f"{NOISE}); SGD, momentum {MOMENTUM}, batch {BATCH_SIZE}; loss = training-set MSE"
+)
 
 
 class Task(NamedTuple):
-  x: np.ndarray         # f32[N_TRAIN, N_FEATURES]
-  y: np.ndarray         # f32[N_TRAIN]
-  params: dict          # the student's initial parameters (the same for every setting)
-  batches: np.ndarray   # i32[steps, BATCH_SIZE]: the mini-batch of each step
+  x: np.ndarray  # f32[N_TRAIN, N_FEATURES]
+  y: np.ndarray  # f32[N_TRAIN]
+  params: dict  # the student's initial parameters (the same for every setting)
+  batches: np.ndarray  # i32[steps, BATCH_SIZE]: the mini-batch of each step
 
 
 def _mlp_init(rng, d_in, hidden):
-  return {"w1": rng.standard_normal((d_in, hidden), np.float32) / np.sqrt(d_in, dtype=np.float32),
-          "b1": np.zeros(hidden, np.float32),
-          "w2": rng.standard_normal(hidden, np.float32) / np.sqrt(hidden, dtype=np.float32),
-          "b2": np.zeros((), np.float32)}
+  return {
+    "w1": rng.standard_normal((d_in, hidden), np.float32) / np.sqrt(d_in, dtype=np.float32),
+    "b1": np.zeros(hidden, np.float32),
+    "w2": rng.standard_normal(hidden, np.float32) / np.sqrt(hidden, dtype=np.float32),
+    "b2": np.zeros((), np.float32),
+  }
 
 
 def _mlp(params, x):
@@ -81,7 +87,7 @@ def make_task(steps: int, seed: int = 0) -> Task:
   rng = np.random.default_rng(seed)
   x = rng.standard_normal((N_TRAIN, N_FEATURES), np.float32)
   teacher = _mlp_init(rng, N_FEATURES, TEACHER_HIDDEN)
-  teacher["w1"] *= 2.0                                     # a clearly non-linear target
+  teacher["w1"] *= 2.0  # a clearly non-linear target
   hidden = np.tanh(x @ teacher["w1"] + teacher["b1"])
   y = (hidden @ teacher["w2"] + NOISE * rng.standard_normal(N_TRAIN, np.float32)).astype(np.float32)
   params = _mlp_init(rng, N_FEATURES, HIDDEN)
@@ -108,7 +114,7 @@ def make_run(steps: int, *, seed: int = 0) -> Callable:
       grads = jax.grad(_mse)(params, x[batch], y[batch])
       updates, state = opt.update(grads, state, params)
       params = optax.apply_updates(params, updates)
-      lr = state.hyperparams["learning_rate"]          # the value this update used
+      lr = state.hyperparams["learning_rate"]  # the value this update used
       return (params, state), (_mse(params, x, y), lr)
 
     _, (loss, lr) = jax.lax.scan(update, (params, state), jnp.asarray(task.batches))
@@ -124,34 +130,61 @@ def plan(steps: int):
   """(family, [variant(lr) -> Schedule]) for the main job: each family's shape hyperparameters,
   tied to the run length ``steps``; the peak learning rate is the swept axis."""
   T = steps
-  q = max(T // 20, 1)              # a short warmup (one step at least; never longer than the run)
+  q = max(T // 20, 1)  # a short warmup (one step at least; never longer than the run)
   q2 = min(2 * q, T)
   js = jaxsched
   families = [
-      ("constant", [lambda lr: js.constant(lr)]),
-      ("step", [lambda lr: js.step(lr, max(T // 4, 1), 0.5),
-                lambda lr: js.step(lr, max(T // 10, 1), 0.7)]),
-      ("exponential", [lambda lr: js.exponential(lr, 0.01 ** (1 / T)),
-                       lambda lr: js.exponential(lr, 0.1 ** (1 / T))]),
-      ("inverse_time", [lambda lr: js.inverse_time(lr, 10 / T),
-                        lambda lr: js.inverse_time(lr, 100 / T)]),
-      ("inverse_sqrt", [lambda lr: js.inverse_sqrt(lr, T / 20, warmup_steps=q),
-                        lambda lr: js.inverse_sqrt(lr, T / 5, warmup_steps=q)]),
-      ("linear", [lambda lr: js.linear(lr, 0.0, T),
-                  lambda lr: js.linear(lr, lr / 10, T)]),
-      ("polynomial", [lambda lr: js.polynomial(lr, 0.0, T, 2.0),
-                      lambda lr: js.polynomial(lr, 0.0, T, 0.5)]),
-      ("cosine", [lambda lr: js.cosine(lr, T),
-                  lambda lr: js.cosine(lr, T, end_value=lr / 10)]),
-      ("warmup_cosine", [lambda lr: js.warmup_cosine(lr, q, T),
-                         lambda lr: js.warmup_cosine(lr, q2, T, end_value=lr / 10)]),
+    ("constant", [lambda lr: js.constant(lr)]),
+    (
+      "step",
+      [lambda lr: js.step(lr, max(T // 4, 1), 0.5), lambda lr: js.step(lr, max(T // 10, 1), 0.7)],
+    ),
+    (
+      "exponential",
+      [
+        lambda lr: js.exponential(lr, 0.01 ** (1 / T)),
+        lambda lr: js.exponential(lr, 0.1 ** (1 / T)),
+      ],
+    ),
+    (
+      "inverse_time",
+      [lambda lr: js.inverse_time(lr, 10 / T), lambda lr: js.inverse_time(lr, 100 / T)],
+    ),
+    (
+      "inverse_sqrt",
+      [
+        lambda lr: js.inverse_sqrt(lr, T / 20, warmup_steps=q),
+        lambda lr: js.inverse_sqrt(lr, T / 5, warmup_steps=q),
+      ],
+    ),
+    ("linear", [lambda lr: js.linear(lr, 0.0, T), lambda lr: js.linear(lr, lr / 10, T)]),
+    (
+      "polynomial",
+      [lambda lr: js.polynomial(lr, 0.0, T, 2.0), lambda lr: js.polynomial(lr, 0.0, T, 0.5)],
+    ),
+    ("cosine", [lambda lr: js.cosine(lr, T), lambda lr: js.cosine(lr, T, end_value=lr / 10)]),
+    (
+      "warmup_cosine",
+      [
+        lambda lr: js.warmup_cosine(lr, q, T),
+        lambda lr: js.warmup_cosine(lr, q2, T, end_value=lr / 10),
+      ],
+    ),
   ]
   w, d = q, max(T // 5, 1)
-  families.append(("wsd", [lambda lr: js.wsd(lr, w, max(T - w - d, 0), d),
-                       lambda lr: js.wsd(lr, w, max(T - w - 2 * d, 0), min(2 * d, T - w))]))
-  if T >= 4:                  # pct_start·T − 1 must leave the warmup phase a step or more
-    families.append(("one_cycle", [lambda lr: js.one_cycle(lr, T),
-                               lambda lr: js.one_cycle(lr, T, pct_start=0.1)]))
+  families.append(
+    (
+      "wsd",
+      [
+        lambda lr: js.wsd(lr, w, max(T - w - d, 0), d),
+        lambda lr: js.wsd(lr, w, max(T - w - 2 * d, 0), min(2 * d, T - w)),
+      ],
+    )
+  )
+  if T >= 4:  # pct_start·T − 1 must leave the warmup phase a step or more
+    families.append(
+      ("one_cycle", [lambda lr: js.one_cycle(lr, T), lambda lr: js.one_cycle(lr, T, pct_start=0.1)])
+    )
   return families
 
 
@@ -174,8 +207,11 @@ def build_grid(settings: int, steps: int):
   groups = []
   for i, (name, variants) in enumerate(families):
     k = share(settings, len(families), i)
-    schedules = [variant(lr) for j, variant in enumerate(variants)
-                 for lr in learning_rates(share(k, len(variants), j))]
+    schedules = [
+      variant(lr)
+      for j, variant in enumerate(variants)
+      for lr in learning_rates(share(k, len(variants), j))
+    ]
     if schedules:
       groups.append((name, schedules))
   return groups

@@ -5,14 +5,15 @@ end) and, for a long SPEC, ``spec_message`` (the SPEC replaced by an ``excerpt``
 position).
 Shared by ``jaxsched.cli``, ``jaxsched.multihost`` and ``jaxsched.reports``.
 """
+
 from __future__ import annotations
 
 import ast
 import json
 import re
 
-MESSAGE_LIMIT = 400             # characters of an error line; longer ones are cut in the middle
-SPEC_EXCERPT = 80               # characters of a long SPEC quoted in an error
+MESSAGE_LIMIT = 400  # characters of an error line; longer ones are cut in the middle
+SPEC_EXCERPT = 80  # characters of a long SPEC quoted in an error
 
 
 class CliError(Exception):
@@ -30,7 +31,7 @@ def cut(text: str, limit: int = MESSAGE_LIMIT) -> str:
   if len(text) <= limit:
     return text
   keep = limit - 5
-  return f"{text[:keep * 2 // 3]} ... {text[len(text) - keep // 3:]}"
+  return f"{text[: keep * 2 // 3]} ... {text[len(text) - keep // 3 :]}"
 
 
 def excerpt(text: str, at: int | None = None, width: int = SPEC_EXCERPT) -> str:
@@ -59,7 +60,7 @@ def error_position(message: str, text: str) -> int | None:
   except SyntaxError as e:
     if e.lineno and e.offset:
       lines = body.splitlines(keepends=True)
-      return lead + sum(len(x) for x in lines[:e.lineno - 1]) + e.offset - 1
+      return lead + sum(len(x) for x in lines[: e.lineno - 1]) + e.offset - 1
   except (ValueError, MemoryError, RecursionError):
     pass
   rest = message.replace(repr(text), "").replace(text, "")
@@ -75,8 +76,11 @@ def spec_message(message: str, text: str) -> str:
   if len(text) <= SPEC_EXCERPT:
     return message
   at = error_position(message, text)
-  short = f"{excerpt(text, at)!r} ({len(text)} characters" + \
-      ("" if at is None else f", error near character {at + 1}") + ")"
+  short = (
+    f"{excerpt(text, at)!r} ({len(text)} characters"
+    + ("" if at is None else f", error near character {at + 1}")
+    + ")"
+  )
   for form in (repr(text), repr(text.strip()), text, text.strip()):
     if form in message:
       return message.replace(form, short)

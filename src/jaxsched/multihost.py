@@ -4,6 +4,7 @@ abort), splitting a CPU-only machine into devices before JAX starts (``split_cpu
 process start the run or none (``agree``), and keeping Gloo's native chatter off stdout
 (``native_stdout_to_stderr``). Failures are ``jaxsched.messages.CliError``s.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -25,30 +26,48 @@ def join(args):
   start), and on a CPU-only machine splits the CPU for ``--devices`` (per process: the devices are
   spread over the processes). ``args``: the parsed ``jaxsched sweep`` flags (``coordinator``,
   ``num_processes``, ``process_id``, ``distributed``, ``devices``, ``init_timeout``)."""
-  given = {k: v for k, v in (("coordinator_address", args.coordinator),
-                             ("num_processes", args.num_processes),
-                             ("process_id", args.process_id)) if v is not None}
+  given = {
+    k: v
+    for k, v in (
+      ("coordinator_address", args.coordinator),
+      ("num_processes", args.num_processes),
+      ("process_id", args.process_id),
+    )
+    if v is not None
+  }
   if args.devices:
     split_cpu(-(-args.devices // (args.num_processes or 1)))
   if not given and not args.distributed:
     return
-  if args.num_processes is not None and args.process_id is not None \
-      and args.process_id >= args.num_processes:
-    raise CliError(f"--process-id {args.process_id} must be < --num-processes "
-                   f"{args.num_processes} (processes count from 0)")
+  if (
+    args.num_processes is not None
+    and args.process_id is not None
+    and args.process_id >= args.num_processes
+  ):
+    raise CliError(
+      f"--process-id {args.process_id} must be < --num-processes "
+      f"{args.num_processes} (processes count from 0)"
+    )
   if args.coordinator is not None:
     host, port = address(args.coordinator)
     who = "" if args.process_id is None else f" as process {args.process_id}"
     of = "" if args.num_processes is None else f" of {args.num_processes}"
-    sys.stderr.write(f"jaxsched: joining a multi-process run via {args.coordinator}{who}{of} "
-                     f"(waiting up to {args.init_timeout} s for the others)\n")
+    sys.stderr.write(
+      f"jaxsched: joining a multi-process run via {args.coordinator}{who}{of} "
+      f"(waiting up to {args.init_timeout} s for the others)\n"
+    )
     if args.process_id:
       reach(host, port, args.init_timeout, args.coordinator)
   try:
     jax.distributed.initialize(**given, initialization_timeout=args.init_timeout)
-  except Exception as e:          # ValueError (nothing to detect), runtime errors (unreachable)
-    hint = "" if given else (" (outside SLURM/Open MPI, give --coordinator HOST:PORT "
-                             "--num-processes N --process-id I)")
+  except Exception as e:  # ValueError (nothing to detect), runtime errors (unreachable)
+    hint = (
+      ""
+      if given
+      else (
+        " (outside SLURM/Open MPI, give --coordinator HOST:PORT --num-processes N --process-id I)"
+      )
+    )
     raise CliError(f"cannot join the multi-process run: {cut(one_line(e), 200)}{hint}") from None
 
 
@@ -73,8 +92,10 @@ def reach(host: str, port: int, timeout: int, text: str):
       raise CliError(f"--coordinator {text}: cannot resolve {host!r} ({e.strerror or e})") from None
     except OSError:
       if time.monotonic() >= deadline:
-        raise CliError(f"--coordinator {text}: nothing answered within {timeout} s (is process 0 "
-                       "running, with the same --coordinator?)") from None
+        raise CliError(
+          f"--coordinator {text}: nothing answered within {timeout} s (is process 0 "
+          "running, with the same --coordinator?)"
+        ) from None
       time.sleep(0.5)
 
 
@@ -86,6 +107,7 @@ def agree(problem: str | None):
       raise CliError(problem)
     return
   from jax.experimental import multihost_utils
+
   flags = np.asarray(multihost_utils.process_allgather(np.int32(problem is not None)))
   if problem:
     raise CliError(problem)
@@ -104,7 +126,7 @@ def split_cpu(n: int):
     return
   try:
     jax.config.update("jax_num_cpu_devices", n)
-  except RuntimeError:            # backends already initialized: jax.devices() is what it is
+  except RuntimeError:  # backends already initialized: jax.devices() is what it is
     pass
 
 

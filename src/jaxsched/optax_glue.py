@@ -10,6 +10,7 @@ A ``Schedule`` is already an optax schedule (a callable ``count -> value``), so 
   weight_decay=jaxsched.cosine(1e-2, T))``, or momentum via ``optax.sgd``'s ``momentum``;
 - epoch-based stepping: ``jaxsched.per_epoch(schedule, steps_per_epoch)``.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -22,6 +23,7 @@ from jaxsched.plateau import ReduceOnPlateauState
 
 try:  # optax >= 0.2.3 also has a stateful variant with the same ``hyperparams`` dict
   from optax import InjectStatefulHyperparamsState
+
   _INJECT_STATES = (InjectHyperparamsState, InjectStatefulHyperparamsState)
 except ImportError:  # pragma: no cover
   _INJECT_STATES = (InjectHyperparamsState,)
@@ -91,8 +93,10 @@ def current_lr(opt_state, name: str = "learning_rate"):
             value = value * _unwrap(plateau.scale)
       found[jax.tree_util.keystr(path)] = value
   if not found:
-    raise ValueError(f"no optax.inject_hyperparams state holding {name!r} in this optimizer state; "
-                     f"wrap the optimizer: optax.inject_hyperparams(optax.adamw)(learning_rate=...)")
+    raise ValueError(
+      f"no optax.inject_hyperparams state holding {name!r} in this optimizer state; "
+      f"wrap the optimizer: optax.inject_hyperparams(optax.adamw)(learning_rate=...)"
+    )
   if len(found) == 1:
     return next(iter(found.values()))
   return found

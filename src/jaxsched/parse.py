@@ -16,22 +16,27 @@ never evaluated:
 access, subscripts, lambdas, ``*args``/``**kwargs`` — is a ``ValueError`` naming what was found.
 Unknown families and fields get a "did you mean ...?" and the list of valid fields.
 """
+
 from __future__ import annotations
 
 import ast
 import dataclasses
-import inspect
 import difflib
+import inspect
 import json
 import numbers
 import operator
 
 from jaxsched import core
 
-_ALLOWED = ("numbers, strings, True/False/None, lists, schedule calls and + - * / between them")
+_ALLOWED = "numbers, strings, True/False/None, lists, schedule calls and + - * / between them"
 
-_OPERATORS = {ast.Add: ("+", operator.add), ast.Sub: ("-", operator.sub),
-              ast.Mult: ("*", operator.mul), ast.Div: ("/", operator.truediv)}
+_OPERATORS = {
+  ast.Add: ("+", operator.add),
+  ast.Sub: ("-", operator.sub),
+  ast.Mult: ("*", operator.mul),
+  ast.Div: ("/", operator.truediv),
+}
 
 
 class ParseError(ValueError):
@@ -89,15 +94,19 @@ def parse(spec: str) -> core.Schedule:
     tree = ast.parse(text, mode="eval")
   except (SyntaxError, ValueError, MemoryError, RecursionError) as e:
     reason = getattr(e, "msg", None) or e
-    raise ParseError(f"cannot parse SPEC {spec!r}: expected a call like cosine(init_value=0.1, "
-                     f"steps=1000) or a JSON config ({reason})") from None
+    raise ParseError(
+      f"cannot parse SPEC {spec!r}: expected a call like cosine(init_value=0.1, "
+      f"steps=1000) or a JSON config ({reason})"
+    ) from None
   try:
     value = _Reader(spec).read(tree.body)
   except RecursionError:
     raise ParseError(f"SPEC {spec!r} is nested too deeply") from None
   if not isinstance(value, core.Schedule):
-    raise ParseError(f"SPEC {spec!r} is a {type(value).__name__}, not a schedule: expected a call "
-                     "like cosine(init_value=0.1, steps=1000)")
+    raise ParseError(
+      f"SPEC {spec!r} is a {type(value).__name__}, not a schedule: expected a call "
+      "like cosine(init_value=0.1, steps=1000)"
+    )
   return value
 
 
@@ -108,9 +117,10 @@ def config_from_json(text: str, shown: str) -> core.Schedule:
     config = json.loads(text)
   except json.JSONDecodeError as e:
     raise ParseError(f"SPEC {shown} is not valid JSON: {e}") from None
-  except RecursionError:   # the decoder recurses per level: thousands of levels are refused here
-    raise ParseError(f"SPEC {shown} is nested deeper than the limit of {core.MAX_DEPTH} "
-                     "schedules") from None
+  except RecursionError:  # the decoder recurses per level: thousands of levels are refused here
+    raise ParseError(
+      f"SPEC {shown} is nested deeper than the limit of {core.MAX_DEPTH} schedules"
+    ) from None
   try:
     return core.from_config(config)
   except (ValueError, TypeError) as e:
@@ -154,8 +164,9 @@ class _Reader:
     if isinstance(node, (ast.List, ast.Tuple)):
       items = [self.read(e) for e in node.elts]
       return items if isinstance(node, ast.List) else tuple(items)
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, complex, str, bool,
-                                                                  type(None))):
+    if isinstance(node, ast.Constant) and isinstance(
+      node.value, (int, float, complex, str, bool, type(None))
+    ):
       return node.value
     self.fail(f"{ast.unparse(node)!r} is not allowed (only {_ALLOWED})")
 
@@ -173,8 +184,9 @@ class _Reader:
     except ZeroDivisionError:
       self.fail(f"division by zero in {ast.unparse(node)!r}")
     except TypeError:
-      kinds = " and ".join("a schedule" if isinstance(x, core.Schedule) else "a number"
-                           for x in (left, right))
+      kinds = " and ".join(
+        "a schedule" if isinstance(x, core.Schedule) else "a number" for x in (left, right)
+      )
       self.fail(f"{symbol} is not supported between {kinds} in {ast.unparse(node)!r}")
     except ValueError as e:
       self.fail(f"{ast.unparse(node)!r}: {_one_line(e)}")
@@ -185,8 +197,10 @@ class _Reader:
       self.fail(f"only calls of a family name are allowed, got {ast.unparse(node.func)!r}")
     name = node.func.id
     if name not in core.FAMILIES:
-      self.fail(f"unknown family {name!r}{_suggest(name, core.FAMILIES) or '.'} Known families: "
-                f"{', '.join(core.FAMILIES)}")
+      self.fail(
+        f"unknown family {name!r}{_suggest(name, core.FAMILIES) or '.'} Known families: "
+        f"{', '.join(core.FAMILIES)}"
+      )
     args = []
     for a in node.args:
       if isinstance(a, ast.Starred):
@@ -214,34 +228,50 @@ class _Reader:
     alternatives = [k for k in _keywords(factory) if k not in names]
     for key in kwargs:
       if key not in names and key not in alternatives:
-        self.fail(f"{name}: unknown field {key!r}{_suggest(key, names) or '.'} Fields of {name}: "
-                  f"{', '.join(names + alternatives)}")
+        self.fail(
+          f"{name}: unknown field {key!r}{_suggest(key, names) or '.'} Fields of {name}: "
+          f"{', '.join(names + alternatives)}"
+        )
     if any(k in alternatives for k in kwargs):
       try:
         return factory(*args, **kwargs)
       except (ValueError, TypeError) as e:
         self.fail(_one_line(e))
     first = fields[0] if fields else None
-    if (first is not None and first.metadata["kind"].variadic and args
-        and first.name not in kwargs and all(isinstance(a, core.Schedule) for a in args)):
+    if (
+      first is not None
+      and first.metadata["kind"].variadic
+      and args
+      and first.name not in kwargs
+      and all(isinstance(a, core.Schedule) for a in args)
+    ):
       args = [tuple(args)]
     positional = [f.name for f in fields if not f.kw_only]
     if len(args) > len(positional):
       keyword_only = [f.name for f in fields if f.kw_only]
       hint = f"; pass {', '.join(keyword_only)} by name" if keyword_only else ""
-      self.fail(f"{name} takes at most {len(positional)} positional argument"
-                f"{'s' if len(positional) != 1 else ''} ({', '.join(positional)}), "
-                f"{len(args)} were given{hint}")
-    given = dict(zip(positional, args))
+      self.fail(
+        f"{name} takes at most {len(positional)} positional argument"
+        f"{'s' if len(positional) != 1 else ''} ({', '.join(positional)}), "
+        f"{len(args)} were given{hint}"
+      )
+    given = dict(zip(positional, args, strict=True))
     for key in kwargs:
       if key in given:
         self.fail(f"{name}: {key} is given both by position and by name")
     given.update(kwargs)
-    missing = [f.name for f in fields if f.name not in given
-               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    missing = [
+      f.name
+      for f in fields
+      if f.name not in given
+      and f.default is dataclasses.MISSING
+      and f.default_factory is dataclasses.MISSING
+    ]
     if missing:
-      self.fail(f"{name}: missing required field{'s' if len(missing) > 1 else ''} "
-                f"{', '.join(missing)} (fields of {name}: {', '.join(names)})")
+      self.fail(
+        f"{name}: missing required field{'s' if len(missing) > 1 else ''} "
+        f"{', '.join(missing)} (fields of {name}: {', '.join(names)})"
+      )
     try:
       return cls(**given)
     except (ValueError, TypeError) as e:
@@ -251,6 +281,7 @@ class _Reader:
 def _factory(name: str, cls):
   """The public constructor of a family: ``jaxsched.<name>`` where it is a function, else the class."""
   import jaxsched
+
   factory = getattr(jaxsched, name, None)
   return factory if callable(factory) and not isinstance(factory, type) else cls
 

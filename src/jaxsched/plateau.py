@@ -1,4 +1,5 @@
 """``reduce_on_plateau``: torch ``ReduceLROnPlateau`` as an optax transformation."""
+
 from __future__ import annotations
 
 import numbers
@@ -18,16 +19,17 @@ class PlateauHyperparams(NamedTuple):
   """The configuration as leaves, so that states of differently configured transformations stack
   (``jax.tree.map(jnp.stack, ...)``) and vmap together. Modes are folded into numbers: a metric
   ``a`` improves on ``best`` when ``sign·a < sign·best·rel − abs``."""
-  sign: jax.Array         # float32: +1 for mode="min", −1 for mode="max"
-  rel: jax.Array          # 1 − threshold (min, rel), 1 + threshold (max, rel), 1 (abs) ...
-  rel_lo: jax.Array       # ... as a float32 pair (hi, lo), from the double
-  abs: jax.Array          # threshold (abs), 0 (rel), as a float32 pair
+
+  sign: jax.Array  # float32: +1 for mode="min", −1 for mode="max"
+  rel: jax.Array  # 1 − threshold (min, rel), 1 + threshold (max, rel), 1 (abs) ...
+  rel_lo: jax.Array  # ... as a float32 pair (hi, lo), from the double
+  abs: jax.Array  # threshold (abs), 0 (rel), as a float32 pair
   abs_lo: jax.Array
-  factor: jax.Array       # float32
-  min_scale: jax.Array    # float32
-  eps: jax.Array          # float32
-  patience: jax.Array     # int32
-  cooldown: jax.Array     # int32
+  factor: jax.Array  # float32
+  min_scale: jax.Array  # float32
+  eps: jax.Array  # float32
+  patience: jax.Array  # int32
+  cooldown: jax.Array  # int32
   accumulation_steps: jax.Array  # int32
 
 
@@ -57,6 +59,7 @@ class ReduceOnPlateauState(NamedTuple):
   >>> float(state.scale), float(state.best), int(state.num_bad)
   (1.0, inf, 0)
   """
+
   scale: jax.Array
   best: jax.Array
   num_bad: jax.Array
@@ -74,10 +77,18 @@ def _number(name, x, *, integer=False):
   return float(_convert.host_real("reduce_on_plateau", name, x, dtype=np.float32))
 
 
-def reduce_on_plateau(factor: float = 0.1, patience: int = 10, *, mode: str = "min",
-                      threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
-                      min_scale: float = 0.0, accumulation_steps: int = 1,
-                      eps: float = 0.0) -> optax.GradientTransformationExtraArgs:
+def reduce_on_plateau(
+  factor: float = 0.1,
+  patience: int = 10,
+  *,
+  mode: str = "min",
+  threshold: float = 1e-4,
+  threshold_mode: str = "rel",
+  cooldown: int = 0,
+  min_scale: float = 0.0,
+  accumulation_steps: int = 1,
+  eps: float = 0.0,
+) -> optax.GradientTransformationExtraArgs:
   """Scales the updates by ``factor`` when a metric stops improving: torch ``ReduceLROnPlateau``.
 
   ``update(updates, state, params=None, *, value=None)``. A call *with* ``value=`` (a real scalar
@@ -191,8 +202,9 @@ def reduce_on_plateau(factor: float = 0.1, patience: int = 10, *, mode: str = "m
   0.25
   """
   mode = _convert.static_flag("reduce_on_plateau", "mode", mode, ("min", "max"))
-  threshold_mode = _convert.static_flag("reduce_on_plateau", "threshold_mode", threshold_mode,
-                                        ("rel", "abs"))
+  threshold_mode = _convert.static_flag(
+    "reduce_on_plateau", "threshold_mode", threshold_mode, ("rel", "abs")
+  )
   factor = _number("factor", factor)
   if not 0 <= factor < 1:
     raise ValueError(f"reduce_on_plateau: factor must be in [0, 1), got {factor!r}")
@@ -206,12 +218,16 @@ def reduce_on_plateau(factor: float = 0.1, patience: int = 10, *, mode: str = "m
     if x < 0:
       raise ValueError(f"reduce_on_plateau: {name} must be >= 0, got {x!r}")
   counts = {}
-  for name, x, low in (("patience", patience, 0), ("cooldown", cooldown, 0),
-                       ("accumulation_steps", accumulation_steps, 1)):
+  for name, x, low in (
+    ("patience", patience, 0),
+    ("cooldown", cooldown, 0),
+    ("accumulation_steps", accumulation_steps, 1),
+  ):
     n = _number(name, x, integer=True)
     if not low <= n <= _INT32_MAX:
-      raise ValueError(f"reduce_on_plateau: {name} must be an integer in [{low}, 2^31-1], "
-                       f"got {x!r}")
+      raise ValueError(
+        f"reduce_on_plateau: {name} must be an integer in [{low}, 2^31-1], got {x!r}"
+      )
     counts[name] = n
 
   if threshold_mode == "rel":
@@ -221,17 +237,30 @@ def reduce_on_plateau(factor: float = 0.1, patience: int = 10, *, mode: str = "m
   f32, i32 = (lambda x: jnp.asarray(x, jnp.float32)), (lambda x: jnp.asarray(x, jnp.int32))
   (rel_hi, rel_lo), (abs_hi, abs_lo) = (_df.split_host(x, np.float32) for x in (rel, absolute))
   hparams = PlateauHyperparams(
-      sign=f32(1.0 if mode == "min" else -1.0), rel=f32(rel_hi), rel_lo=f32(rel_lo),
-      abs=f32(abs_hi), abs_lo=f32(abs_lo), factor=f32(factor),
-      min_scale=f32(min_scale), eps=f32(eps), patience=i32(counts["patience"]),
-      cooldown=i32(counts["cooldown"]), accumulation_steps=i32(counts["accumulation_steps"]))
+    sign=f32(1.0 if mode == "min" else -1.0),
+    rel=f32(rel_hi),
+    rel_lo=f32(rel_lo),
+    abs=f32(abs_hi),
+    abs_lo=f32(abs_lo),
+    factor=f32(factor),
+    min_scale=f32(min_scale),
+    eps=f32(eps),
+    patience=i32(counts["patience"]),
+    cooldown=i32(counts["cooldown"]),
+    accumulation_steps=i32(counts["accumulation_steps"]),
+  )
 
   def init_fn(params):
     del params
     return ReduceOnPlateauState(
-        scale=jnp.ones((), jnp.float32), best=hparams.sign * jnp.float32(np.inf),
-        num_bad=jnp.zeros((), jnp.int32), cooldown_counter=jnp.zeros((), jnp.int32),
-        count=jnp.zeros((), jnp.int32), accumulated=jnp.zeros((), jnp.float32), hparams=hparams)
+      scale=jnp.ones((), jnp.float32),
+      best=hparams.sign * jnp.float32(np.inf),
+      num_bad=jnp.zeros((), jnp.int32),
+      cooldown_counter=jnp.zeros((), jnp.int32),
+      count=jnp.zeros((), jnp.int32),
+      accumulated=jnp.zeros((), jnp.float32),
+      hparams=hparams,
+    )
 
   def update_fn(updates, state: ReduceOnPlateauState, params=None, *, value=None, **extra_args):
     del params, extra_args
@@ -254,8 +283,10 @@ def _metric(value) -> jax.Array:
   if not (jnp.issubdtype(dtype, jnp.floating) or jnp.issubdtype(dtype, jnp.integer)):
     raise TypeError(f"reduce_on_plateau: value must be a real scalar metric, got dtype {dtype}")
   if np.shape(value) not in ((), (1,)):
-    raise ValueError(f"reduce_on_plateau: value must be a scalar metric (shape () or (1,)), got "
-                     f"shape {tuple(np.shape(value))}")
+    raise ValueError(
+      f"reduce_on_plateau: value must be a scalar metric (shape () or (1,)), got "
+      f"shape {tuple(np.shape(value))}"
+    )
   return jnp.reshape(jnp.asarray(value, jnp.float32), ())
 
 
@@ -293,8 +324,11 @@ def _step(state: ReduceOnPlateauState, value) -> ReduceOnPlateauState:
 
   keep = lambda new, old: jnp.where(decide, new, old)
   return ReduceOnPlateauState(
-      scale=keep(scale, state.scale), best=keep(best, state.best),
-      num_bad=keep(num_bad, state.num_bad),
-      cooldown_counter=keep(cooldown_counter, state.cooldown_counter),
-      count=jnp.where(decide, 0, count), accumulated=jnp.where(decide, 0.0, accumulated),
-      hparams=hp)
+    scale=keep(scale, state.scale),
+    best=keep(best, state.best),
+    num_bad=keep(num_bad, state.num_bad),
+    cooldown_counter=keep(cooldown_counter, state.cooldown_counter),
+    count=jnp.where(decide, 0, count),
+    accumulated=jnp.where(decide, 0.0, accumulated),
+    hparams=hp,
+  )

@@ -2,14 +2,15 @@
 
 matplotlib is imported only when a plot is drawn, so ``import jaxsched`` never needs it.
 """
+
 from __future__ import annotations
 
 import numbers
 
 import numpy as np
 
-from jaxsched.core import Schedule
 from jaxsched.batches import evaluate, unstack
+from jaxsched.core import Schedule
 
 INSTALL_HINT = 'matplotlib is not installed; install the plot extra: pip install "jaxsched[plot]"'
 
@@ -90,8 +91,9 @@ def plot(schedule, steps, ax=None, label=None, **line_kwargs):
       raise ValueError(f"plot: {len(labels)} labels for a batch of {n} settings")
   if ax is None:
     import matplotlib.pyplot as plt
+
     ax = plt.gca()
-  for row, text in zip(values, labels):
+  for row, text in zip(values, labels, strict=True):
     ax.plot(t, row, label=text, **line_kwargs)
   if not ax.get_xlabel():
     ax.set_xlabel("step")

@@ -5,6 +5,7 @@ with the one-line form of a config (``compact``) that both show.
 Files are rendered through ``jaxsched._outputs`` (a temporary file beside the target, renamed into
 place on commit); matplotlib is imported only when a figure is drawn.
 """
+
 from __future__ import annotations
 
 import csv
@@ -23,15 +24,26 @@ from jaxsched.main_job import DESCRIPTION
 from jaxsched.messages import cut
 from jaxsched.plotting import INSTALL_HINT
 
-__all__ = ["write_sweep_report", "print_table", "json_text", "sweep_figure", "plot_figure",
-           "write_csv", "log_note", "compact", "finite_or_none", "sha256"]
+__all__ = [
+  "write_sweep_report",
+  "print_table",
+  "json_text",
+  "sweep_figure",
+  "plot_figure",
+  "write_csv",
+  "log_note",
+  "compact",
+  "finite_or_none",
+  "sha256",
+]
 
 
 # --- the sweep's report ---------------------------------------------------------------------------
 
 
-def write_sweep_report(args, outputs, json_target, png_target, members, loss, lr, figures,
-                       setup_s, started):
+def write_sweep_report(
+  args, outputs, json_target, png_target, members, loss, lr, figures, setup_s, started
+):
   """Process 0: the ranking on stdout, then ``sweep.png`` and ``sweep.json`` rendered into
   temporary files and renamed into place together, then the summary lines.
 
@@ -42,19 +54,27 @@ def write_sweep_report(args, outputs, json_target, png_target, members, loss, lr
   n = len(members)
   try:
     import matplotlib  # noqa: F401  (the plot extra)
+
     draw = True
   except ImportError:
     draw = False
-  records = [{"index": i, "family": s.family, "config": s.to_config(),
-              "final_loss": float(loss[i, -1])} for i, s in enumerate(members)]
-  order = sorted(range(n), key=lambda j: (not math.isfinite(records[j]["final_loss"]),
-                                          records[j]["final_loss"]))
+  records = [
+    {"index": i, "family": s.family, "config": s.to_config(), "final_loss": float(loss[i, -1])}
+    for i, s in enumerate(members)
+  ]
+  order = sorted(
+    range(n), key=lambda j: (not math.isfinite(records[j]["final_loss"]), records[j]["final_loss"])
+  )
   for rank, j in enumerate(order, start=1):
     records[j]["rank"] = rank
 
-  timing = {"setup_s": round(setup_s, 3), "compile_s": round(figures.compile_s, 3),
-            "trace_and_lower_s": round(figures.lower_s, 3),
-            "xla_compile_s": round(figures.xla_compile_s, 3), "run_s": round(figures.run_s, 3)}
+  timing = {
+    "setup_s": round(setup_s, 3),
+    "compile_s": round(figures.compile_s, 3),
+    "trace_and_lower_s": round(figures.lower_s, 3),
+    "xla_compile_s": round(figures.xla_compile_s, 3),
+    "run_s": round(figures.run_s, 3),
+  }
   print_table(records, order, args.top)
   figure = None
   if draw:
@@ -63,29 +83,44 @@ def write_sweep_report(args, outputs, json_target, png_target, members, loss, lr
     figure = {"file": png_target.name, "sha256": sha256(tmp)}
   else:
     print(f"note: sweep.png not drawn: {INSTALL_HINT}")
-    outputs.remove_on_commit(png_target)        # an old sweep.png must not pass for this run's
+    outputs.remove_on_commit(png_target)  # an old sweep.png must not pass for this run's
   report = {
-      "command": "jaxsched sweep",
-      "task": DESCRIPTION,
-      "steps": args.steps, "seed": args.seed, "settings": n,
-      "families": list(dict.fromkeys(s.family for s in members)),
-      "devices": figures.devices, "processes": jax.process_count(), "platform": figures.platform,
-      "compiled_programs": 1, "chunks": figures.chunks,
-      "timing": timing,
-      "figure": figure,
-      "results": [dict(records[j], final_loss=finite_or_none(records[j]["final_loss"]),
-                       loss_curve=[finite_or_none(x, 6) for x in loss[j]],
-                       lr_curve=[finite_or_none(x, 6) for x in lr[j]]) for j in order],
+    "command": "jaxsched sweep",
+    "task": DESCRIPTION,
+    "steps": args.steps,
+    "seed": args.seed,
+    "settings": n,
+    "families": list(dict.fromkeys(s.family for s in members)),
+    "devices": figures.devices,
+    "processes": jax.process_count(),
+    "platform": figures.platform,
+    "compiled_programs": 1,
+    "chunks": figures.chunks,
+    "timing": timing,
+    "figure": figure,
+    "results": [
+      dict(
+        records[j],
+        final_loss=finite_or_none(records[j]["final_loss"]),
+        loss_curve=[finite_or_none(x, 6) for x in loss[j]],
+        lr_curve=[finite_or_none(x, 6) for x in lr[j]],
+      )
+      for j in order
+    ],
   }
   text = json_text(report)
   outputs.render(json_target, lambda tmp: Path(tmp).write_text(text))
-  outputs.commit()                              # sweep.png and sweep.json replaced together
-  written = [str(Path(args.out) / "sweep.json")] + ([str(Path(args.out) / "sweep.png")] if draw else [])
+  outputs.commit()  # sweep.png and sweep.json replaced together
+  written = [str(Path(args.out) / "sweep.json")] + (
+    [str(Path(args.out) / "sweep.png")] if draw else []
+  )
   total_s = time.perf_counter() - started
   procs = f" in {jax.process_count()} processes" if jax.process_count() > 1 else ""
-  print(f"\n{n} settings x {args.steps} steps on {figures.devices} {figures.platform} "
-        f"device(s){procs}: 1 program compiled in {figures.compile_s:.1f} s, ran in "
-        f"{figures.run_s:.1f} s ({figures.chunks} chunks); total {total_s:.1f} s")
+  print(
+    f"\n{n} settings x {args.steps} steps on {figures.devices} {figures.platform} "
+    f"device(s){procs}: 1 program compiled in {figures.compile_s:.1f} s, ran in "
+    f"{figures.run_s:.1f} s ({figures.chunks} chunks); total {total_s:.1f} s"
+  )
   print("wrote " + ", ".join(written))
   return 0
 
@@ -115,6 +150,7 @@ def sweep_figure(records, order, loss, lr, steps):
   """Left: the learning rate of each family's best setting; right: their loss curves."""
   from matplotlib import colormaps
   from matplotlib.figure import Figure
+
   best = {}
   for j in order:
     if math.isfinite(records[j]["final_loss"]):
@@ -123,14 +159,22 @@ def sweep_figure(records, order, loss, lr, steps):
   ax_lr, ax_loss = fig.subplots(1, 2)
   palette = colormaps["tab20"]
   for i, j in enumerate(best.values()):
-    color = palette((2 * i) % 20 + (2 * i) // 20)       # the dark shades first, then the light ones
+    color = palette((2 * i) % 20 + (2 * i) // 20)  # the dark shades first, then the light ones
     r = records[j]
-    ax_lr.plot(np.arange(steps), lr[j], color=color,
-               label=f"#{r['rank']}  loss {r['final_loss']:.4g}  {compact(r['config'])}")
+    ax_lr.plot(
+      np.arange(steps),
+      lr[j],
+      color=color,
+      label=f"#{r['rank']}  loss {r['final_loss']:.4g}  {compact(r['config'])}",
+    )
     ax_loss.plot(np.arange(1, steps + 1), loss[j], color=color, linewidth=1)
   ax_lr.set(xlabel="step", ylabel="learning rate", title="best setting of each family")
-  ax_loss.set(xlabel="step", ylabel="training loss (MSE)", yscale="log",
-              title="training loss after each update")
+  ax_loss.set(
+    xlabel="step",
+    ylabel="training loss (MSE)",
+    yscale="log",
+    title="training loss after each update",
+  )
   for ax in (ax_lr, ax_loss):
     ax.grid(alpha=0.3)
   fig.legend(loc="outside lower center", fontsize="small", frameon=False)
@@ -155,13 +199,14 @@ def plot_figure(schedules, t, values, log):
   """``jaxsched plot``'s figure: one line per schedule, labelled with its config (``log``: a
   logarithmic axis, showing the positive values)."""
   from matplotlib.figure import Figure
+
   fig = Figure(figsize=(8, 4.5), layout="constrained")
   ax = fig.subplots()
-  for s, v in zip(schedules, values):
-    shown = np.where(v > 0, v, np.nan) if log else v   # a log axis shows what is positive
+  for s, v in zip(schedules, values, strict=True):
+    shown = np.where(v > 0, v, np.nan) if log else v  # a log axis shows what is positive
     ax.plot(t, shown, label=cut(compact(s.to_config(), short=False), 120))
   ax.set(xlabel="step", ylabel="learning rate")
-  if log and any(np.any(v > 0) for v in values):      # no positive value: keep a linear axis
+  if log and any(np.any(v > 0) for v in values):  # no positive value: keep a linear axis
     ax.set_yscale("log")
   ax.legend(fontsize="small")
   ax.grid(alpha=0.3)
@@ -170,8 +215,9 @@ def plot_figure(schedules, t, values, log):
 
 def write_csv(path_or_file, t, values):
   """``step,value`` columns (``value_1``, ... for several schedules), to a path or an open file."""
-  header = ["step"] + (["value"] if len(values) == 1 else
-                       [f"value_{i}" for i in range(1, len(values) + 1)])
+  header = ["step"] + (
+    ["value"] if len(values) == 1 else [f"value_{i}" for i in range(1, len(values) + 1)]
+  )
 
   def write(f):
     w = csv.writer(f)
@@ -192,8 +238,9 @@ def log_note(values) -> str | None:
   if not hidden:
     return None
   total = sum(v.size for v in values)
-  return (f"note: --log shows positive values only; {hidden} of {total} values are <= 0 and are "
-          "left out")
+  return (
+    f"note: --log shows positive values only; {hidden} of {total} values are <= 0 and are left out"
+  )
 
 
 # --- configs on one line -------------------------------------------------------------------------
@@ -204,8 +251,11 @@ def compact(config: dict, short: bool = True) -> str:
   numbers to 4 significant digits. (Still a valid ``plot`` SPEC when not ``short``.)"""
   cls = core.FAMILIES[config["family"]]
   defaults = {f.name: f.default for f in dataclasses.fields(cls)}
-  parts = [f"{key}={_fmt(value, short)}" for key, value in config.items()
-           if key != "family" and not (key in defaults and value == defaults[key])]
+  parts = [
+    f"{key}={_fmt(value, short)}"
+    for key, value in config.items()
+    if key != "family" and not (key in defaults and value == defaults[key])
+  ]
   return f"{config['family']}({', '.join(parts)})"
 
 

@@ -7,13 +7,15 @@ padding) as a ``SweepResult`` for reports such as the command line's; ``resolve_
 sweep picks its devices, and ``to_host`` gathers its results into every process. Batches come from
 ``jaxsched.batches`` (``stack``) and ``jaxsched.spaces`` (``grid``, ``sample``).
 """
+
 from __future__ import annotations
 
 import dataclasses
 import numbers
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -55,9 +57,10 @@ def resolve_devices(devices) -> list:
     fewest = min(len(v) for v in local.values())
     if devices % len(procs) or devices // len(procs) > fewest:
       raise ValueError(
-          f"sweep: devices={devices} cannot be split evenly over the {len(procs)} processes (each "
-          f"process must own devices/{len(procs)} of them, at most {fewest}); there are {where}. "
-          f"Use a multiple of {len(procs)} up to {fewest * len(procs)}, or None for all")
+        f"sweep: devices={devices} cannot be split evenly over the {len(procs)} processes (each "
+        f"process must own devices/{len(procs)} of them, at most {fewest}); there are {where}. "
+        f"Use a multiple of {len(procs)} up to {fewest * len(procs)}, or None for all"
+      )
     k = devices // len(procs)
     return [d for p in procs for d in local[p][:k]]
   if isinstance(devices, jax.Device):
@@ -73,8 +76,10 @@ def resolve_devices(devices) -> list:
   if len(procs) > 1:
     missing = sorted(set(procs) - {d.process_index for d in devices})
     if missing:
-      raise ValueError(f"sweep: devices holds no device of process(es) {missing}; with several "
-                       "processes every process must own part of the mesh (or pass an int)")
+      raise ValueError(
+        f"sweep: devices holds no device of process(es) {missing}; with several "
+        "processes every process must own part of the mesh (or pass an int)"
+      )
   return devices
 
 
@@ -89,30 +94,39 @@ def to_host(tree):
   if jax.process_count() == 1:
     return jax.tree.map(np.asarray, jax.device_get(tree))
   from jax.experimental import multihost_utils
+
   return jax.tree.map(np.asarray, multihost_utils.process_allgather(tree, tiled=True))
 
 
 def _batch_of(schedules):
   """(n, batch_shape, flat host leaves, treedef) of what ``sweep`` was given."""
-  if isinstance(schedules, (list, tuple)) and schedules and all(
-      isinstance(s, Schedule) for s in schedules):
+  if (
+    isinstance(schedules, (list, tuple))
+    and schedules
+    and all(isinstance(s, Schedule) for s in schedules)
+  ):
     schedules = stack(schedules)
   leaves, treedef = jax.tree.flatten(schedules)
   if not leaves:
     raise ValueError("sweep: schedules holds no arrays")
   if core.is_traced(leaves):
-    raise ValueError("sweep: schedules must be concrete (sweep compiles its own program; call it "
-                     "outside jit)")
+    raise ValueError(
+      "sweep: schedules must be concrete (sweep compiles its own program; call it outside jit)"
+    )
   if isinstance(schedules, Schedule):
     batch = schedules.batch_shape
     if not batch:
-      raise ValueError(f"sweep: {schedules.family} is a single schedule, not a batch; make one with "
-                       "jaxsched.stack, grid or sample")
+      raise ValueError(
+        f"sweep: {schedules.family} is a single schedule, not a batch; make one with "
+        "jaxsched.stack, grid or sample"
+      )
   else:
     batch = tuple(np.shape(leaves[0])[:1])
     if not batch or any(np.ndim(x) < 1 or np.shape(x)[0] != batch[0] for x in leaves):
-      raise ValueError("sweep: every array in schedules needs the same leading batch axis; got shapes "
-                       f"{sorted({tuple(np.shape(x)) for x in leaves})}")
+      raise ValueError(
+        "sweep: every array in schedules needs the same leading batch axis; got shapes "
+        f"{sorted({tuple(np.shape(x)) for x in leaves})}"
+      )
   n, host = host_rows(leaves, batch)
   if n == 0:
     raise ValueError("sweep: the batch is empty")
@@ -122,7 +136,7 @@ def _batch_of(schedules):
 def _stderr_is_terminal() -> bool:
   try:
     return bool(sys.stderr.isatty())
-  except (AttributeError, ValueError):          # replaced or closed streams
+  except (AttributeError, ValueError):  # replaced or closed streams
     return False
 
 
@@ -146,8 +160,17 @@ class _Progress:
   - ``"off"``: silent.
   """
 
-  def __init__(self, total: int, mode: str, desc: str = "sweep", *, chunks: int = 1,
-               chunk_size: int = 0, devices: int = 1, platform: str = "cpu"):
+  def __init__(
+    self,
+    total: int,
+    mode: str,
+    desc: str = "sweep",
+    *,
+    chunks: int = 1,
+    chunk_size: int = 0,
+    devices: int = 1,
+    platform: str = "cpu",
+  ):
     self.total, self.done, self.mode, self.desc = total, 0, mode, desc
     self.chunks, self.chunk_index = chunks, 0
     self.bar = None
@@ -162,8 +185,9 @@ class _Progress:
         self.bar = tqdm(total=total, desc=desc, unit="setting", file=sys.stderr, leave=True)
     elif mode == "lines":
       layout = f"{chunks} chunks of {chunk_size}" if chunks > 1 else "one chunk"
-      self._line(f"{total} settings in {layout} on {devices} {platform} device(s); compiling one "
-                 "program")
+      self._line(
+        f"{total} settings in {layout} on {devices} {platform} device(s); compiling one program"
+      )
 
   def _write(self, note: str = ""):
     sys.stderr.write(f"\r{self.desc}: {self.done}/{self.total} settings{note}")
@@ -195,8 +219,10 @@ class _Progress:
     elif self.mode == "live":
       self._write()
     elif self.mode == "lines" and self.chunks > 1:
-      self._line(f"{self.done}/{self.total} settings (chunk {self.chunk_index}/{self.chunks}, "
-                 f"{time.perf_counter() - self.started:.1f} s)")
+      self._line(
+        f"{self.done}/{self.total} settings (chunk {self.chunk_index}/{self.chunks}, "
+        f"{time.perf_counter() - self.started:.1f} s)"
+      )
 
   def close(self):
     if self.bar is not None:
@@ -212,8 +238,14 @@ class _Progress:
         self._line(f"stopped after {self.done}/{self.total} settings ({elapsed:.1f} s)")
 
 
-def sweep(run: Callable[[Any], Any], schedules, *, devices=None, chunk_size: int | None = None,
-          progress: bool | None = None):
+def sweep(
+  run: Callable[[Any], Any],
+  schedules,
+  *,
+  devices=None,
+  chunk_size: int | None = None,
+  progress: bool | None = None,
+):
   """Runs the pure ``run(schedule) -> pytree`` for every setting of a batch in one compiled program.
 
   ``schedules`` is a batched ``Schedule`` (from ``stack``, ``grid``, ``sample``, mixed batches of
@@ -278,8 +310,9 @@ def sweep(run: Callable[[Any], Any], schedules, *, devices=None, chunk_size: int
   >>> np.asarray(total, np.float64).round(6).tolist()                 # 0.1·(1 + 0.5 + 0.25), ...
   [0.175, 0.35]
   """
-  return run_sweep(run, schedules, devices=devices, chunk_size=chunk_size,
-                   progress=progress).outputs
+  return run_sweep(
+    run, schedules, devices=devices, chunk_size=chunk_size, progress=progress
+  ).outputs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -298,6 +331,7 @@ class SweepResult:
     padded: settings added (copies of the last one) to fill the chunks, sliced off ``outputs``.
     platform: the devices' platform (``"cpu"``, ``"gpu"``, ``"tpu"``).
   """
+
   outputs: Any
   compile_s: float
   lower_s: float
@@ -310,9 +344,15 @@ class SweepResult:
   platform: str
 
 
-def run_sweep(run: Callable[[Any], Any], schedules, *, devices=None,
-              chunk_size: int | None = None, progress: bool | None = None,
-              desc: str = "sweep") -> SweepResult:
+def run_sweep(
+  run: Callable[[Any], Any],
+  schedules,
+  *,
+  devices=None,
+  chunk_size: int | None = None,
+  progress: bool | None = None,
+  desc: str = "sweep",
+) -> SweepResult:
   """``sweep(run, schedules, ...)``, returning a ``SweepResult``: the same outputs and the figures
   of the run (compile and run times, chunks, devices, padding) for a report.
 
@@ -339,29 +379,34 @@ def run_sweep(run: Callable[[Any], Any], schedules, *, devices=None,
   if chunk_size is None or chunk_size >= n:
     chunk = -(-n // d) * d
   else:
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral) or chunk_size < 1:
+    if (
+      isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral) or chunk_size < 1
+    ):
       raise ValueError(f"sweep: chunk_size must be a positive integer, got {chunk_size!r}")
     chunk = max(d, chunk_size // d * d)
   n_chunks = -(-n // chunk)
   padded = n_chunks * chunk
-  if padded > n:                          # repeat the last setting
+  if padded > n:  # repeat the last setting
     index = np.minimum(np.arange(padded), n - 1)
     host = [h[index] for h in host]
 
   mesh = Mesh(np.array(devs), ("batch",))
   sharding = NamedSharding(mesh, PartitionSpec("batch"))
   fn = jax.jit(jax.vmap(run), in_shardings=sharding, out_shardings=sharding)
-  abstract = jax.tree.unflatten(treedef, [
-      jax.ShapeDtypeStruct((chunk,) + h.shape[1:], h.dtype, sharding=sharding) for h in host])
+  abstract = jax.tree.unflatten(
+    treedef,
+    [jax.ShapeDtypeStruct((chunk,) + h.shape[1:], h.dtype, sharding=sharding) for h in host],
+  )
   mode = _progress_mode(progress) if jax.process_index() == 0 else "off"
-  bar = _Progress(n, mode, desc, chunks=n_chunks, chunk_size=chunk, devices=d,
-                  platform=devs[0].platform)
+  bar = _Progress(
+    n, mode, desc, chunks=n_chunks, chunk_size=chunk, devices=d, platform=devs[0].platform
+  )
   try:
     bar.note("compiling")
     started = time.perf_counter()
-    lowered = fn.lower(abstract)               # tracing run under vmap, lowering to StableHLO
+    lowered = fn.lower(abstract)  # tracing run under vmap, lowering to StableHLO
     lowered_at = time.perf_counter()
-    compiled = lowered.compile()               # XLA
+    compiled = lowered.compile()  # XLA
     compile_s = time.perf_counter() - started
     lower_s = lowered_at - started
     bar.note("")
@@ -370,11 +415,15 @@ def run_sweep(run: Callable[[Any], Any], schedules, *, devices=None,
     outs = []
     started = time.perf_counter()
     for c in range(n_chunks):
-      part = [h[c * chunk:(c + 1) * chunk] for h in host]
-      args = jax.tree.unflatten(treedef, [
-          jax.make_array_from_callback(p.shape, sharding, lambda index, p=p: p[index]) for p in part])
+      part = [h[c * chunk : (c + 1) * chunk] for h in host]
+      args = jax.tree.unflatten(
+        treedef,
+        [
+          jax.make_array_from_callback(p.shape, sharding, lambda index, p=p: p[index]) for p in part
+        ],
+      )
       out = compiled(args)
-      if mode != "off" or n_chunks > 1:   # one chunk in flight at a time: that is what bounds memory
+      if mode != "off" or n_chunks > 1:  # one chunk in flight at a time: that is what bounds memory
         jax.block_until_ready(out)
       outs.append(out)
       bar.update(chunk)
@@ -387,6 +436,15 @@ def run_sweep(run: Callable[[Any], Any], schedules, *, devices=None,
     result = jax.tree.map(lambda x: x.reshape(batch + x.shape[1:]), result)
   jax.block_until_ready(result)
   run_s = time.perf_counter() - started
-  return SweepResult(outputs=result, compile_s=compile_s, lower_s=lower_s,
-                     xla_compile_s=compile_s - lower_s, run_s=run_s, chunks=n_chunks,
-                     chunk_size=chunk, devices=d, padded=padded - n, platform=devs[0].platform)
+  return SweepResult(
+    outputs=result,
+    compile_s=compile_s,
+    lower_s=lower_s,
+    xla_compile_s=compile_s - lower_s,
+    run_s=run_s,
+    chunks=n_chunks,
+    chunk_size=chunk,
+    devices=d,
+    padded=padded - n,
+    platform=devs[0].platform,
+  )

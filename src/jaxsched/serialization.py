@@ -19,13 +19,13 @@ How the registration happens, without importing flax (about 0.1 s, and not a dep
 - ``register_flax()`` does it all explicitly (idempotent), for anyone who imports flax in an
   unusual way (e.g. a custom importer that bypasses ``sys.meta_path``).
 """
+
 from __future__ import annotations
 
 import importlib.abc
 import sys
 import threading
 import warnings
-
 
 from jaxsched import core
 
@@ -34,7 +34,7 @@ _lock = threading.Lock()
 _registered: set[type] = set()
 
 
-_PRIVATE = ("_lo", "_derived")   # the low words of the user's doubles; per-setting constants
+_PRIVATE = ("_lo", "_derived")  # the low words of the user's doubles; per-setting constants
 
 
 def _data_names(cls) -> list[str]:
@@ -43,8 +43,11 @@ def _data_names(cls) -> list[str]:
 
 def _to_state_dict(schedule: core.Schedule) -> dict:
   from flax import serialization
-  state = {name: serialization.to_state_dict(getattr(schedule, name))
-           for name in _data_names(type(schedule))}
+
+  state = {
+    name: serialization.to_state_dict(getattr(schedule, name))
+    for name in _data_names(type(schedule))
+  }
   # saved too, so that a restored schedule (or batch) equals the saved one
   for name, value in zip(_PRIVATE, core.private_leaves(schedule), strict=True):
     state[name] = serialization.to_state_dict(value)
@@ -53,17 +56,23 @@ def _to_state_dict(schedule: core.Schedule) -> dict:
 
 def _from_state_dict(target: core.Schedule, state) -> core.Schedule:
   from flax import serialization
+
   cls = type(target)
   fields = _data_names(cls) + list(_PRIVATE)
   if not isinstance(state, dict) or set(state) != set(fields):
     got = sorted(state) if isinstance(state, dict) else type(state).__name__
-    raise ValueError(f"{cls.family}: the saved state does not fit this schedule at "
-                     f"{serialization.current_path()!r}: fields are {fields}, saved {got} "
-                     "(from_bytes needs a target of the same family and structure)")
+    raise ValueError(
+      f"{cls.family}: the saved state does not fit this schedule at "
+      f"{serialization.current_path()!r}: fields are {fields}, saved {got} "
+      "(from_bytes needs a target of the same family and structure)"
+    )
   private = dict(zip(_PRIVATE, core.private_leaves(target), strict=True))
-  data = [serialization.from_state_dict(private[name] if name in private else getattr(target, name),
-                                        state[name], name=name)
-          for name in fields]
+  data = [
+    serialization.from_state_dict(
+      private[name] if name in private else getattr(target, name), state[name], name=name
+    )
+    for name in fields
+  ]
   restored = core.from_leaves(target, data)
   restored.raise_if_out_of_range(prefix="restored ")
   return core.specialised(restored)
@@ -73,8 +82,7 @@ def _register_class(serialization, cls) -> None:
   with _lock:
     if cls in _registered:
       return
-    serialization.register_serialization_state(cls, _to_state_dict, _from_state_dict,
-                                               override=True)
+    serialization.register_serialization_state(cls, _to_state_dict, _from_state_dict, override=True)
     _registered.add(cls)
 
 
@@ -113,10 +121,13 @@ class _Loader(importlib.abc.Loader):
     try:
       register_flax(module)
     except Exception as e:  # never break the user's flax import; say why instead
-      warnings.warn(f"jaxsched could not register its schedules with flax.serialization ({e}); "
-                    "call jaxsched.serialization.register_flax() after importing flax")
+      warnings.warn(
+        f"jaxsched could not register its schedules with flax.serialization ({e}); "
+        "call jaxsched.serialization.register_flax() after importing flax",
+        stacklevel=2,
+      )
 
-  def __getattr__(self, name):   # get_code, get_filename, is_package, resource readers ...
+  def __getattr__(self, name):  # get_code, get_filename, is_package, resource readers ...
     return getattr(self._loader, name)
 
 

@@ -6,13 +6,15 @@ Each setting is built by the user's factory from Python values (so doubles keep 
 bad values raise at once), then the settings are ``jaxsched.stack``ed (``jaxsched.batches``): a
 mixed batch when they differ in structure. Running them is ``jaxsched.sweep`` (``jaxsched.runner``).
 """
+
 from __future__ import annotations
 
 import dataclasses
 import itertools
 import math
 import numbers
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import jax
 import numpy as np
@@ -33,8 +35,9 @@ def _check_fixed(axes_names, fixed, who):
 def _build(factory, who, kwargs):
   schedule = factory(**kwargs)
   if not isinstance(schedule, Schedule):
-    raise TypeError(f"{who}: the factory returned a {type(schedule).__name__}, not a "
-                    "jaxsched.Schedule")
+    raise TypeError(
+      f"{who}: the factory returned a {type(schedule).__name__}, not a jaxsched.Schedule"
+    )
   return schedule
 
 
@@ -90,17 +93,20 @@ def grid(factory: Callable[..., Schedule], axes: Mapping[str, Sequence], **fixed
   for name in names:
     v = axes[name]
     if isinstance(v, (np.ndarray, jax.Array)) and np.ndim(v) == 1:
-      v = np.asarray(v).tolist()              # NumPy/JAX scalars as Python numbers
+      v = np.asarray(v).tolist()  # NumPy/JAX scalars as Python numbers
     if isinstance(v, (str, bytes)) or not isinstance(v, Sequence):
-      raise TypeError(f"grid: axis {name!r} must be a list (or 1-D array) of values, got "
-                      f"{type(v).__name__}")
+      raise TypeError(
+        f"grid: axis {name!r} must be a list (or 1-D array) of values, got {type(v).__name__}"
+      )
     v = list(v)
     if not v:
       raise ValueError(f"grid: axis {name!r} is empty")
     values.append(v)
-  with core.host_leaves():          # NumPy leaves: stack transfers each batched leaf once
-    settings = [_build(factory, "grid", {**fixed, **dict(zip(names, combo))})
-                for combo in itertools.product(*values)]
+  with core.host_leaves():  # NumPy leaves: stack transfers each batched leaf once
+    settings = [
+      _build(factory, "grid", {**fixed, **dict(zip(names, combo, strict=True))})
+      for combo in itertools.product(*values)
+    ]
   return stack(settings)
 
 
@@ -125,6 +131,7 @@ class uniform:
   >>> bool(((gamma >= 0.9) & (gamma < 1.0)).all())
   True
   """
+
   lo: float
   hi: float
 
@@ -155,6 +162,7 @@ class log_uniform:
   >>> bool(((lr >= 1e-4) & (lr <= 1e-1)).all())
   True
   """
+
   lo: float
   hi: float
 
@@ -187,6 +195,7 @@ class int_uniform:
   >>> all(10 <= int(s.step_size) <= 20 for s in jaxsched.unstack(batch))
   True
   """
+
   lo: int
   hi: int
 
@@ -197,7 +206,7 @@ class int_uniform:
         raise TypeError(f"int_uniform: {name} must be an integer, got {v!r}")
     if not self.lo <= self.hi:
       raise ValueError(f"int_uniform: needs lo <= hi, got lo={self.lo!r}, hi={self.hi!r}")
-    if self.lo < -2**31 or self.hi >= 2**31 - 1:
+    if self.lo < -(2**31) or self.hi >= 2**31 - 1:
       raise ValueError("int_uniform: lo and hi must lie in [-2^31, 2^31 - 2]")
 
   def _draw(self, key, n):
@@ -225,6 +234,7 @@ class choice:
   >>> all(s.decay_shape in ("linear", "cosine") for s in jaxsched.unstack(batch))
   True
   """
+
   options: tuple
 
   def __init__(self, options):
@@ -251,8 +261,9 @@ def _check_range(dist, name):
 _DISTRIBUTIONS = (uniform, log_uniform, int_uniform, choice)
 
 
-def sample(factory: Callable[..., Schedule], key, n: int, space: Mapping[str, Any],
-           **fixed) -> Schedule:
+def sample(
+  factory: Callable[..., Schedule], key, n: int, space: Mapping[str, Any], **fixed
+) -> Schedule:
   """Random search (Bergstra & Bengio, 2012): ``n`` settings drawn from ``space``, as one batch.
 
   ``space`` maps a parameter to ``uniform(lo, hi)``, ``log_uniform(lo, hi)``, ``int_uniform(lo, hi)``
@@ -293,14 +304,19 @@ def sample(factory: Callable[..., Schedule], key, n: int, space: Mapping[str, An
   _check_fixed(space, fixed, "sample")
   for name, dist in space.items():
     if not isinstance(dist, _DISTRIBUTIONS):
-      raise TypeError(f"sample: space[{name!r}] must be uniform, log_uniform, int_uniform or choice, "
-                      f"got {dist!r}")
+      raise TypeError(
+        f"sample: space[{name!r}] must be uniform, log_uniform, int_uniform or choice, got {dist!r}"
+      )
   if isinstance(key, numbers.Integral) and not isinstance(key, bool):
     key = jax.random.key(int(key))
   names = list(space)
   keys = jax.random.split(key, max(len(names), 1))
-  columns = [space[name]._draw(k, int(n)) for name, k in zip(names, keys)]
-  with core.host_leaves():          # NumPy leaves: stack transfers each batched leaf once
-    settings = [_build(factory, "sample", {**fixed, **{k: col[i] for k, col in zip(names, columns)}})
-                for i in range(int(n))]
+  columns = [space[name]._draw(k, int(n)) for name, k in zip(names, keys, strict=True)]
+  with core.host_leaves():  # NumPy leaves: stack transfers each batched leaf once
+    settings = [
+      _build(
+        factory, "sample", {**fixed, **{k: col[i] for k, col in zip(names, columns, strict=True)}}
+      )
+      for i in range(int(n))
+    ]
   return stack(settings)

@@ -2,6 +2,7 @@
 ``s - c``, ``c - s``, ``s1 + s2``, ``s1 - s2`` and ``-s`` build the composites ``product``,
 ``scaled``, ``sum`` and ``offset`` (``jaxsched.compose``), found by name in the registry so that
 the core imports no family."""
+
 from __future__ import annotations
 
 import numbers
@@ -31,7 +32,8 @@ def _reciprocal(x: float) -> _df.DF:
 
 class Arithmetic:
   """The operators; ``Schedule`` inherits them."""
-  __array_ufunc__ = None   # NumPy defers to our arithmetic: array * schedule is not an object array
+
+  __array_ufunc__ = None  # NumPy defers to our arithmetic: array * schedule is not an object array
 
   def __mul__(self, other):
     if isinstance(other, Arithmetic):

@@ -1,6 +1,7 @@
 """Configs: ``Schedule.to_config()`` gives a JSON-safe dict; ``from_config`` rebuilds the schedule.
 Nothing is ever evaluated or unpickled; junk is a ``ValueError``/``TypeError`` naming the family
 and field, and a config nested deeper than ``MAX_DEPTH`` is refused before anything is built."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -9,6 +10,7 @@ from jaxsched import _convert
 from jaxsched.core.fields import fields_of
 from jaxsched.core.registry import FAMILIES
 from jaxsched.core.schedule import MAX_DEPTH, Schedule
+
 
 def from_config(config: dict) -> Schedule:
   """Rebuilds a schedule from ``to_config()`` output. Never evaluates or unpickles anything.
@@ -39,25 +41,31 @@ def _check_config_depth(config) -> None:
   while stack:
     node, depth, containers = stack.pop()
     if depth > MAX_DEPTH or containers > 4 * MAX_DEPTH:
-      raise ValueError(f"the schedule config is nested deeper than the limit of {MAX_DEPTH} "
-                       f"schedules (jaxsched.core.MAX_DEPTH)")
+      raise ValueError(
+        f"the schedule config is nested deeper than the limit of {MAX_DEPTH} "
+        f"schedules (jaxsched.core.MAX_DEPTH)"
+      )
     if isinstance(node, dict):
-      stack.extend((v, depth + 1, containers + 1) for v in node.values()
-                   if isinstance(v, (dict, list, tuple)))
+      stack.extend(
+        (v, depth + 1, containers + 1) for v in node.values() if isinstance(v, (dict, list, tuple))
+      )
     elif isinstance(node, (list, tuple)):  # its items sit at the depth of the schedule holding it
       stack.extend((v, depth, containers + 1) for v in node if isinstance(v, (dict, list, tuple)))
 
 
 def _from_config(config, where: str) -> Schedule:
   if not isinstance(config, dict):
-    raise TypeError(f"{where} must be a schedule config (a dict with a 'family' key), got "
-                    f"{type(config).__name__}")
+    raise TypeError(
+      f"{where} must be a schedule config (a dict with a 'family' key), got {type(config).__name__}"
+    )
   if "family" not in config:
     raise ValueError(f"{where}: a schedule config needs a 'family' key")
   name = config["family"]
   if not isinstance(name, str):
-    raise TypeError(f"{where}: 'family' must be a string naming a family, got "
-                    f"{type(name).__name__} {_convert.written(name)}")
+    raise TypeError(
+      f"{where}: 'family' must be a string naming a family, got "
+      f"{type(name).__name__} {_convert.written(name)}"
+    )
   if name not in FAMILIES:
     raise ValueError(f"unknown family {name!r}; known families: {sorted(FAMILIES)}")
   cls = FAMILIES[name]
@@ -69,9 +77,14 @@ def _from_config(config, where: str) -> Schedule:
     if key not in kinds:
       raise ValueError(f"{name}: unknown field {key!r}; fields are {sorted(kinds)}")
     kwargs[key] = kinds[key].from_config(value, f"{name}: {key}", _from_config)
-  missing = [f.name for f in dataclasses.fields(cls) if "kind" in f.metadata and f.name not in
-             kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+  missing = [
+    f.name
+    for f in dataclasses.fields(cls)
+    if "kind" in f.metadata
+    and f.name not in kwargs
+    and f.default is dataclasses.MISSING
+    and f.default_factory is dataclasses.MISSING
+  ]
   if missing:
     raise ValueError(f"{name}: the config lacks the required field(s) {missing}")
   return cls(**kwargs)
-

@@ -2,6 +2,7 @@
 declaration receives. ``Host`` computes in float64 NumPy on the user's exact doubles (concrete
 hyperparameters: no device work at construction); ``Device`` computes the same in pair arithmetic
 (traced hyperparameters). Both split results into (hi, lo) pairs of the result dtype."""
+
 from __future__ import annotations
 
 import jax.numpy as jnp
@@ -14,6 +15,7 @@ from jaxsched.core.leaves import leaf
 class Host:
   """Derivations from concrete hyperparameters: float64 NumPy on the exact doubles, split into a
   (hi, lo) pair of the result dtype at the end. No device work."""
+
   traced = False
 
   def __init__(self, schedule):
@@ -54,11 +56,12 @@ class Host:
       hi, lo = _df.split_host(np.asarray(x, np.float64), self.dtype)
     return _df.DF(leaf(hi), leaf(lo))
 
-  leaf = staticmethod(leaf)     # a derived array computed on the host, as a leaf
+  leaf = staticmethod(leaf)  # a derived array computed on the host, as a leaf
 
 
 class Device:
   """The same derivations from traced hyperparameters, in pair arithmetic on the device."""
+
   traced = True
   leaf = staticmethod(lambda x: x)
 
@@ -91,4 +94,3 @@ class Device:
 
   def pair(self, x) -> _df.DF:
     return _df.DF(x.hi, x.lo)
-

@@ -8,6 +8,7 @@ A family declares its fields with the factories ``real``, ``count``, ``static``,
 Every method receives a present value: an optional field whose value is None is absent, and the
 schedule handles absence once (``None`` is structure, like a static field).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -21,7 +22,7 @@ from jaxsched import _convert, _df
 from jaxsched.core import leaves
 from jaxsched.core.checks import Check, nonnegative
 
-SKIP = object()   # what ``params``/``combine`` give for a field that has no float hyperparameters
+SKIP = object()  # what ``params``/``combine`` give for a field that has no float hyperparameters
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Special:
     host_derived: special values whose formula reads constants that only the host derives exactly
       (SGDR's table of cycle starts): a traced ``replace`` drops them, ``specialised`` re-derives.
   """
+
   values: tuple = ()
   per_row: bool = False
   classify: Callable[[Any], Any] | None = None
@@ -62,10 +64,11 @@ class Special:
 
 class Field:
   """The behaviour of one kind of field. Subclasses override what differs from "plain data"."""
-  static = False          # part of the treedef (changing it recompiles) rather than a leaf
-  numeric = False         # a real or count leaf (checked, concreteness decides specialisation)
+
+  static = False  # part of the treedef (changing it recompiles) rather than a leaf
+  numeric = False  # a real or count leaf (checked, concreteness decides specialisation)
   holds_schedules = False
-  variadic = False        # a parser may take its schedules as positional arguments
+  variadic = False  # a parser may take its schedules as positional arguments
   optional = False
   rank = 0
   special: Special | None = None
@@ -126,6 +129,7 @@ class Field:
 @dataclasses.dataclass(frozen=True)
 class _Array(Field):
   """A numeric leaf: a scalar (``rank=0``) or a vector (``rank=1``) per setting."""
+
   rank: int = 0
   checks: tuple[Check, ...] = ()
   optional: bool = False
@@ -136,7 +140,7 @@ class _Array(Field):
       yield check.test(value), f"{family}: {name} must be {check.allowed}", value
 
   def batch_shape(self, value):
-    return tuple(value.shape[:value.ndim - self.rank])
+    return tuple(value.shape[: value.ndim - self.rank])
 
   def identity(self, name, value, lo):
     return [name], [value]
@@ -161,6 +165,7 @@ class _Array(Field):
 class Real(_Array):
   """A float hyperparameter: one finite array of the result dtype (float32 at least); the user's
   exact double is kept in a private ``lo`` leaf. ``special`` declares cheaper exact formulas."""
+
   special: Special | None = None
 
   def convert(self, family, name, raw):
@@ -173,8 +178,9 @@ class Real(_Array):
     return _df.join_host(np.asarray(value), np.asarray(lo))
 
   def range_checks(self, family, name, value):
-    stored = (np.asarray(value).astype(leaves.default_float()) if isinstance(value, np.ndarray)
-              else value)
+    stored = (
+      np.asarray(value).astype(leaves.default_float()) if isinstance(value, np.ndarray) else value
+    )
     yield leaves.isfinite(stored), f"{family}: {name} must be finite", value
     yield from super().range_checks(family, name, value)
 
@@ -214,6 +220,7 @@ class Count(_Array):
 @dataclasses.dataclass(frozen=True)
 class Static(Field):
   """Structure, not data: a mode string or flag, part of the treedef (changing it recompiles)."""
+
   choices: tuple | None = None
   static = True
 
@@ -239,17 +246,21 @@ class Function(Static):
     return getattr(value, "__qualname__", None) or repr(value)
 
   def to_config(self, value, lo):
-    raise TypeError("a Python function cannot be saved as data: rebuild the schedule with "
-                    "jaxsched.custom(fn, **hyperparameters)")
+    raise TypeError(
+      "a Python function cannot be saved as data: rebuild the schedule with "
+      "jaxsched.custom(fn, **hyperparameters)"
+    )
 
 
 @dataclasses.dataclass(frozen=True)
 class Child(Field):
   """One nested schedule."""
+
   holds_schedules = True
 
   def convert(self, family, name, raw):
     from jaxsched.core.schedule import Schedule
+
     if not isinstance(raw, Schedule):
       raise TypeError(f"{family}: {name} must be a jaxsched.Schedule, got {type(raw).__name__}")
     return raw, None
@@ -285,23 +296,26 @@ class Child(Field):
 
 @dataclasses.dataclass(frozen=True)
 class Children(Field):
-  """A non-empty list of nested schedules.
-  """
+  """A non-empty list of nested schedules."""
+
   holds_schedules = True
   variadic = True
 
   def convert(self, family, name, raw):
     from jaxsched.core.schedule import Schedule
+
     if isinstance(raw, Schedule) or not isinstance(raw, (list, tuple)):
-      raise TypeError(f"{family}: {name} must be a list of jaxsched.Schedule objects, got "
-                      f"{type(raw).__name__}")
+      raise TypeError(
+        f"{family}: {name} must be a list of jaxsched.Schedule objects, got {type(raw).__name__}"
+      )
     raw = tuple(raw)
     if not raw:
       raise ValueError(f"{family}: {name} must hold at least one schedule, got none")
     for s in raw:
       if not isinstance(s, Schedule):
-        raise TypeError(f"{family}: {name} must hold jaxsched.Schedule objects, got "
-                        f"{type(s).__name__}")
+        raise TypeError(
+          f"{family}: {name} must hold jaxsched.Schedule objects, got {type(s).__name__}"
+        )
     return raw, None
 
   def batch_shape(self, value):
@@ -357,8 +371,14 @@ def _field(kind: Field, default):
   return dataclasses.field(default=default, metadata={"kind": kind})
 
 
-def real(default=dataclasses.MISSING, *, checks: Sequence[Check] = (), rank: int = 0,
-         optional: bool = False, special: Special | None = None) -> Any:
+def real(
+  default=dataclasses.MISSING,
+  *,
+  checks: Sequence[Check] = (),
+  rank: int = 0,
+  optional: bool = False,
+  special: Special | None = None,
+) -> Any:
   """A float hyperparameter of a family: one array leaf of the result dtype (float32, float64
   under x64), traced, vmapped and differentiated; the user's exact double is kept beside it.
 
@@ -383,8 +403,13 @@ def real(default=dataclasses.MISSING, *, checks: Sequence[Check] = (), rank: int
   return _field(Real(rank, tuple(checks), optional, special), default)
 
 
-def count(default=dataclasses.MISSING, *, checks: Sequence[Check] = (), rank: int = 0,
-          optional: bool = False) -> Any:
+def count(
+  default=dataclasses.MISSING,
+  *,
+  checks: Sequence[Check] = (),
+  rank: int = 0,
+  optional: bool = False,
+) -> Any:
   """A step count of a family: an int32 leaf, a whole number in ``[0, 2^31-1]``, so boundaries
   on it are exact.
 
@@ -516,9 +541,12 @@ def structure_diff(a, b, path: str = "") -> str | None:
     x, y = getattr(a, name), getattr(b, name)
     where = f"{path}.{name}" if path else name
     if not kind.static and (x is None) != (y is None):
-      return f"{where}: {'None' if x is None else 'a value'} vs {'None' if y is None else 'a value'}"
-    found = None if x is None and not kind.static else kind.structure_diff(x, y, where,
-                                                                            structure_diff)
+      return (
+        f"{where}: {'None' if x is None else 'a value'} vs {'None' if y is None else 'a value'}"
+      )
+    found = (
+      None if x is None and not kind.static else kind.structure_diff(x, y, where, structure_diff)
+    )
     if found:
       return found
   return None

@@ -1,6 +1,7 @@
 """Hypergradients: ``partition`` splits a schedule into its float hyperparameters and the rest,
 ``combine`` rebuilds it from new values through its constructor (equinox's pattern), so derived
 constants are re-derived and ranges re-checked."""
+
 from __future__ import annotations
 
 from jaxsched.core.fields import SKIP, fields_of
@@ -68,4 +69,3 @@ def combine(params, rest: Schedule) -> Schedule:
     if new is not SKIP:
       fields[name] = new
   return rest.replace(**fields)
-

@@ -1,6 +1,7 @@
 """User values to leaves and back: a real hyperparameter becomes one float array plus the low word
 of the user's double, a step count an int32 array; ``show`` and ``host_real`` give them back as
 written. Concrete values go through ``jaxsched._convert`` (the one validation path)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -19,7 +20,7 @@ def is_traced(x) -> bool:
 
 
 def default_float():
-  return np.dtype(jax.dtypes.canonicalize_dtype(np.float64))   # float32, or float64 under x64
+  return np.dtype(jax.dtypes.canonicalize_dtype(np.float64))  # float32, or float64 under x64
 
 
 _HOST_LEAVES = contextvars.ContextVar("jaxsched_host_leaves", default=False)
@@ -56,12 +57,15 @@ def to_real(name: str, family: str, x, rank: int):
       return to_real(name, family, exact, rank)
     return hi, jnp.broadcast_to(jnp.asarray(lo, hi.dtype), hi.shape)
   if isinstance(x, (list, tuple)) and is_traced(x):
-    x = jnp.asarray(x)                     # a vector of traced scalars is one traced vector
+    x = jnp.asarray(x)  # a vector of traced scalars is one traced vector
   if is_traced(x):
     if not (jnp.issubdtype(x.dtype, jnp.floating) or jnp.issubdtype(x.dtype, jnp.integer)):
       raise TypeError(f"{family}: {name} must be a real number, got dtype {x.dtype}")
-    dtype = (jnp.promote_types(x.dtype, default_float()) if jnp.issubdtype(x.dtype, jnp.floating)
-             else default_float())
+    dtype = (
+      jnp.promote_types(x.dtype, default_float())
+      if jnp.issubdtype(x.dtype, jnp.floating)
+      else default_float()
+    )
     x = x.astype(dtype)
     return x, jnp.zeros_like(x)
   dtype = default_float()
@@ -105,7 +109,7 @@ def host_real(hi, lo):
   hi, lo = np.asarray(hi), np.asarray(lo)
   if hi.ndim == 0:
     return _shortest(hi, lo)
-  return [host_real(h, l) for h, l in zip(hi, lo, strict=True)]
+  return [host_real(h, low) for h, low in zip(hi, lo, strict=True)]
 
 
 def show(x) -> str:

@@ -8,6 +8,7 @@ declarations, as class attributes: ``step_form`` (what ``t`` the formula receive
 real field (exact values with cheaper formulas). Everything else is written once, here and in
 the field kinds.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -27,7 +28,9 @@ from jaxsched.core.fields import Field, fields_of, nesting_depth
 from jaxsched.core.leaves import default_float, is_traced, show
 from jaxsched.core.registry import FAMILIES, FAMILY_HOOKS
 
-MAX_DEPTH = 64    # schedules nested deeper are refused (construction and from_config), before recursion
+MAX_DEPTH = (
+  64  # schedules nested deeper are refused (construction and from_config), before recursion
+)
 
 
 def _float_steps(t, dtype):
@@ -45,9 +48,9 @@ def _exact_steps(t, dtype):
 # floors and cycles) and floats for fractional ones; "pair" also ``_maths.FracStep`` pairs, which
 # ``per_epoch(..., fractional=True)`` passes so that ``gamma^(t/k)`` keeps its precision.
 STEP_FORMS: dict[str, Callable] = {
-    "float": _float_steps,
-    "exact": _exact_steps,
-    "pair": lambda t, dtype: t,
+  "float": _float_steps,
+  "exact": _exact_steps,
+  "pair": lambda t, dtype: t,
 }
 
 
@@ -80,6 +83,7 @@ class Schedule(Arithmetic):
   >>> print(f"{float((2 * s + 0.01)(50)):.6f}")      # a composite: scaled, then offset
   0.110000
   """
+
   family: ClassVar[str] = "schedule"
   step_form: ClassVar[str] = "float"
   rules: ClassVar[tuple[Rule, ...]] = ()
@@ -109,13 +113,16 @@ class Schedule(Arithmetic):
     object.__setattr__(self, "_special", None)
     depth = nesting_depth(self)
     if depth > MAX_DEPTH:
-      raise ValueError(f"{family}: schedules are nested {depth} deep, deeper than the limit of "
-                       f"{MAX_DEPTH} (jaxsched.core.MAX_DEPTH)")
+      raise ValueError(
+        f"{family}: schedules are nested {depth} deep, deeper than the limit of "
+        f"{MAX_DEPTH} (jaxsched.core.MAX_DEPTH)"
+      )
     traced = is_traced(self)
     if not traced:
       self.raise_if_out_of_range()
-    object.__setattr__(self, "_special",
-                       None if traced else specialise.decide(type(self), self.host_view()))
+    object.__setattr__(
+      self, "_special", None if traced else specialise.decide(type(self), self.host_view())
+    )
     object.__setattr__(self, "_derived", self.derive(Device(self) if traced else Host(self)))
 
   def derive(self, backend) -> dict:
@@ -153,7 +160,7 @@ class Schedule(Arithmetic):
       value = getattr(self, name)
       if value is not None:
         yield from kind.range_checks(self.family, name, value)
-    for rule in type(self).rules:   # a rule's message is formed only when it is needed
+    for rule in type(self).rules:  # a rule's message is formed only when it is needed
       yield rule.test(self), lambda rule=rule: f"{self.family}: {rule.says(self)}", None
 
   # --- reading fields in a formula ------------------------------------------------------------------
@@ -198,8 +205,11 @@ class Schedule(Arithmetic):
       # traced values know nothing special, but a field left as it was keeps its special value
       # (so a schedule rebuilt inside a scan keeps its structure); not one that reads constants
       # only the host derives exactly (re-derived here on the device, as stand-ins)
-      kept = tuple((k, v) for k, v in self._special
-                   if k not in fields and not specialise.host_derived(type(self), k, v))
+      kept = tuple(
+        (k, v)
+        for k, v in self._special
+        if k not in fields and not specialise.host_derived(type(self), k, v)
+      )
       object.__setattr__(new, "_special", kept or None)
     return new
 
@@ -210,14 +220,14 @@ class Schedule(Arithmetic):
       # schedule keeps its leaves concrete here, so XLA folds the per-setting constants.
       return evaluate(self, _maths.as_step(step))
     if not isinstance(step, jax.Array):
-      step = _maths.as_step(step)     # host values (Python ints of any size, NumPy) on the host
-    return evaluate_compiled(self, step)   # eager: one compiled program per structure
+      step = _maths.as_step(step)  # host values (Python ints of any size, NumPy) on the host
+    return evaluate_compiled(self, step)  # eager: one compiled program per structure
 
   @property
   def dtype(self):
     """The result dtype: the hyperparameters' float dtype, float32 at least."""
     floats = {x.dtype for x in jax.tree.leaves(self) if jnp.issubdtype(x.dtype, jnp.floating)}
-    if len(floats) == 1:           # the usual case, without JAX's type-promotion machinery
+    if len(floats) == 1:  # the usual case, without JAX's type-promotion machinery
       return np.dtype(floats.pop())
     return jnp.result_type(*floats) if floats else default_float()
 
@@ -250,7 +260,7 @@ class Schedule(Arithmetic):
 
   @classmethod
   def _unflatten(cls, aux, data):
-    obj = object.__new__(cls)   # bypasses __init__: leaves may be tracers, None or sentinels here
+    obj = object.__new__(cls)  # bypasses __init__: leaves may be tracers, None or sentinels here
     data = list(data)
     object.__setattr__(obj, "_derived", data.pop())
     object.__setattr__(obj, "_lo", data.pop())
@@ -286,8 +296,12 @@ class Schedule(Arithmetic):
       return False
     if is_traced(a) or is_traced(b):
       return self is other
-    return all(np.shape(x) == np.shape(y) and np.asarray(x).dtype == np.asarray(y).dtype
-               and np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(a, b, strict=True))
+    return all(
+      np.shape(x) == np.shape(y)
+      and np.asarray(x).dtype == np.asarray(y).dtype
+      and np.array_equal(np.asarray(x), np.asarray(y))
+      for x, y in zip(a, b, strict=True)
+    )
 
   def __hash__(self):
     """By value for concrete leaves (consistent with ``==``), so ``jax.jit(schedule)`` and static
@@ -295,8 +309,12 @@ class Schedule(Arithmetic):
     structure, values = self.identity()
     if is_traced(values):
       return id(self)
-    return hash((structure, tuple((np.asarray(x).dtype.str, np.shape(x), np.asarray(x).tobytes())
-                                  for x in values)))
+    return hash(
+      (
+        structure,
+        tuple((np.asarray(x).dtype.str, np.shape(x), np.asarray(x).tobytes()) for x in values),
+      )
+    )
 
   def __repr__(self):
     parts = []
@@ -312,8 +330,10 @@ class Schedule(Arithmetic):
     if is_traced(self):
       raise ValueError(f"{self.family}: to_config needs concrete hyperparameters, not traced ones")
     if self.batch_shape:
-      raise ValueError(f"{self.family}: to_config takes one schedule; this is a batch of shape "
-                       f"{self.batch_shape} (use jaxsched.unstack first)")
+      raise ValueError(
+        f"{self.family}: to_config takes one schedule; this is a batch of shape "
+        f"{self.batch_shape} (use jaxsched.unstack first)"
+      )
     config: dict[str, Any] = {"family": self.family}
     for name, kind in fields_of(type(self)):
       value = getattr(self, name)
@@ -400,21 +420,25 @@ def family(name: str):
     if name in FAMILIES:
       raise ValueError(f"family {name!r} registered twice")
     if cls.step_form not in STEP_FORMS:
-      raise ValueError(f"{name}: step_form must be one of {sorted(STEP_FORMS)}, got "
-                       f"{cls.step_form!r}")
+      raise ValueError(
+        f"{name}: step_form must be one of {sorted(STEP_FORMS)}, got {cls.step_form!r}"
+      )
     cls.family = name
     cls = dataclasses.dataclass(frozen=True, eq=False, repr=False)(cls)
     cls.__hash__ = Schedule.__hash__
     kinds = [(f.name, f.metadata["kind"]) for f in dataclasses.fields(cls) if "kind" in f.metadata]
     for field_name, kind in kinds:
       if not isinstance(kind, Field):
-        raise TypeError(f"{name}: field {field_name} must be declared with jaxsched.real, count, "
-                        "static, child or children")
+        raise TypeError(
+          f"{name}: field {field_name} must be declared with jaxsched.real, count, "
+          "static, child or children"
+        )
     cls._jaxsched_fields = kinds
     cls._data_fields = tuple(n for n, k in kinds if not k.static)
     cls._meta_fields = tuple(n for n, k in kinds if k.static)
-    jax.tree_util.register_pytree_with_keys(cls, cls._flatten_with_keys, cls._unflatten,
-                                            flatten_func=cls._flatten)
+    jax.tree_util.register_pytree_with_keys(
+      cls, cls._flatten_with_keys, cls._unflatten, flatten_func=cls._flatten
+    )
     FAMILIES[name] = cls
     for hook in FAMILY_HOOKS:
       hook(cls)
@@ -457,10 +481,10 @@ def _respecialised(obj: Schedule, special):
   values = [(getattr(obj, n), k.optional) for n, k in fields_of(type(obj)) if k.numeric]
   values += [(v, False) for v in (obj._lo.values() if isinstance(obj._lo, dict) else [obj._lo])]
   if not all(_concrete_number(v) if v is not None else optional for v, optional in values):
-    return special      # tracers, or not numbers at all (a tree.map to other objects: orbax's args)
+    return special  # tracers, or not numbers at all (a tree.map to other objects: orbax's args)
   try:
     holds = dict(specialise.decide(type(obj), obj.host_view()) or ())
-  except Exception:   # numbers of another shape than the fields (a tree.map to odd values)
+  except Exception:  # numbers of another shape than the fields (a tree.map to odd values)
     return None
   return tuple((k, v) for k, v in special if specialise.covers(v, holds.get(k))) or None
 
@@ -494,8 +518,7 @@ def grouping_form(schedule: Schedule) -> Schedule:
   """The schedule as a batch group sees it: per-row specialisations reduced to their names, others
   kept (children too). Settings with equal grouping forms stack into one batch that recomputes its
   specialisation (``specialised``) and gives each row its own formula."""
-  return _rebuilt(schedule, grouping_form,
-                  lambda s: specialise.grouping_items(type(s), s._special))
+  return _rebuilt(schedule, grouping_form, lambda s: specialise.grouping_items(type(s), s._special))
 
 
 def generalised(schedule: Schedule) -> Schedule:

@@ -7,6 +7,7 @@ once more, and changes between other values never do. A schedule whose values ar
 general formulas. The schedule keeps the decision as a sorted tuple of ``(field, value)`` items
 (``frozen``), or None.
 """
+
 from __future__ import annotations
 
 from jaxsched.core.fields import fields_of
@@ -20,8 +21,9 @@ def frozen(special) -> tuple | None:
 
 def decide(cls, view) -> tuple | None:
   """What the fields' declarations allow for the host view ``view`` (doubles, int64 counts)."""
-  return frozen({name: kind.special.of(name, view) for name, kind in fields_of(cls)
-                 if kind.special is not None})
+  return frozen(
+    {name: kind.special.of(name, view) for name, kind in fields_of(cls) if kind.special is not None}
+  )
 
 
 def per_row(cls, name: str) -> bool:
@@ -34,8 +36,7 @@ def host_derived(cls, name: str, value) -> bool:
   """Whether the formula for special ``value`` of ``name`` reads constants that only the host
   derives exactly: a traced ``replace`` drops such a specialisation, ``specialised`` re-derives."""
   kind = dict(fields_of(cls)).get(name)
-  return bool(kind is not None and kind.special is not None
-              and value in kind.special.host_derived)
+  return bool(kind is not None and kind.special is not None and value in kind.special.host_derived)
 
 
 def covers(special, held) -> bool:

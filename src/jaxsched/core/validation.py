@@ -1,5 +1,6 @@
 """The checked mode: every range check of construction, evaluated with
 ``jax.experimental.checkify`` so that traced and batched hyperparameters are checked too."""
+
 from __future__ import annotations
 
 import math
@@ -11,7 +12,9 @@ from jaxsched import _df
 from jaxsched.core.fields import children_of
 from jaxsched.core.schedule import Schedule, message_text
 
-ROWS_SHOWN = 8    # the checked mode names at most this many failing rows of a batch, then "and N more"
+ROWS_SHOWN = (
+  8  # the checked mode names at most this many failing rows of a batch, then "and N more"
+)
 
 
 def validate(schedule: Schedule) -> None:
@@ -40,13 +43,17 @@ def validate(schedule: Schedule) -> None:
   exponential: gamma must be > 0, got -0.25 (`check` failed)
   """
   from jax.experimental import checkify
+
   batch = schedule.batch_shape
   for ok, message, value in schedule.all_checks():
     message = message_text(message)
     message = message.replace("{", "{{").replace("}", "}}")
     ok = jnp.asarray(ok)
-    shown = None if value is None else jnp.asarray(
-        _df.value(value) if isinstance(value, _df.DF) else value)
+    shown = (
+      None
+      if value is None
+      else jnp.asarray(_df.value(value) if isinstance(value, _df.DF) else value)
+    )
     if not batch or ok.ndim < len(batch):
       if shown is None:
         checkify.check(jnp.all(ok), message)
@@ -64,13 +71,16 @@ def _check_rows(checkify, ok, message: str, shown, batch):
   that fail, each as ``index (value)``, with no padding. A format string is static; a count of
   failures is not, so the count chooses among static strings."""
   n = math.prod(batch)
-  rows_ok = jnp.all(ok.reshape((n, -1)), axis=-1) if ok.ndim > len(batch) or ok.size == n else \
-      jnp.broadcast_to(jnp.all(ok), (n,))
+  rows_ok = (
+    jnp.all(ok.reshape((n, -1)), axis=-1)
+    if ok.ndim > len(batch) or ok.size == n
+    else jnp.broadcast_to(jnp.all(ok), (n,))
+  )
   bad = ~rows_ok
   failing = jnp.sum(bad, dtype=jnp.int32)
   slots = min(ROWS_SHOWN, n)
   index = jnp.nonzero(bad, size=slots, fill_value=0)[0].astype(jnp.int32)
-  per_row = None if shown is None else shown.reshape((n,) + shown.shape[len(batch):])
+  per_row = None if shown is None else shown.reshape((n,) + shown.shape[len(batch) :])
 
   # The same arguments for every check (the first failing rows and their values, padded), with
   # the message indexing into them ("{0[1]}"): checkify threads one payload per distinct argument
@@ -111,5 +121,5 @@ def checked(schedule: Schedule, step):
   exponential: gamma must be > 0, got -0.25 (`check` failed)
   """
   from jax.experimental import checkify
-  return checkify.checkify(_checked_call)(schedule, step)
 
+  return checkify.checkify(_checked_call)(schedule, step)

@@ -4,6 +4,7 @@ Each peer has one small module holding a table from the peer's names to jaxsched
 composites; every converter returns an ordinary ``Schedule`` (vmappable, with a config, usable in
 optax) whose ``repr`` is the native jaxsched expression. None of them imports its peer.
 """
+
 from jaxsched.interop.big_vision import from_big_vision
 from jaxsched.interop.hf import from_hf
 from jaxsched.interop.keras import from_keras

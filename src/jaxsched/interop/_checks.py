@@ -1,4 +1,5 @@
 """Argument checks shared by the converters: the peer's own value, named, or a clear error."""
+
 from __future__ import annotations
 
 import math
@@ -8,8 +9,12 @@ import numbers
 def whole(where: str, name: str, x, *, minimum: int | None = 0) -> int:
   """``x`` as a Python int (a float equal to a whole number is accepted, as peers store them);
   ``minimum=None`` accepts any whole number."""
-  if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(float(x)) \
-      or float(x) != int(x):
+  if (
+    isinstance(x, bool)
+    or not isinstance(x, numbers.Real)
+    or not math.isfinite(float(x))
+    or float(x) != int(x)
+  ):
     raise ValueError(f"{where}: {name} must be a whole number of steps, got {x!r}")
   if minimum is not None and int(x) < minimum:
     raise ValueError(f"{where}: {name} must be >= {minimum}, got {x!r}")
@@ -18,7 +23,7 @@ def whole(where: str, name: str, x, *, minimum: int | None = 0) -> int:
 
 def real(where: str, name: str, x) -> float:
   if isinstance(x, bool) or not isinstance(x, numbers.Real):
-    try:                      # a 0-d tensor or array (torch stores some lrs as tensors)
+    try:  # a 0-d tensor or array (torch stores some lrs as tensors)
       x = float(x)
     except (TypeError, ValueError):
       raise TypeError(f"{where}: {name} must be a real number, got {x!r}") from None

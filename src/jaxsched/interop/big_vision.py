@@ -22,6 +22,7 @@ percent become steps as ``max(1, round(x))`` (0 stays 0; Python's round, halves 
 ``*_steps`` is taken as it is. Without any of them, ``timescale`` and ``shift`` are the plain
 ``timescale`` (default 10 000) and ``shift`` (default 0), unrounded.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,25 +33,29 @@ from jaxsched.interop._checks import real, whole
 
 _WHERE = "from_big_vision"
 _SUFFIXES = ("steps", "examples", "epochs", "percent")
-_DURATIONS = ("warmup", "cooldown", "timescale", "shift")     # the lengths read through steps()
+_DURATIONS = ("warmup", "cooldown", "timescale", "shift")  # the lengths read through steps()
 _DECAY_KEYS = ("power", "end", "linear_end", "timescale", "shift", "steps", "mults")
 _KNOWN = tuple(f"{p}_{s}" for p in _DURATIONS for s in _SUFFIXES) + _DECAY_KEYS
-_PROGRESS = ("linear", "polynomial", "cosine")   # the decays of progress (t − W)/(T − W)
+_PROGRESS = ("linear", "polynomial", "cosine")  # the decays of progress (t − W)/(T − W)
 
 
 def _to_integer(x) -> int:
   return max(1, round(x)) if x else 0
 
 
-def duration(prefix: str, kw: dict, data_size, batch_size, total_steps, *, default=0,
-             whole_steps=True):
+def duration(
+  prefix: str, kw: dict, data_size, batch_size, total_steps, *, default=0, whole_steps=True
+):
   """big_vision's ``utils.steps(prefix, ...)``: a duration in steps, examples, epochs or percent
   of training; ``default`` when none is set (a negative value is unset, as there, and so is a
   percent when ``total_steps`` is 0). ``*_steps`` is taken as it is (a whole number when
   ``whole_steps``), the others rounded by ``max(1, round(x))``. Raises where big_vision would
   silently use the default (examples without ``batch_size``, epochs without ``data_size``)."""
-  given = [key for key in (f"{prefix}_{s}" for s in _SUFFIXES)
-           if kw.get(key) is not None and real(_WHERE, key, kw[key]) >= 0]
+  given = [
+    key
+    for key in (f"{prefix}_{s}" for s in _SUFFIXES)
+    if kw.get(key) is not None and real(_WHERE, key, kw[key]) >= 0
+  ]
   if len(given) > 1:
     raise ValueError(f"{_WHERE}: only one of {', '.join(given)} may be set")
   if not given:
@@ -78,9 +83,11 @@ def _polynomial(lr, W, T, kw, steps_of):
   power = real(_WHERE, "power", kw.get("power", 1))
   end = real(_WHERE, "end", kw.get("end", kw.get("linear_end", 0)))
   if power < 0:
-    raise ValueError(f"{_WHERE}: power must be >= 0, got {power}: big_vision's (1 − progress)^power "
-                     "is infinite at the end of training")
-  if power == 0:                                # (1 − p)^0 = 1 up to the end included
+    raise ValueError(
+      f"{_WHERE}: power must be >= 0, got {power}: big_vision's (1 − progress)^power "
+      "is infinite at the end of training"
+    )
+  if power == 0:  # (1 − p)^0 = 1 up to the end included
     decay = families.constant(lr)
   elif power == 1.0:
     decay = families.linear(lr, end, T - W)
@@ -95,13 +102,16 @@ def _cosine(lr, W, T, kw, steps_of):
 
 
 def _rsqrt(lr, W, T, kw, steps_of):
-  tau = steps_of("timescale", real(_WHERE, "timescale", kw.get("timescale", 10_000)),
-                 whole_steps=False)
+  tau = steps_of(
+    "timescale", real(_WHERE, "timescale", kw.get("timescale", 10_000)), whole_steps=False
+  )
   shift = steps_of("shift", real(_WHERE, "shift", kw.get("shift", 0)), whole_steps=False)
   if not (tau > 0 and tau + shift > 0):
-    raise ValueError(f"{_WHERE}: rsqrt needs timescale > 0 and timescale + shift > 0, got "
-                     f"timescale={tau}, shift={shift}: big_vision's lr/√(1 + (t − W + shift)/"
-                     "timescale) divides by zero or takes the root of a negative number")
+    raise ValueError(
+      f"{_WHERE}: rsqrt needs timescale > 0 and timescale + shift > 0, got "
+      f"timescale={tau}, shift={shift}: big_vision's lr/√(1 + (t − W + shift)/"
+      "timescale) divides by zero or takes the root of a negative number"
+    )
   # lr/√(1 + (t + s − W)/τ) = lr·√(τ/(τ + s)) · √((τ + s)/(t − W + τ + s)); in the warmup
   # lr/√(1 + s/τ)·t/W, which is inverse_sqrt's own linear warmup.
   return families.inverse_sqrt(lr * math.sqrt(tau / (tau + shift)), tau + shift, warmup_steps=W)
@@ -113,24 +123,40 @@ def _stair(lr, W, T, kw, steps_of):
   steps = [real(_WHERE, "steps", s) for s in kw.get("steps", [])]
   mults = [real(_WHERE, "mults", m) for m in kw.get("mults", [])]
   if len(mults) < len(steps):
-    raise ValueError(f"{_WHERE}: stair needs one mult per step, got {len(steps)} steps and "
-                     f"{len(mults)} mults (big_vision's lookup past the mults is NaN)")
+    raise ValueError(
+      f"{_WHERE}: stair needs one mult per step, got {len(steps)} steps and "
+      f"{len(mults)} mults (big_vision's lookup past the mults is NaN)"
+    )
   if not all(map(math.isfinite, steps)):
     raise ValueError(f"{_WHERE}: stair steps must be finite, got {steps}")
   if steps != sorted(steps):
-    raise ValueError(f"{_WHERE}: stair steps must be sorted (big_vision binary-searches them), got "
-                     f"{steps}")
-  stairs = families.piecewise([max(0, math.floor(s)) for s in steps],
-                              [lr] + [lr * m for m in mults[:len(steps)]])
+    raise ValueError(
+      f"{_WHERE}: stair steps must be sorted (big_vision binary-searches them), got {steps}"
+    )
+  stairs = families.piecewise(
+    [max(0, math.floor(s)) for s in steps], [lr] + [lr * m for m in mults[: len(steps)]]
+  )
   return compose.product(families.linear(0.0, 1.0, W), stairs) if W else stairs
 
 
-TABLE = {"linear": _polynomial, "polynomial": _polynomial, "cosine": _cosine, "rsqrt": _rsqrt,
-         "stair": _stair}
+TABLE = {
+  "linear": _polynomial,
+  "polynomial": _polynomial,
+  "cosine": _cosine,
+  "rsqrt": _rsqrt,
+  "stair": _stair,
+}
 
 
-def from_big_vision(total_steps, batch_size=None, data_size=None, base=1.0, decay_type="stair",
-                    scale_with_batchsize=False, **kw) -> Schedule:
+def from_big_vision(
+  total_steps,
+  batch_size=None,
+  data_size=None,
+  base=1.0,
+  decay_type="stair",
+  scale_with_batchsize=False,
+  **kw,
+) -> Schedule:
   """The jaxsched schedule of big_vision's ``create_learning_rate_schedule`` with the same
   arguments (``**config.schedule`` converts as it is). ``schedule(k)`` equals big_vision's
   ``step_fn(k)`` for ``0 <= k <= total_steps``; after ``total_steps`` a cooldown holds 0 where
@@ -185,23 +211,26 @@ def from_big_vision(total_steps, batch_size=None, data_size=None, base=1.0, deca
   T = whole(_WHERE, "total_steps", total_steps)
   unknown = sorted(k for k in kw if k not in _KNOWN)
   if unknown:
-    raise ValueError(f"{_WHERE}: unknown argument{'s' if len(unknown) > 1 else ''} "
-                     f"{', '.join(unknown)}; known: {', '.join(_KNOWN)}")
+    raise ValueError(
+      f"{_WHERE}: unknown argument{'s' if len(unknown) > 1 else ''} "
+      f"{', '.join(unknown)}; known: {', '.join(_KNOWN)}"
+    )
   if decay_type not in TABLE:
     raise ValueError(f"{_WHERE}: unknown decay_type {decay_type!r}; known: {', '.join(TABLE)}")
 
   def steps_of(prefix, default=0, whole_steps=True):
-    return duration(prefix, kw, data_size, batch_size, T, default=default,
-                    whole_steps=whole_steps)
+    return duration(prefix, kw, data_size, batch_size, T, default=default, whole_steps=whole_steps)
 
   W, C = steps_of("warmup"), steps_of("cooldown")
   if T > 1 and W >= T:
     raise ValueError(f"{_WHERE}: warmup ({W} steps) must be shorter than total_steps ({T})")
-  if decay_type in _PROGRESS and W >= T:         # only with total_steps <= 1, as big_vision allows
+  if decay_type in _PROGRESS and W >= T:  # only with total_steps <= 1, as big_vision allows
     raise ValueError(
-        f"{_WHERE}: {decay_type} with warmup ({W} steps) >= total_steps ({T}): big_vision's "
-        "progress (t − W)/(total_steps − W) " + ("is 0/0 = NaN at t = W" if W == T else
-                                                 "runs backwards") + "; use total_steps > warmup")
+      f"{_WHERE}: {decay_type} with warmup ({W} steps) >= total_steps ({T}): big_vision's "
+      "progress (t − W)/(total_steps − W) "
+      + ("is 0/0 = NaN at t = W" if W == T else "runs backwards")
+      + "; use total_steps > warmup"
+    )
   lr = real(_WHERE, "base", base)
   if scale_with_batchsize:
     if not batch_size:
@@ -209,8 +238,7 @@ def from_big_vision(total_steps, batch_size=None, data_size=None, base=1.0, deca
     lr = lr * batch_size / 256.0
   out = TABLE[decay_type](lr, W, T, kw, steps_of)
   if C:
-    cool = (families.linear(1.0, 0.0, C, begin=T - C) if C <= T
-            else families.linear(T / C, 0.0, T))
+    cool = families.linear(1.0, 0.0, C, begin=T - C) if C <= T else families.linear(T / C, 0.0, T)
     parts = list(out.schedules) if type(out).family == "product" else [out]
     out = compose.product(*parts, cool)
   return out

@@ -19,6 +19,7 @@ imported). ``schedule(k)`` is the lr after k ``scheduler.step()`` calls, with ``
 (Without warmup, ``warmup(s, 0)`` is left out.) ``L`` is ``T − W`` unless ``T <= W``, which HF
 accepts: there its decay lasts one step.
 """
+
 from __future__ import annotations
 
 from jaxsched import compose, cycles, families
@@ -33,9 +34,11 @@ def _half_wave(kw: dict, name: str):
   decay; other values make a wave that rises again."""
   cycles_ = kw.pop("num_cycles", 0.5)
   if cycles_ != 0.5:
-    raise ValueError(f"{_WHERE}: {name} with num_cycles={cycles_!r} is a cosine wave that rises "
-                     "again; only num_cycles=0.5 (one decay) converts. For repeated decays use "
-                     "'cosine_with_restarts'")
+    raise ValueError(
+      f"{_WHERE}: {name} with num_cycles={cycles_!r} is a cosine wave that rises "
+      "again; only num_cycles=0.5 (one decay) converts. For repeated decays use "
+      "'cosine_with_restarts'"
+    )
 
 
 def _rest_none(kw: dict, name: str):
@@ -80,9 +83,11 @@ def _cosine_with_restarts(b, W, T, kw):
   L = _length(W, T)
   n = 1 if L == 1 else n
   if L % n:
-    raise ValueError(f"{_WHERE}: cosine_with_restarts needs num_training_steps − num_warmup_steps "
-                     f"({L}) to be a multiple of num_cycles ({n}), so that every cycle restarts on "
-                     "a whole step")
+    raise ValueError(
+      f"{_WHERE}: cosine_with_restarts needs num_training_steps − num_warmup_steps "
+      f"({L}) to be a multiple of num_cycles ({n}), so that every cycle restarts on "
+      "a whole step"
+    )
   return _warm(cycles.cosine_restarts(b, L // n, max_cycles=n), W, b)
 
 
@@ -95,16 +100,20 @@ def _polynomial(b, W, T, kw):
     raise ValueError(f"{_WHERE}: lr_end ({lr_end}) must be smaller than learning_rate ({b})")
   D = T - W
   if D == 0:
-    raise ValueError(f"{_WHERE}: polynomial with num_training_steps == num_warmup_steps ({T}) "
-                     "divides by num_training_steps − num_warmup_steps = 0 at step "
-                     "num_warmup_steps in HF (ZeroDivisionError); use num_training_steps > "
-                     "num_warmup_steps")
-  if D < 0:                                   # HF's decay branch never runs: lr_end from k = W
+    raise ValueError(
+      f"{_WHERE}: polynomial with num_training_steps == num_warmup_steps ({T}) "
+      "divides by num_training_steps − num_warmup_steps = 0 at step "
+      "num_warmup_steps in HF (ZeroDivisionError); use num_training_steps > "
+      "num_warmup_steps"
+    )
+  if D < 0:  # HF's decay branch never runs: lr_end from k = W
     return _warm(families.constant(lr_end), W, b, from_peak=False)
   if power < 0:
-    raise ValueError(f"{_WHERE}: polynomial with power={power} raises 0 to a negative power at "
-                     "step num_training_steps in HF (ZeroDivisionError); use power >= 0")
-  if power == 0:                              # (1 − p)^0 = 1 up to T, lr_end after it
+    raise ValueError(
+      f"{_WHERE}: polynomial with power={power} raises 0 to a negative power at "
+      "step num_training_steps in HF (ZeroDivisionError); use power >= 0"
+    )
+  if power == 0:  # (1 − p)^0 = 1 up to T, lr_end after it
     return _warm(families.piecewise([D + 1], [b, lr_end]), W, b)
   return _warm(families.polynomial(b, lr_end, D, power), W, b)
 
@@ -121,12 +130,14 @@ def _constant_with_warmup(b, W, T, kw):
 def _inverse_sqrt(b, W, T, kw):
   timescale = kw.pop("timescale", None)
   _rest_none(kw, "inverse_sqrt")
-  if timescale is None:                      # HF's default
+  if timescale is None:  # HF's default
     timescale = W or 10_000
   timescale = real(_WHERE, "timescale", timescale)
   if not timescale > 0:
-    raise ValueError(f"{_WHERE}: inverse_sqrt needs timescale > 0, got {timescale}: HF divides by "
-                     "it and takes the square root of (k − W + timescale)/timescale")
+    raise ValueError(
+      f"{_WHERE}: inverse_sqrt needs timescale > 0, got {timescale}: HF divides by "
+      "it and takes the square root of (k − W + timescale)/timescale"
+    )
   return families.inverse_sqrt(b, timescale, warmup_steps=W)
 
 
@@ -136,8 +147,10 @@ def _min_rate(b, kw, name):
     raise ValueError(f"{_WHERE}: {name}: only one of min_lr or min_lr_rate should be set")
   if min_lr is not None:
     if b == 0:
-      raise ValueError(f"{_WHERE}: {name} with min_lr needs learning_rate != 0 (HF divides min_lr "
-                       "by it); use min_lr_rate")
+      raise ValueError(
+        f"{_WHERE}: {name} with min_lr needs learning_rate != 0 (HF divides min_lr "
+        "by it); use min_lr_rate"
+      )
     return real(_WHERE, "min_lr", min_lr) / b
   if rate is None:
     raise ValueError(f"{_WHERE}: {name} needs min_lr or min_lr_rate")
@@ -166,13 +179,14 @@ def _cosine_warmup_with_min_lr(b, W, T, kw):
   _rest_none(kw, "cosine_warmup_with_min_lr")
   decay = _floored(families.cosine(b, _length(W, T), end_value=rate * b), rate)
   if W == 0:
-    raise ValueError(f"{_WHERE}: cosine_warmup_with_min_lr with num_warmup_steps=0 starts its "
-                     "cosine one step in at step 0, which no jaxsched schedule says; use "
-                     "num_warmup_steps >= 1 (or 'cosine_with_min_lr', which starts at the peak)")
+    raise ValueError(
+      f"{_WHERE}: cosine_warmup_with_min_lr with num_warmup_steps=0 starts its "
+      "cosine one step in at step 0, which no jaxsched schedule says; use "
+      "num_warmup_steps >= 1 (or 'cosine_with_min_lr', which starts at the peak)"
+    )
   start = 1.0 / W if warmup_rate is None else real(_WHERE, "warmup_lr_rate", warmup_rate)
-  if W == 1:                     # step 0 is b·start (1 without a rate), then the cosine at k
-    return decay if start == 1.0 else compose.product(
-        decay, families.piecewise([1], [start, 1.0]))
+  if W == 1:  # step 0 is b·start (1 without a rate), then the cosine at k
+    return decay if start == 1.0 else compose.product(decay, families.piecewise([1], [start, 1.0]))
   return compose.join([families.linear(b * start, b, W - 1), decay], [W - 1])
 
 
@@ -192,46 +206,65 @@ def _wsd(b, W, T, kw):
   _rest_none(kw, "warmup_stable_decay")
   if stable is None:
     if T is None:
-      raise ValueError(f"{_WHERE}: warmup_stable_decay needs num_training_steps or "
-                       "num_stable_steps")
+      raise ValueError(
+        f"{_WHERE}: warmup_stable_decay needs num_training_steps or num_stable_steps"
+      )
     stable = T - W - decay
   for kind, value in (("warmup_type", warmup_type), ("decay_type", decay_type)):
     if value not in _SHAPES:
-      raise ValueError(f"{_WHERE}: unknown {kind} {value!r}; expected 'linear', 'cosine' or "
-                       "'1-sqrt'")
+      raise ValueError(
+        f"{_WHERE}: unknown {kind} {value!r}; expected 'linear', 'cosine' or '1-sqrt'"
+      )
   stable = whole(_WHERE, "num_stable_steps", stable, minimum=None)
   if stable < 0:
     if stable + decay > 0:
-      raise ValueError(f"{_WHERE}: warmup_stable_decay with num_stable_steps={stable} (num_"
-                       "training_steps < num_warmup_steps + num_decay_steps) starts HF's decay "
-                       "part of the way down, which wsd does not say; use num_stable_steps >= 0")
-    stable = decay = 0             # HF's stable and decay ranges [W, W + S + D) are empty
-  out = cycles.wsd(b, W, stable, decay, init_value=ratio * b, end_value=ratio * b,
-                   warmup_shape=_SHAPES[warmup_type], decay_shape=_SHAPES[decay_type])
-  if ratio < 0:        # HF floors its warmup and decay at 0, but not the min_lr_ratio after them
+      raise ValueError(
+        f"{_WHERE}: warmup_stable_decay with num_stable_steps={stable} (num_"
+        "training_steps < num_warmup_steps + num_decay_steps) starts HF's decay "
+        "part of the way down, which wsd does not say; use num_stable_steps >= 0"
+      )
+    stable = decay = 0  # HF's stable and decay ranges [W, W + S + D) are empty
+  out = cycles.wsd(
+    b,
+    W,
+    stable,
+    decay,
+    init_value=ratio * b,
+    end_value=ratio * b,
+    warmup_shape=_SHAPES[warmup_type],
+    decay_shape=_SHAPES[decay_type],
+  )
+  if ratio < 0:  # HF floors its warmup and decay at 0, but not the min_lr_ratio after them
     out = compose.join([_floored(out, ratio), families.constant(ratio * b)], [W + stable + decay])
   return out
 
 
 TABLE = {
-    "linear": _linear,
-    "cosine": _cosine,
-    "cosine_with_restarts": _cosine_with_restarts,
-    "polynomial": _polynomial,
-    "constant": _constant,
-    "constant_with_warmup": _constant_with_warmup,
-    "inverse_sqrt": _inverse_sqrt,
-    "cosine_with_min_lr": _cosine_with_min_lr,
-    "cosine_warmup_with_min_lr": _cosine_warmup_with_min_lr,
-    "warmup_stable_decay": _wsd,
+  "linear": _linear,
+  "cosine": _cosine,
+  "cosine_with_restarts": _cosine_with_restarts,
+  "polynomial": _polynomial,
+  "constant": _constant,
+  "constant_with_warmup": _constant_with_warmup,
+  "inverse_sqrt": _inverse_sqrt,
+  "cosine_with_min_lr": _cosine_with_min_lr,
+  "cosine_warmup_with_min_lr": _cosine_warmup_with_min_lr,
+  "warmup_stable_decay": _wsd,
 }
 
-_NEEDS_TOTAL = ("linear", "cosine", "cosine_with_restarts", "polynomial", "cosine_with_min_lr",
-                "cosine_warmup_with_min_lr")
+_NEEDS_TOTAL = (
+  "linear",
+  "cosine",
+  "cosine_with_restarts",
+  "polynomial",
+  "cosine_with_min_lr",
+  "cosine_warmup_with_min_lr",
+)
 
 
-def from_hf(name, learning_rate, num_warmup_steps=None, num_training_steps=None,
-            **scheduler_specific_kwargs) -> Schedule:
+def from_hf(
+  name, learning_rate, num_warmup_steps=None, num_training_steps=None, **scheduler_specific_kwargs
+) -> Schedule:
   """The jaxsched schedule of ``transformers.get_scheduler(name, optimizer, num_warmup_steps,
   num_training_steps, scheduler_specific_kwargs)`` for an optimizer with lr ``learning_rate``.
 
@@ -299,10 +332,12 @@ def from_hf(name, learning_rate, num_warmup_steps=None, num_training_steps=None,
   >>> [f"{float(v):.6f}" for v in s(np.array([5, 10, 60, 110]))]    # up, peak, half way, end
   ['0.000500', '0.001000', '0.000500', '0.000000']
   """
-  key = getattr(name, "value", name)                    # a transformers.SchedulerType enum
+  key = getattr(name, "value", name)  # a transformers.SchedulerType enum
   if key == "reduce_lr_on_plateau":
-    raise ValueError(f"{_WHERE}: reduce_lr_on_plateau reacts to a metric, so it is not a function "
-                     "of the step; use jaxsched.reduce_on_plateau(...) chained after the optimizer")
+    raise ValueError(
+      f"{_WHERE}: reduce_lr_on_plateau reacts to a metric, so it is not a function "
+      "of the step; use jaxsched.reduce_on_plateau(...) chained after the optimizer"
+    )
   if key not in TABLE:
     raise ValueError(f"{_WHERE}: unknown scheduler name {key!r}; known: {', '.join(TABLE)}")
   b = real(_WHERE, "learning_rate", learning_rate)

@@ -15,6 +15,7 @@ optimizer's ``iterations`` (updates already applied).
 | ``CosineDecay(init, D, alpha, warmup_target=peak, warmup_steps=W)`` | ``warmup_cosine(peak, W, W + D, init_value=init, end_value=alpha·peak)`` |
 | ``CosineDecayRestarts(init, P, t_mul, m_mul, alpha)`` | ``cosine_restarts(init, P, period_mult=t_mul, decay=m_mul, end_value=alpha·init)``; when ``m_mul ≠ 1`` and ``alpha ≠ 0`` Keras decays only the cosine part: ``cosine_restarts((1−alpha)·init, P, period_mult=t_mul, decay=m_mul) + alpha·init`` |
 """
+
 from __future__ import annotations
 
 from jaxsched import cycles, families
@@ -37,9 +38,12 @@ def _value(config, key, default=KeyError):
 
 
 def _exponential(c):
-  return families.exponential(_value(c, "initial_learning_rate"), _value(c, "decay_rate"),
-                              decay_steps=whole(_WHERE, "decay_steps", _get(c, "decay_steps"), minimum=1),
-                              staircase=bool(_get(c, "staircase", False)))
+  return families.exponential(
+    _value(c, "initial_learning_rate"),
+    _value(c, "decay_rate"),
+    decay_steps=whole(_WHERE, "decay_steps", _get(c, "decay_steps"), minimum=1),
+    staircase=bool(_get(c, "staircase", False)),
+  )
 
 
 def _piecewise(c):
@@ -48,17 +52,22 @@ def _piecewise(c):
 
 
 def _polynomial(c):
-  return families.polynomial(_value(c, "initial_learning_rate"),
-                             _value(c, "end_learning_rate", 0.0001),
-                             whole(_WHERE, "decay_steps", _get(c, "decay_steps"), minimum=1),
-                             _value(c, "power", 1.0), cycle=bool(_get(c, "cycle", False)))
+  return families.polynomial(
+    _value(c, "initial_learning_rate"),
+    _value(c, "end_learning_rate", 0.0001),
+    whole(_WHERE, "decay_steps", _get(c, "decay_steps"), minimum=1),
+    _value(c, "power", 1.0),
+    cycle=bool(_get(c, "cycle", False)),
+  )
 
 
 def _inverse_time(c):
-  return families.inverse_time(_value(c, "initial_learning_rate"), _value(c, "decay_rate"),
-                               decay_steps=whole(_WHERE, "decay_steps", _get(c, "decay_steps"),
-                                                 minimum=1),
-                               staircase=bool(_get(c, "staircase", False)))
+  return families.inverse_time(
+    _value(c, "initial_learning_rate"),
+    _value(c, "decay_rate"),
+    decay_steps=whole(_WHERE, "decay_steps", _get(c, "decay_steps"), minimum=1),
+    staircase=bool(_get(c, "staircase", False)),
+  )
 
 
 def _cosine(c):
@@ -69,8 +78,9 @@ def _cosine(c):
   if target is None:
     return families.cosine(init, decay, end_value=alpha * init)
   target = real(_WHERE, "warmup_target", target)
-  return families.warmup_cosine(target, warm, warm + decay, init_value=init,
-                                end_value=alpha * target)
+  return families.warmup_cosine(
+    target, warm, warm + decay, init_value=init, end_value=alpha * target
+  )
 
 
 def _cosine_restarts(c):
@@ -78,20 +88,23 @@ def _cosine_restarts(c):
   period = whole(_WHERE, "first_decay_steps", _get(c, "first_decay_steps"), minimum=1)
   t_mul, m_mul = _value(c, "t_mul", 2.0), _value(c, "m_mul", 1.0)
   if m_mul == 1.0 or alpha == 0.0:
-    return cycles.cosine_restarts(init, period, period_mult=t_mul, decay=m_mul,
-                                  end_value=alpha * init)
+    return cycles.cosine_restarts(
+      init, period, period_mult=t_mul, decay=m_mul, end_value=alpha * init
+    )
   # Keras: init·(alpha + (1 − alpha)·m_mulⁱ·½(1 + cos)): the floor alpha·init does not decay.
-  return cycles.cosine_restarts((1.0 - alpha) * init, period, period_mult=t_mul,
-                                decay=m_mul) + alpha * init
+  return (
+    cycles.cosine_restarts((1.0 - alpha) * init, period, period_mult=t_mul, decay=m_mul)
+    + alpha * init
+  )
 
 
 TABLE = {
-    "ExponentialDecay": _exponential,
-    "PiecewiseConstantDecay": _piecewise,
-    "PolynomialDecay": _polynomial,
-    "InverseTimeDecay": _inverse_time,
-    "CosineDecay": _cosine,
-    "CosineDecayRestarts": _cosine_restarts,
+  "ExponentialDecay": _exponential,
+  "PiecewiseConstantDecay": _piecewise,
+  "PolynomialDecay": _polynomial,
+  "InverseTimeDecay": _inverse_time,
+  "CosineDecay": _cosine,
+  "CosineDecayRestarts": _cosine_restarts,
 }
 
 
@@ -145,17 +158,24 @@ def from_keras(schedule) -> Schedule:
     name = schedule.get("class_name")
     config = schedule.get("config")
     if not isinstance(name, str) or not isinstance(config, dict):
-      raise ValueError(f"{_WHERE}: a serialized schedule is a dict with 'class_name' and "
-                       f"'config', got keys {sorted(schedule)}")
+      raise ValueError(
+        f"{_WHERE}: a serialized schedule is a dict with 'class_name' and "
+        f"'config', got keys {sorted(schedule)}"
+      )
   else:
     get_config = getattr(schedule, "get_config", None)
     if get_config is None:
-      raise TypeError(f"{_WHERE}: expected a keras LearningRateSchedule or its serialize() "
-                      f"dict, got {type(schedule).__name__}")
-    name = next((cls.__name__ for cls in type(schedule).__mro__ if cls.__name__ in TABLE),
-                type(schedule).__name__)
+      raise TypeError(
+        f"{_WHERE}: expected a keras LearningRateSchedule or its serialize() "
+        f"dict, got {type(schedule).__name__}"
+      )
+    name = next(
+      (cls.__name__ for cls in type(schedule).__mro__ if cls.__name__ in TABLE),
+      type(schedule).__name__,
+    )
     config = get_config()
   if name not in TABLE:
-    raise ValueError(f"{_WHERE}: cannot convert Keras schedule {name!r}; supported: "
-                     f"{', '.join(TABLE)}")
+    raise ValueError(
+      f"{_WHERE}: cannot convert Keras schedule {name!r}; supported: {', '.join(TABLE)}"
+    )
   return TABLE[name](config)

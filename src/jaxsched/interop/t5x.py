@@ -16,6 +16,7 @@ Each factor is one jaxsched schedule (``W`` = ``warmup_steps``):
 
 The whole is ``shift(clip(product(...), min_value=min_learning_rate), step_offset)``.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -31,8 +32,10 @@ _WHERE = "from_t5x"
 
 def _warmup_steps(p, factor):
   if p["warmup_steps"] < 1:
-    raise ValueError(f"{_WHERE}: factor {factor!r} needs warmup_steps >= 1 (t5x divides by it), "
-                     f"got {p['warmup_steps']}")
+    raise ValueError(
+      f"{_WHERE}: factor {factor!r} needs warmup_steps >= 1 (t5x divides by it), "
+      f"got {p['warmup_steps']}"
+    )
   return p["warmup_steps"]
 
 
@@ -55,7 +58,7 @@ def _line(value, length: int) -> list:
   if v0 * v1 < 0:
     cross = length * v0 / (v0 - v1)
     near = round(cross)
-    if abs(cross - near) <= 1e-9 * cross:       # a whole step (1/d for d = 1e-5)
+    if abs(cross - near) <= 1e-9 * cross:  # a whole step (1/d for d = 1e-5)
       S, mid = near, 0.0
     else:
       S = math.ceil(cross)
@@ -72,11 +75,14 @@ def _linear_decay(p):
   negative floor, a negative base or a repeated factor see the line as it is."""
   W, d, base = _warmup_steps(p, "linear_decay"), p["decay_factor"], p["base"]
   if d < 0:
-    raise ValueError(f"{_WHERE}: factor 'linear_decay' needs decay_factor >= 0, got {d} (a "
-                     "negative slope makes it a rise, not a decay)")
-  pieces = (_line(lambda n: base * min(n / W, 1.0 + d * (W - n)), W)
-            + _line(lambda n: base * min((W + n) / W, 1.0 - d * n), INT32_MAX - W))
-  schedules, lengths = zip(*pieces)
+    raise ValueError(
+      f"{_WHERE}: factor 'linear_decay' needs decay_factor >= 0, got {d} (a "
+      "negative slope makes it a rise, not a decay)"
+    )
+  pieces = _line(lambda n: base * min(n / W, 1.0 + d * (W - n)), W) + _line(
+    lambda n: base * min((W + n) / W, 1.0 - d * n), INT32_MAX - W
+  )
+  schedules, lengths = zip(*pieces, strict=True)
   return compose.join(list(schedules), list(itertools.accumulate(lengths[:-1])))
 
 
@@ -93,9 +99,11 @@ def _rsqrt_normalized_decay(p):
 def _decay_every(p):
   d, n = p["decay_factor"], p["steps_per_decay"]
   if d < 0:
-    raise ValueError(f"{_WHERE}: factor 'decay_every' needs decay_factor >= 0, got {d} (a negative "
-                     "factor would flip the sign at every decay)")
-  if d == 0:                                   # t5x's 0^0 = 1 before the first decay, then 0
+    raise ValueError(
+      f"{_WHERE}: factor 'decay_every' needs decay_factor >= 0, got {d} (a negative "
+      "factor would flip the sign at every decay)"
+    )
+  if d == 0:  # t5x's 0^0 = 1 before the first decay, then 0
     return families.piecewise([n], [1.0, 0.0])
   return families.step(1.0, n, d)
 
@@ -106,21 +114,26 @@ def _cosine_decay(p):
 
 
 TABLE = {
-    "constant": _constant,
-    "linear_warmup": _linear_warmup,
-    "linear_decay": _linear_decay,
-    "rsqrt_decay": _rsqrt_decay,
-    "rsqrt_normalized_decay": _rsqrt_normalized_decay,
-    "decay_every": _decay_every,
-    "cosine_decay": _cosine_decay,
+  "constant": _constant,
+  "linear_warmup": _linear_warmup,
+  "linear_decay": _linear_decay,
+  "rsqrt_decay": _rsqrt_decay,
+  "rsqrt_normalized_decay": _rsqrt_normalized_decay,
+  "decay_every": _decay_every,
+  "cosine_decay": _cosine_decay,
 }
 
 
-def from_t5x(factors: str = "constant * linear_warmup * rsqrt_decay",
-             base_learning_rate: float = 0.5, warmup_steps: int = 1000,
-             decay_factor: float = 0.5, steps_per_decay: int = 20000,
-             steps_per_cycle: int = 100000, step_offset: int = 0,
-             min_learning_rate: float = 1e-8) -> Schedule:
+def from_t5x(
+  factors: str = "constant * linear_warmup * rsqrt_decay",
+  base_learning_rate: float = 0.5,
+  warmup_steps: int = 1000,
+  decay_factor: float = 0.5,
+  steps_per_decay: int = 20000,
+  steps_per_cycle: int = 100000,
+  step_offset: int = 0,
+  min_learning_rate: float = 1e-8,
+) -> Schedule:
   """The jaxsched schedule of t5x's ``create_learning_rate_scheduler`` with the same arguments
   and defaults (a gin line ``utils.create_learning_rate_scheduler.factors = '...'`` converts
   argument for argument). ``schedule(k)`` equals t5x's ``step_fn(k)``. An unknown factor is a
@@ -167,18 +180,23 @@ def from_t5x(factors: str = "constant * linear_warmup * rsqrt_decay",
   1.0e-08
   """
   if not isinstance(factors, str):
-    raise TypeError(f"{_WHERE}: factors must be a string like 'constant * linear_warmup', got "
-                    f"{factors!r}")
+    raise TypeError(
+      f"{_WHERE}: factors must be a string like 'constant * linear_warmup', got {factors!r}"
+    )
   names = [n.strip() for n in factors.split("*")]
   for n in names:
     if n not in TABLE:
       close = difflib.get_close_matches(n, list(TABLE), n=1)
       hint = f"; did you mean {close[0]!r}?" if close else ""
-      raise ValueError(f"{_WHERE}: unknown factor {n!r} in factors {factors!r}{hint} Known "
-                       f"factors: {', '.join(TABLE)}")
-  p = {"base": real(_WHERE, "base_learning_rate", base_learning_rate),
-       "warmup_steps": whole(_WHERE, "warmup_steps", warmup_steps),
-       "decay_factor": real(_WHERE, "decay_factor", decay_factor)}
+      raise ValueError(
+        f"{_WHERE}: unknown factor {n!r} in factors {factors!r}{hint} Known "
+        f"factors: {', '.join(TABLE)}"
+      )
+  p = {
+    "base": real(_WHERE, "base_learning_rate", base_learning_rate),
+    "warmup_steps": whole(_WHERE, "warmup_steps", warmup_steps),
+    "decay_factor": real(_WHERE, "decay_factor", decay_factor),
+  }
   if "decay_every" in names:
     p["steps_per_decay"] = whole(_WHERE, "steps_per_decay", steps_per_decay, minimum=1)
   if "cosine_decay" in names:

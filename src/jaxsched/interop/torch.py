@@ -25,6 +25,7 @@ scheduler (``_Start``): its update rule, applied from its initial step, never mo
 ``total_iters`` is 0 (``_NO_ITERS``), while the closed form that ``SequentialLR`` uses to start a
 scheduler at a milestone gives other values there, or divides by zero.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,15 +33,21 @@ from collections import Counter
 from dataclasses import dataclass
 
 from jaxsched import compose, cycles, families
+from jaxsched.batches import stack
 from jaxsched.core import Schedule
 from jaxsched.interop._checks import real, whole
-from jaxsched.batches import stack
 
 _WHERE = "from_torch"
 
 # schedulers whose step multiplies the current lr by a factor: they chain into a product
-_MULTIPLICATIVE = ("StepLR", "MultiStepLR", "ExponentialLR", "LinearLR", "ConstantLR",
-                   "PolynomialLR")
+_MULTIPLICATIVE = (
+  "StepLR",
+  "MultiStepLR",
+  "ExponentialLR",
+  "LinearLR",
+  "ConstantLR",
+  "PolynomialLR",
+)
 _COMPOSITE = ("SequentialLR", "ChainedScheduler")
 
 
@@ -57,6 +64,7 @@ class _Start:
   resets the lr to the group's ``initial_lr`` before its first scheduler's initial step.
   ``factor``: the scheduler is a factor of a ChainedScheduler's product.
   """
+
   how: str = "initial"
   lr: float | None = None
   factor: bool = False
@@ -66,31 +74,38 @@ class _Start:
 # holds at every step (its update rule changes nothing after step 0), or None where torch divides
 # by zero (the closed forms divide by total_iters; PolynomialLR's stepped update rule too)
 _NO_ITERS = {
-    "LinearLR": {"initial": lambda s: s.start_factor, "stepped": lambda s: s.start_factor,
-                 "milestone": None},
-    "ConstantLR": {"initial": lambda s: s.factor, "stepped": lambda s: s.factor,
-                   "milestone": lambda s: 1.0},
-    "PolynomialLR": {"initial": lambda s: 1.0, "stepped": None, "milestone": None},
+  "LinearLR": {
+    "initial": lambda s: s.start_factor,
+    "stepped": lambda s: s.start_factor,
+    "milestone": None,
+  },
+  "ConstantLR": {
+    "initial": lambda s: s.factor,
+    "stepped": lambda s: s.factor,
+    "milestone": lambda s: 1.0,
+  },
+  "PolynomialLR": {"initial": lambda s: 1.0, "stepped": None, "milestone": None},
 }
 
 # a "stepped" start applies at step 0 the update that the initial step skips: its factor
 _STEPPED = {
-    "ExponentialLR": lambda s: real(_WHERE, "ExponentialLR.gamma", s.gamma),
-    "PolynomialLR": lambda s: (s.total_iters / (s.total_iters + 1.0))
-    ** real(_WHERE, "PolynomialLR.power", s.power),
+  "ExponentialLR": lambda s: real(_WHERE, "ExponentialLR.gamma", s.gamma),
+  "PolynomialLR": lambda s: (
+    (s.total_iters / (s.total_iters + 1.0)) ** real(_WHERE, "PolynomialLR.power", s.power)
+  ),
 }
 
 _CANNOT = {
-    "LambdaLR": "it holds a Python function (lr_lambda), which cannot be read; write it with "
-                "jax.numpy as jaxsched.custom(lambda t, base: base * f(t), base=base_lr), or with "
-                "jaxsched's families (a Hugging Face get_scheduler(...) LambdaLR converts with "
-                "jaxsched.from_hf(name, lr, ...))",
-    "MultiplicativeLR": "it holds a Python function (lr_lambda), which cannot be read; a constant "
-                        "factor f per step is jaxsched.exponential(base_lr, f), any other "
-                        "jaxsched.custom(fn, **hyperparameters) with the running product in closed "
-                        "form",
-    "ReduceLROnPlateau": "it reacts to a metric, so it is not a function of the step; use "
-                         "jaxsched.reduce_on_plateau(...) chained after the optimizer",
+  "LambdaLR": "it holds a Python function (lr_lambda), which cannot be read; write it with "
+  "jax.numpy as jaxsched.custom(lambda t, base: base * f(t), base=base_lr), or with "
+  "jaxsched's families (a Hugging Face get_scheduler(...) LambdaLR converts with "
+  "jaxsched.from_hf(name, lr, ...))",
+  "MultiplicativeLR": "it holds a Python function (lr_lambda), which cannot be read; a constant "
+  "factor f per step is jaxsched.exponential(base_lr, f), any other "
+  "jaxsched.custom(fn, **hyperparameters) with the running product in closed "
+  "form",
+  "ReduceLROnPlateau": "it reacts to a metric, so it is not a function of the step; use "
+  "jaxsched.reduce_on_plateau(...) chained after the optimizer",
 }
 
 
@@ -107,17 +122,21 @@ def _base(s, g, start: _Start):
 
 
 def _step(s, g, start):
-  return families.step(_base(s, g, start),
-                       whole(_WHERE, "StepLR.step_size", s.step_size, minimum=1),
-                       real(_WHERE, "StepLR.gamma", s.gamma))
+  return families.step(
+    _base(s, g, start),
+    whole(_WHERE, "StepLR.step_size", s.step_size, minimum=1),
+    real(_WHERE, "StepLR.gamma", s.gamma),
+  )
 
 
 def _multistep(s, g, start):
   """torch's update rule fires when ``last_epoch`` equals a milestone, so it never reaches a
   negative one; the closed form that starts a scheduler at a SequentialLR milestone counts every
   milestone <= 0 at once."""
-  milestones = [whole(_WHERE, "MultiStepLR.milestones", m, minimum=None)
-                for m in sorted(Counter(s.milestones).elements())]
+  milestones = [
+    whole(_WHERE, "MultiStepLR.milestones", m, minimum=None)
+    for m in sorted(Counter(s.milestones).elements())
+  ]
   if start.how == "milestone":
     milestones = [max(m, 0) for m in milestones]
   else:
@@ -142,35 +161,47 @@ def _cosine_annealing(s, g, start):
   down, up = families.cosine(b, T, end_value=eta), families.cosine(eta, T, end_value=b)
   if first == b:
     return compose.repeat(compose.join([down, up], [T]), 2 * T)
-  return compose.join([families.cosine(first, T, end_value=eta),
-                       compose.repeat(compose.join([up, down], [T]), 2 * T)], [T])
+  return compose.join(
+    [
+      families.cosine(first, T, end_value=eta),
+      compose.repeat(compose.join([up, down], [T]), 2 * T),
+    ],
+    [T],
+  )
 
 
 def _linear(s, g, start):
   b = _base(s, g, start)
-  return families.linear(b * real(_WHERE, "LinearLR.start_factor", s.start_factor),
-                         b * real(_WHERE, "LinearLR.end_factor", s.end_factor),
-                         whole(_WHERE, "LinearLR.total_iters", s.total_iters))
+  return families.linear(
+    b * real(_WHERE, "LinearLR.start_factor", s.start_factor),
+    b * real(_WHERE, "LinearLR.end_factor", s.end_factor),
+    whole(_WHERE, "LinearLR.total_iters", s.total_iters),
+  )
 
 
 def _constant(s, g, start):
   b, f = _base(s, g, start), real(_WHERE, "ConstantLR.factor", s.factor)
   if f == 0:
-    raise ValueError(f"{_WHERE}: ConstantLR with factor=0 divides by zero (lr · 1/factor) at step "
-                     f"total_iters={s.total_iters!r} in torch; use a factor > 0")
+    raise ValueError(
+      f"{_WHERE}: ConstantLR with factor=0 divides by zero (lr · 1/factor) at step "
+      f"total_iters={s.total_iters!r} in torch; use a factor > 0"
+    )
   return families.piecewise([whole(_WHERE, "ConstantLR.total_iters", s.total_iters)], [b * f, b])
 
 
 def _polynomial(s, g, start):
   power = real(_WHERE, "PolynomialLR.power", s.power)
   if power < 0:
-    raise ValueError(f"{_WHERE}: PolynomialLR with power={power!r} raises 0.0 to a negative power "
-                     "at step total_iters in torch; use power >= 0")
+    raise ValueError(
+      f"{_WHERE}: PolynomialLR with power={power!r} raises 0.0 to a negative power "
+      "at step total_iters in torch; use power >= 0"
+    )
   b = _base(s, g, start)
-  if power == 0:                              # torch's factors are all 0^0 = 1
+  if power == 0:  # torch's factors are all 0^0 = 1
     return families.constant(b)
-  return families.polynomial(b, 0.0, whole(_WHERE, "PolynomialLR.total_iters", s.total_iters),
-                             power)
+  return families.polynomial(
+    b, 0.0, whole(_WHERE, "PolynomialLR.total_iters", s.total_iters), power
+  )
 
 
 def _pct_start(phases, total: int) -> float:
@@ -188,6 +219,7 @@ def _pct_start(phases, total: int) -> float:
     if len(phases) == 3:
       ok = ok and float(2 * pct * total) - 2 == phases[1]["end_step"]
     return ok
+
   for pct in candidates:
     if rebuilds(pct):
       return pct
@@ -198,43 +230,62 @@ def _one_cycle(s, g, start):
   """OneCycleLR reads ``max_lr``/``initial_lr``/``min_lr`` from the param group at every step, so
   a later OneCycleLR on the same optimizer (which rewrites them) sets its values too, as here."""
   if start.factor:
-    raise ValueError(f"{_WHERE}: OneCycleLR sets the lr outright, so it cannot be a factor of a "
-                     "ChainedScheduler")
+    raise ValueError(
+      f"{_WHERE}: OneCycleLR sets the lr outright, so it cannot be a factor of a ChainedScheduler"
+    )
   group = s.optimizer.param_groups[g]
   total = whole(_WHERE, "OneCycleLR.total_steps", s.total_steps, minimum=1)
   phases = s._schedule_phases
   anneal = getattr(s, "_anneal_func_type", None)
-  if anneal is None:                       # torch < 2.2 kept the bound method
+  if anneal is None:  # torch < 2.2 kept the bound method
     anneal = "cos" if "cos" in getattr(s.anneal_func, "__name__", "cos") else "linear"
   max_lr, initial, low = (real(_WHERE, k, group[k]) for k in ("max_lr", "initial_lr", "min_lr"))
-  return cycles.one_cycle(max_lr, total, pct_start=_pct_start(phases, total),
-                          div_factor=max_lr / initial, final_div_factor=initial / low,
-                          anneal=anneal, three_phase=len(phases) == 3)
+  return cycles.one_cycle(
+    max_lr,
+    total,
+    pct_start=_pct_start(phases, total),
+    div_factor=max_lr / initial,
+    final_div_factor=initial / low,
+    anneal=anneal,
+    three_phase=len(phases) == 3,
+  )
 
 
 def _cyclic(s, g, start):
   if start.factor:
-    raise ValueError(f"{_WHERE}: CyclicLR sets the lr outright, so it cannot be a factor of a "
-                     "ChainedScheduler")
+    raise ValueError(
+      f"{_WHERE}: CyclicLR sets the lr outright, so it cannot be a factor of a ChainedScheduler"
+    )
   if getattr(s, "_scale_fn_custom", None) is not None:
-    raise ValueError(f"{_WHERE}: CyclicLR with a custom scale_fn holds a Python function, which "
-                     "cannot be read; use mode='triangular', 'triangular2' or 'exp_range'")
+    raise ValueError(
+      f"{_WHERE}: CyclicLR with a custom scale_fn holds a Python function, which "
+      "cannot be read; use mode='triangular', 'triangular2' or 'exp_range'"
+    )
   total = real(_WHERE, "CyclicLR.total_size", s.total_size)
   up_float = s.step_ratio * total
   up = round(up_float)
   if abs(up_float - up) > 1e-9 * max(total, 1.0) or total != round(total):
-    raise ValueError(f"{_WHERE}: CyclicLR step sizes must be whole steps to convert, got "
-                     f"step_size_up={up_float!r}, total {total!r}")
-  return cycles.cyclic(_own(s, g), real(_WHERE, "max_lrs", s.max_lrs[g]),
-                       up, step_size_down=round(total) - up, mode=s.mode,
-                       gamma=real(_WHERE, "CyclicLR.gamma", s.gamma))
+    raise ValueError(
+      f"{_WHERE}: CyclicLR step sizes must be whole steps to convert, got "
+      f"step_size_up={up_float!r}, total {total!r}"
+    )
+  return cycles.cyclic(
+    _own(s, g),
+    real(_WHERE, "max_lrs", s.max_lrs[g]),
+    up,
+    step_size_down=round(total) - up,
+    mode=s.mode,
+    gamma=real(_WHERE, "CyclicLR.gamma", s.gamma),
+  )
 
 
 def _warm_restarts(s, g, start):
-  return cycles.cosine_restarts(        # torch's formula reads base_lrs, whatever the current lr
-      _own(s, g), whole(_WHERE, "CosineAnnealingWarmRestarts.T_0", s.T_0, minimum=1),
-      period_mult=real(_WHERE, "CosineAnnealingWarmRestarts.T_mult", s.T_mult),
-      end_value=real(_WHERE, "CosineAnnealingWarmRestarts.eta_min", s.eta_min))
+  return cycles.cosine_restarts(  # torch's formula reads base_lrs, whatever the current lr
+    _own(s, g),
+    whole(_WHERE, "CosineAnnealingWarmRestarts.T_0", s.T_0, minimum=1),
+    period_mult=real(_WHERE, "CosineAnnealingWarmRestarts.T_mult", s.T_mult),
+    end_value=real(_WHERE, "CosineAnnealingWarmRestarts.eta_min", s.eta_min),
+  )
 
 
 def _sequential(s, g, start):
@@ -245,48 +296,56 @@ def _sequential(s, g, start):
   subs = list(s._schedulers)
   for i, c in enumerate(subs):
     if _name(c) == "SequentialLR":
-      raise ValueError(f"{_WHERE}: a SequentialLR inside a SequentialLR is not converted: torch "
-                       "advances the inner one's step count once more than its schedulers'; "
-                       "flatten it into one SequentialLR")
+      raise ValueError(
+        f"{_WHERE}: a SequentialLR inside a SequentialLR is not converted: torch "
+        "advances the inner one's step count once more than its schedulers'; "
+        "flatten it into one SequentialLR"
+      )
     if i and _name(c) in _COMPOSITE:
-      raise ValueError(f"{_WHERE}: SequentialLR holds a {type(c).__name__} after its first "
-                       "milestone, which torch cannot start there (its _update_lr(0) raises "
-                       "NotImplementedError)")
+      raise ValueError(
+        f"{_WHERE}: SequentialLR holds a {type(c).__name__} after its first "
+        "milestone, which torch cannot start there (its _update_lr(0) raises "
+        "NotImplementedError)"
+      )
   initial = s.optimizer.param_groups[g].get("initial_lr")
-  first = _Start("stepped" if _name(subs[0]) == "ChainedScheduler" else "initial",
-                 None if initial is None else real(_WHERE, "initial_lr", initial))
-  children = [_convert(subs[0], g, first)] + [_convert(c, g, _Start("milestone"))
-                                              for c in subs[1:]]
-  return compose.join(children, [whole(_WHERE, "SequentialLR.milestones", m)
-                                 for m in s._milestones])
+  first = _Start(
+    "stepped" if _name(subs[0]) == "ChainedScheduler" else "initial",
+    None if initial is None else real(_WHERE, "initial_lr", initial),
+  )
+  children = [_convert(subs[0], g, first)] + [_convert(c, g, _Start("milestone")) for c in subs[1:]]
+  return compose.join(
+    children, [whole(_WHERE, "SequentialLR.milestones", m) for m in s._milestones]
+  )
 
 
 def _chained(s, g, start):
   subs = list(s._schedulers)
   for c in subs:
     if _name(c) not in _MULTIPLICATIVE:
-      raise ValueError(f"{_WHERE}: ChainedScheduler holds a {type(c).__name__}; only the "
-                       f"multiplicative schedulers ({', '.join(_MULTIPLICATIVE)}) chain into a "
-                       "product. Convert each scheduler on its own and combine them with "
-                       "jaxsched.join / jaxsched.product")
+      raise ValueError(
+        f"{_WHERE}: ChainedScheduler holds a {type(c).__name__}; only the "
+        f"multiplicative schedulers ({', '.join(_MULTIPLICATIVE)}) chain into a "
+        "product. Convert each scheduler on its own and combine them with "
+        "jaxsched.join / jaxsched.product"
+      )
   factors = [_convert(subs[0], g, _Start(start.how, start.lr))]
   factors += [_convert(c, g, _Start(start.how, 1.0, factor=True)) for c in subs[1:]]
   return factors[0] if len(factors) == 1 else compose.product(*factors)
 
 
 TABLE = {
-    "StepLR": _step,
-    "MultiStepLR": _multistep,
-    "ExponentialLR": _exponential,
-    "CosineAnnealingLR": _cosine_annealing,
-    "LinearLR": _linear,
-    "ConstantLR": _constant,
-    "PolynomialLR": _polynomial,
-    "OneCycleLR": _one_cycle,
-    "CyclicLR": _cyclic,
-    "CosineAnnealingWarmRestarts": _warm_restarts,
-    "SequentialLR": _sequential,
-    "ChainedScheduler": _chained,
+  "StepLR": _step,
+  "MultiStepLR": _multistep,
+  "ExponentialLR": _exponential,
+  "CosineAnnealingLR": _cosine_annealing,
+  "LinearLR": _linear,
+  "ConstantLR": _constant,
+  "PolynomialLR": _polynomial,
+  "OneCycleLR": _one_cycle,
+  "CyclicLR": _cyclic,
+  "CosineAnnealingWarmRestarts": _warm_restarts,
+  "SequentialLR": _sequential,
+  "ChainedScheduler": _chained,
 }
 
 
@@ -303,15 +362,22 @@ def _convert(s, g: int, start: _Start) -> Schedule:
   if name in _CANNOT:
     raise TypeError(f"{_WHERE}: {type(s).__name__} cannot be converted: {_CANNOT[name]}")
   if name is None:
-    raise TypeError(f"{_WHERE}: expected a torch.optim.lr_scheduler object, got "
-                    f"{type(s).__name__}; supported: {', '.join(TABLE)}")
+    raise TypeError(
+      f"{_WHERE}: expected a torch.optim.lr_scheduler object, got "
+      f"{type(s).__name__}; supported: {', '.join(TABLE)}"
+    )
   if name in _NO_ITERS and whole(_WHERE, f"{name}.total_iters", s.total_iters) == 0:
     held = _NO_ITERS[name][start.how]
     if held is None:
-      where = ("started at a SequentialLR milestone" if start.how == "milestone" else
-               "inside a ChainedScheduler that starts a SequentialLR")
-      raise ValueError(f"{_WHERE}: {name} with total_iters=0 {where} divides by zero in torch "
-                       "(ZeroDivisionError); use total_iters >= 1")
+      where = (
+        "started at a SequentialLR milestone"
+        if start.how == "milestone"
+        else "inside a ChainedScheduler that starts a SequentialLR"
+      )
+      raise ValueError(
+        f"{_WHERE}: {name} with total_iters=0 {where} divides by zero in torch "
+        "(ZeroDivisionError); use total_iters >= 1"
+      )
     return families.constant(_base(s, g, start) * real(_WHERE, name, held(s)))
   return TABLE[name](s, g, start)
 
@@ -399,7 +465,7 @@ def from_torch(scheduler, *, group: int | None = None) -> Schedule:
   [0.1, 0.1, 0.01, 0.001]
   """
   if _name(scheduler) in _CANNOT or _name(scheduler) is None:
-    _convert(scheduler, 0, _Start())        # raises the clear error
+    _convert(scheduler, 0, _Start())  # raises the clear error
   groups = len(scheduler.optimizer.param_groups)
   if group is not None:
     if isinstance(group, bool) or not isinstance(group, int) or not 0 <= group < groups:
