@@ -26,7 +26,7 @@ from jaxsched import core
 from jaxsched.batches import host_rows, stack
 from jaxsched.core import Schedule
 
-__all__ = ["sweep", "run_sweep", "SweepResult", "resolve_devices", "to_host"]
+__all__ = ["sweep", "run_sweep", "SweepResult", "resolve_devices", "to_host", "rows_of", "feed"]
 
 
 def resolve_devices(devices) -> list:
@@ -98,8 +98,19 @@ def to_host(tree):
   return jax.tree.map(np.asarray, multihost_utils.process_allgather(tree, tiled=True))
 
 
-def _batch_of(schedules):
-  """(n, batch_shape, flat host leaves, treedef) of what ``sweep`` was given."""
+def feed(tree, sharding):
+  """``tree``'s host arrays (the same global values in every process) as global ``jax.Array``s laid
+  out by ``sharding``; each process builds only the shards of its own devices."""
+  return jax.tree.map(
+    lambda x: jax.make_array_from_callback(np.shape(x), sharding, lambda index: x[index]), tree
+  )
+
+
+def rows_of(schedules):
+  """``(n, batch_shape, flat host leaves, treedef)`` of a batch as ``sweep`` takes it: a batched
+  ``Schedule`` (mixed included), a list of schedules, or a pytree of arrays with one leading batch
+  axis. The host leaves have their batch axes flattened into one of length ``n``. A bad batch is a
+  ``ValueError`` (or ``TypeError``) naming what is wrong."""
   if (
     isinstance(schedules, (list, tuple))
     and schedules
@@ -373,7 +384,7 @@ def run_sweep(
   """
   if not callable(run):
     raise TypeError(f"sweep: run must be callable, got {type(run).__name__}")
-  n, batch, host, treedef = _batch_of(schedules)
+  n, batch, host, treedef = rows_of(schedules)
   devs = resolve_devices(devices)
   d = len(devs)
   if chunk_size is None or chunk_size >= n:
@@ -416,12 +427,7 @@ def run_sweep(
     started = time.perf_counter()
     for c in range(n_chunks):
       part = [h[c * chunk : (c + 1) * chunk] for h in host]
-      args = jax.tree.unflatten(
-        treedef,
-        [
-          jax.make_array_from_callback(p.shape, sharding, lambda index, p=p: p[index]) for p in part
-        ],
-      )
+      args = feed(jax.tree.unflatten(treedef, part), sharding)
       out = compiled(args)
       if mode != "off" or n_chunks > 1:  # one chunk in flight at a time: that is what bounds memory
         jax.block_until_ready(out)
