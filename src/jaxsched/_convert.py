@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import difflib
 import numbers
+from typing import Any
 
 import jax
+import jax.core
 import numpy as np
 
 INT32_MAX = 2**31 - 1
@@ -62,7 +64,8 @@ def _scalars(family: str, name: str, x, rank: int, kind: str):
   """The leaves of a (nested) Python sequence, checked for type and depth without recursion:
   ``np.asarray`` would turn ``[True, 2]`` into ``[1, 2]``, ``["0.1"]`` into text and ``[1, 2**70]``
   into objects, so each element is judged on its own first. Returns the flat list of leaves."""
-  flat, stack = [], [(x, 0, None)]
+  flat: list = []
+  stack: list[tuple[Any, int, int | None]] = [(x, 0, None)]
   while stack:
     v, depth, index = stack.pop()
     if isinstance(v, (list, tuple)):
@@ -96,8 +99,8 @@ def _scalars(family: str, name: str, x, rank: int, kind: str):
 
 
 def _host_array(
-  family: str, name: str, x, rank: int, kind: str, dtype=np.float64
-) -> tuple[np.ndarray, list]:
+  family: str, name: str, x, rank: int, kind: str, dtype: Any = np.float64
+) -> tuple[np.ndarray, list | None]:
   """``(array, leaves)``: the value as a NumPy array of a real dtype, and the leaves as written."""
   if isinstance(x, jax.core.Tracer):
     raise TypeError(f"{family}: {name} must be a concrete number here, got a traced value")
@@ -176,7 +179,7 @@ def _first_bad(mask) -> int | None:
   return int(bad[0]) if bad.size else None
 
 
-def host_real(family: str, name: str, x, rank: int = 0, *, dtype=np.float32) -> np.ndarray:
+def host_real(family: str, name: str, x, rank: int = 0, *, dtype: Any = np.float32) -> np.ndarray:
   """``x`` as a float64 NumPy array of ``rank`` dims (0: scalar, 1: vector), checked so that it is
   finite, and representable in ``dtype`` (no overflow, no underflow below its smallest normal).
 

@@ -29,8 +29,8 @@ import numpy as np
 class DF(NamedTuple):
   """``hi + lo`` with ``|lo| <= ulp(hi)/2`` (after normalisation). A NamedTuple, so it is a pytree."""
 
-  hi: jax.Array
-  lo: jax.Array
+  hi: jax.Array | np.ndarray
+  lo: jax.Array | np.ndarray
 
 
 # --- host side: exact splitting of Python/NumPy doubles --------------------------------------------

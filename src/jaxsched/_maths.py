@@ -27,6 +27,7 @@ from fractions import Fraction
 from typing import NamedTuple
 
 import jax
+import jax.core
 import jax.numpy as jnp
 import numpy as np
 
@@ -44,8 +45,8 @@ class FracStep(NamedTuple):
   gives its child ``t / steps_per_epoch`` this way, so ``gamma^(t/k)`` keeps its precision).
   Families that do not read pairs (``step_form`` other than "pair") get ``hi + lo`` rounded."""
 
-  hi: jax.Array
-  lo: jax.Array
+  hi: jax.Array | np.ndarray
+  lo: jax.Array | np.ndarray
 
 
 def _float_max(dtype) -> float:

@@ -9,7 +9,17 @@ from typing import Any
 
 import jax
 
-from jaxsched.core import Schedule, family, function, host_real, is_traced, real, static
+from jaxsched.core import (
+  RealLike,
+  RealsLike,
+  Schedule,
+  family,
+  function,
+  host_real,
+  is_traced,
+  real,
+  static,
+)
 
 
 @family("custom")
@@ -24,9 +34,9 @@ class Custom(Schedule):
   function with new values never recompiles.
   """
 
-  fn: Callable = function()
-  names: tuple = static()
-  values: Any = real(rank=1)
+  fn: Callable[..., Any] = function()
+  names: tuple[str, ...] = static()
+  values: RealsLike = real(rank=1)
 
   def formula(self, t):
     return self.fn(t, **self.hyperparameters)
@@ -54,7 +64,7 @@ class Custom(Schedule):
     )
 
 
-def custom(fn: Callable[..., Any], **hyperparameters: Any) -> Custom:
+def custom(fn: Callable[..., Any], **hyperparameters: RealLike) -> Custom:
   """A schedule ``fn(t, **hyperparameters)`` from a pure JAX function (torch ``LambdaLR``).
 
   Args:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import KW_ONLY
-from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
@@ -24,6 +23,8 @@ from jaxsched import _maths as m
 from jaxsched.core import (
   INT32_MAX,
   Check,
+  CountLike,
+  RealLike,
   Rule,
   Schedule,
   Special,
@@ -374,17 +375,19 @@ class CosineRestarts(Schedule):
   """
 
   step_form = "exact"
-  init_value: Any = real()
-  period: Any = count(checks=[at_least_one])
+  init_value: RealLike = real()
+  period: CountLike = count(checks=[at_least_one])
   _: KW_ONLY
-  period_mult: Any = real(
-    1.0,
+  period_mult: RealLike = real(
+    default=1.0,
     checks=[at_least_one, Check(lambda x: x <= 2.0**16, "<= 65536")],
     special=Special(classify=_restart_kind, host_derived=("table",)),
   )
-  decay: Any = real(1.0, checks=[positive], special=Special((1.0,)))  # 1: no decay^i at all
-  end_value: Any = real(0.0)
-  max_cycles: Any = count(None, optional=True)
+  decay: RealLike = real(
+    default=1.0, checks=[positive], special=Special((1.0,))
+  )  # 1: no decay^i at all
+  end_value: RealLike = real(default=0.0)
+  max_cycles: CountLike | None = count(default=None, optional=True)
 
   def derived(self, b):
     return {**_restart_constants(b, self), **_restart_table(b, self)}
@@ -468,14 +471,14 @@ class OneCycle(Schedule):
   """
 
   step_form = "exact"
-  max_value: Any = real()
-  total_steps: Any = count(checks=[at_least_one])
+  max_value: RealLike = real()
+  total_steps: CountLike = count(checks=[at_least_one])
   _: KW_ONLY
-  pct_start: Any = real(0.3, checks=[open_unit])
-  div_factor: Any = real(25.0, checks=[positive])
-  final_div_factor: Any = real(1e4, checks=[positive])
-  anneal: str = static("cos", choices=("cos", "linear"))
-  three_phase: bool = static(False, choices=(False, True))
+  pct_start: RealLike = real(default=0.3, checks=[open_unit])
+  div_factor: RealLike = real(default=25.0, checks=[positive])
+  final_div_factor: RealLike = real(default=1e4, checks=[positive])
+  anneal: str = static(default="cos", choices=("cos", "linear"))
+  three_phase: bool = static(default=False, choices=(False, True))
 
   def derived(self, b):
     # e₁ = pct_start·T − 1 in double precision, like torch (at T = 2^31 a float32 pct_start would
@@ -563,13 +566,13 @@ class Cyclic(Schedule):
   """
 
   step_form = "exact"
-  base_value: Any = real()
-  max_value: Any = real()
-  step_size_up: Any = count(checks=[at_least_one])
+  base_value: RealLike = real()
+  max_value: RealLike = real()
+  step_size_up: CountLike = count(checks=[at_least_one])
   _: KW_ONLY
-  step_size_down: Any = count(None, optional=True)
-  mode: str = static("triangular", choices=_CLR_MODES)
-  gamma: Any = real(1.0, checks=[Check(lambda x: (x > 0) & (x <= 1), "in (0, 1]")])
+  step_size_down: CountLike | None = count(default=None, optional=True)
+  mode: str = static(default="triangular", choices=_CLR_MODES)
+  gamma: RealLike = real(default=1.0, checks=[Check(lambda x: (x > 0) & (x <= 1), "in (0, 1]")])
 
   def _down(self):
     return self.step_size_up if self.step_size_down is None else self.step_size_down
@@ -645,15 +648,15 @@ class WSD(Schedule):
   """
 
   step_form = "exact"
-  peak_value: Any = real()
-  warmup_steps: Any = count()
-  stable_steps: Any = count()
-  decay_steps: Any = count()
+  peak_value: RealLike = real()
+  warmup_steps: CountLike = count()
+  stable_steps: CountLike = count()
+  decay_steps: CountLike = count()
   _: KW_ONLY
-  init_value: Any = real(0.0)
-  end_value: Any = real(0.0)
-  warmup_shape: str = static("linear", choices=tuple(m.RISE_WEIGHTS))
-  decay_shape: str = static("linear", choices=tuple(m.FALL_WEIGHTS))
+  init_value: RealLike = real(default=0.0)
+  end_value: RealLike = real(default=0.0)
+  warmup_shape: str = static(default="linear", choices=tuple(m.RISE_WEIGHTS))
+  decay_shape: str = static(default="linear", choices=tuple(m.FALL_WEIGHTS))
 
   def formula(self, t):
     dtype, peak = self.dtype, self.peak_value

@@ -8,7 +8,6 @@ golden tables from those peers.
 from __future__ import annotations
 
 from dataclasses import KW_ONLY
-from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
@@ -16,6 +15,10 @@ import numpy as np
 from jaxsched import _df
 from jaxsched import _maths as m
 from jaxsched.core import (
+  CountLike,
+  CountsLike,
+  RealLike,
+  RealsLike,
   Rule,
   Schedule,
   Special,
@@ -48,7 +51,7 @@ class Constant(Schedule):
   """
 
   step_form = "exact"
-  value: Any = real()
+  value: RealLike = real()
 
   def formula(self, t):
     return jnp.broadcast_to(self.value, jnp.shape(t))
@@ -107,13 +110,13 @@ class Exponential(Schedule):
   0.025
   """
 
-  init_value: Any = real()
-  gamma: Any = real(checks=[positive])
+  init_value: RealLike = real()
+  gamma: RealLike = real(checks=[positive])
   _: KW_ONLY
-  decay_steps: Any = count(1, checks=[at_least_one])
-  begin: Any = count(0)
-  staircase: bool = static(False, choices=(False, True))
-  end_value: Any = real(None, optional=True)
+  decay_steps: CountLike = count(default=1, checks=[at_least_one])
+  begin: CountLike = count(default=0)
+  staircase: bool = static(default=False, choices=(False, True))
+  end_value: RealLike | None = real(default=None, optional=True)
   step_form = "pair"
 
   def derived(self, b):
@@ -157,9 +160,9 @@ class Step(Schedule):
   """
 
   step_form = "exact"
-  init_value: Any = real()
-  step_size: Any = count(checks=[at_least_one])
-  gamma: Any = real(checks=[positive])
+  init_value: RealLike = real()
+  step_size: CountLike = count(checks=[at_least_one])
+  gamma: RealLike = real(checks=[positive])
 
   def derived(self, b):
     return _ln_gamma(b)
@@ -188,9 +191,9 @@ class MultiStep(Schedule):
   """
 
   step_form = "exact"
-  init_value: Any = real()
-  milestones: Any = count(rank=1, checks=[nondecreasing])
-  gamma: Any = real(checks=[positive])
+  init_value: RealLike = real()
+  milestones: CountsLike = count(rank=1, checks=[nondecreasing])
+  gamma: RealLike = real(checks=[positive])
 
   def derived(self, b):
     # gamma^j and init·gamma^j for j = 0..len(milestones), in float64 and rounded once: a step
@@ -246,8 +249,8 @@ class Piecewise(Schedule):
   """
 
   step_form = "exact"
-  boundaries: Any = count(rank=1, checks=[nondecreasing])
-  values: Any = real(rank=1)
+  boundaries: CountsLike = count(rank=1, checks=[nondecreasing])
+  values: RealsLike = real(rank=1)
 
   rules = (
     Rule(
@@ -285,11 +288,11 @@ class InverseTime(Schedule):
   """
 
   step_form = "exact"
-  init_value: Any = real()
-  decay_rate: Any = real(checks=[nonnegative])
+  init_value: RealLike = real()
+  decay_rate: RealLike = real(checks=[nonnegative])
   _: KW_ONLY
-  decay_steps: Any = count(1, checks=[at_least_one])
-  staircase: bool = static(False, choices=(False, True))
+  decay_steps: CountLike = count(default=1, checks=[at_least_one])
+  staircase: bool = static(default=False, choices=(False, True))
 
   def formula(self, t):
     dtype = self.dtype
@@ -322,10 +325,10 @@ class InverseSqrt(Schedule):
   """
 
   step_form = "exact"
-  init_value: Any = real()
-  timescale: Any = real(checks=[positive])
+  init_value: RealLike = real()
+  timescale: RealLike = real(checks=[positive])
   _: KW_ONLY
-  warmup_steps: Any = count(0)
+  warmup_steps: CountLike = count(default=0)
 
   def formula(self, t):
     dtype = self.dtype
@@ -361,11 +364,11 @@ class Linear(Schedule):
   """
 
   step_form = "exact"
-  init_value: Any = real()
-  end_value: Any = real()
-  steps: Any = count()
+  init_value: RealLike = real()
+  end_value: RealLike = real()
+  steps: CountLike = count()
   _: KW_ONLY
-  begin: Any = count(0)
+  begin: CountLike = count(default=0)
 
   def formula(self, t):
     pr = m.progress(t, self.begin, self.steps, self.dtype)
@@ -416,13 +419,13 @@ class Polynomial(Schedule):
   """
 
   step_form = "exact"
-  init_value: Any = real()
-  end_value: Any = real()
-  steps: Any = count()
-  power: Any = real(1.0, checks=[positive], special=POWERS)
+  init_value: RealLike = real()
+  end_value: RealLike = real()
+  steps: CountLike = count()
+  power: RealLike = real(default=1.0, checks=[positive], special=POWERS)
   _: KW_ONLY
-  begin: Any = count(0)
-  cycle: bool = static(False, choices=(False, True))
+  begin: CountLike = count(default=0)
+  cycle: bool = static(default=False, choices=(False, True))
 
   rules = (
     Rule(
@@ -481,12 +484,12 @@ class Cosine(Schedule):
   """
 
   step_form = "exact"
-  init_value: Any = real()
-  steps: Any = count()
+  init_value: RealLike = real()
+  steps: CountLike = count()
   _: KW_ONLY
-  end_value: Any = real(0.0)
-  exponent: Any = real(1.0, checks=[positive], special=POWERS)
-  begin: Any = count(0)
+  end_value: RealLike = real(default=0.0)
+  exponent: RealLike = real(default=1.0, checks=[positive], special=POWERS)
+  begin: CountLike = count(default=0)
 
   def formula(self, t):
     return cosine_curve(
@@ -527,13 +530,13 @@ class WarmupCosine(Schedule):
   """
 
   step_form = "exact"
-  peak_value: Any = real()
-  warmup_steps: Any = count()
-  total_steps: Any = count()
+  peak_value: RealLike = real()
+  warmup_steps: CountLike = count()
+  total_steps: CountLike = count()
   _: KW_ONLY
-  init_value: Any = real(0.0)
-  end_value: Any = real(0.0)
-  exponent: Any = real(1.0, checks=[positive], special=POWERS)
+  init_value: RealLike = real(default=0.0)
+  end_value: RealLike = real(default=0.0)
+  exponent: RealLike = real(default=1.0, checks=[positive], special=POWERS)
 
   rules = (
     Rule(

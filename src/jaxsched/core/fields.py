@@ -12,15 +12,29 @@ schedule handles absence once (``None`` is structure, like a static field).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeAlias
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from jaxsched import _convert, _df
 from jaxsched.core import leaves
 from jaxsched.core.checks import Check, nonnegative
+
+# What a field accepts: the annotations of a family's fields (and so of its constructor). A field
+# holds the converted value: a ``jax.Array`` (a tracer inside a trace), or a NumPy array while a
+# batch is built on the host (``host_leaves``) and in a schedule's host view.
+RealLike: TypeAlias = float | np.floating | np.integer | np.ndarray | jax.Array
+"""A ``real()`` field: a Python or NumPy number, a 0-d array or a (traced) JAX scalar."""
+RealsLike: TypeAlias = Sequence[RealLike] | np.ndarray | jax.Array
+"""A ``real(rank=1)`` field: a sequence of reals, or a 1-D array."""
+CountLike: TypeAlias = int | np.integer | np.ndarray | jax.Array
+"""A ``count()`` field: a whole number in ``[0, 2^31-1]`` (a whole float such as ``3.0`` is accepted
+too, and converted; annotate with ``int``)."""
+CountsLike: TypeAlias = Sequence[CountLike] | np.ndarray | jax.Array
+"""A ``count(rank=1)`` field: a sequence of counts, or a 1-D array."""
 
 SKIP = object()  # what ``params``/``combine`` give for a field that has no float hyperparameters
 
@@ -73,55 +87,55 @@ class Field:
   rank = 0
   special: Special | None = None
 
-  def convert(self, family: str, name: str, raw) -> tuple[Any, Any]:
+  def convert(self, family: str, name: str, raw: Any) -> tuple[Any, Any]:
     """``(value, lo)``: the stored value and, for a real field, the low word of the double."""
     return raw, None
 
-  def given(self, value, lo):
+  def given(self, value: Any, lo: Any) -> Any:
     """The value to hand a constructor so that it rebuilds this field exactly (``replace``)."""
     return value
 
-  def host(self, value, lo):
+  def host(self, value: Any, lo: Any) -> Any:
     """The value for host-side checks and specialisation (doubles, int64 counts)."""
     return value
 
-  def range_checks(self, family: str, name: str, value):
+  def range_checks(self, family: str, name: str, value: Any) -> Iterable[tuple[Any, str, Any]]:
     """``(ok, message, value)`` for every range this field must satisfy."""
     return ()
 
-  def batch_shape(self, value) -> tuple[int, ...] | None:
+  def batch_shape(self, value: Any) -> tuple[int, ...] | None:
     """The leading batch axes ``value`` carries, or None when it carries none (static)."""
     return None
 
-  def identity(self, name: str, value, lo) -> tuple[list, list]:
+  def identity(self, name: str, value: Any, lo: Any) -> tuple[list, list]:
     """``(structure parts, leaves)`` that ``==`` and ``hash`` compare."""
     return [(name, value)], []
 
-  def show(self, value, lo) -> str:
+  def show(self, value: Any, lo: Any) -> str:
     return repr(value)
 
-  def to_config(self, value, lo):
+  def to_config(self, value: Any, lo: Any) -> Any:
     return value
 
-  def from_config(self, value, where: str, build: Callable):
+  def from_config(self, value: Any, where: str, build: Callable) -> Any:
     """The constructor argument for a config value (``build`` rebuilds a nested config)."""
     return value
 
-  def params(self, value, partition: Callable):
+  def params(self, value: Any, partition: Callable) -> Any:
     """The float hyperparameters of this field for ``partition``, or ``SKIP``."""
     return SKIP
 
-  def combine(self, new, old, lo, combine: Callable):
+  def combine(self, new: Any, old: Any, lo: Any, combine: Callable) -> Any:
     """The constructor argument for new float hyperparameters (``combine``), or ``SKIP``."""
     return SKIP
 
-  def children(self, value) -> list:
+  def children(self, value: Any) -> list:
     return []
 
-  def map_children(self, value, fn: Callable):
+  def map_children(self, value: Any, fn: Callable) -> Any:
     return value
 
-  def structure_diff(self, x, y, where: str, diff: Callable) -> str | None:
+  def structure_diff(self, x: Any, y: Any, where: str, diff: Callable) -> str | None:
     """Where two present values differ in what makes a program (shape, dtype, nesting), or None."""
     return None
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+from typing import Any
 
 import jax
+import jax.core
 import jax.numpy as jnp
 import numpy as np
 
@@ -37,7 +39,7 @@ def host_leaves():
     _HOST_LEAVES.reset(token)
 
 
-def leaf(x) -> jax.Array:
+def leaf(x) -> jax.Array | np.ndarray:
   """A host (NumPy) value as a device leaf: a plain transfer, no compiled conversion program."""
   if _HOST_LEAVES.get():
     return np.asarray(x)
@@ -48,7 +50,12 @@ def is_device(x) -> bool:
   return isinstance(x, (jax.Array, jax.core.Tracer)) and not isinstance(x, np.ndarray)
 
 
-def to_real(name: str, family: str, x, rank: int):
+def _one_array(x: Any) -> Any:
+  """A list of traced scalars as one traced vector; any other value as it is."""
+  return jnp.asarray(x) if isinstance(x, (list, tuple)) and is_traced(x) else x
+
+
+def to_real(name: str, family: str, x: Any, rank: int) -> tuple[Any, Any]:
   """``(value, lo)``: the stored float array and the private low word of the user's double."""
   if isinstance(x, _df.DF):
     hi, lo = x
@@ -56,8 +63,7 @@ def to_real(name: str, family: str, x, rank: int):
       exact = _df.join_host(np.asarray(hi), np.asarray(lo))
       return to_real(name, family, exact, rank)
     return hi, jnp.broadcast_to(jnp.asarray(lo, hi.dtype), hi.shape)
-  if isinstance(x, (list, tuple)) and is_traced(x):
-    x = jnp.asarray(x)  # a vector of traced scalars is one traced vector
+  x = _one_array(x)
   if is_traced(x):
     if not (jnp.issubdtype(x.dtype, jnp.floating) or jnp.issubdtype(x.dtype, jnp.integer)):
       raise TypeError(f"{family}: {name} must be a real number, got dtype {x.dtype}")
@@ -76,11 +82,10 @@ def to_real(name: str, family: str, x, rank: int):
   return leaf(hi), leaf(lo)
 
 
-def to_count(name: str, family: str, x, rank: int) -> jax.Array:
-  if isinstance(x, (list, tuple)) and is_traced(x):
-    x = jnp.asarray(x)
+def to_count(name: str, family: str, x: Any, rank: int) -> jax.Array | np.ndarray:
+  x = _one_array(x)
   if is_traced(x):
-    if isinstance(x, (bool, np.bool_)) or jnp.issubdtype(x.dtype, jnp.floating):
+    if jnp.issubdtype(x.dtype, jnp.floating):  # (a traced value is never a Python or NumPy bool)
       raise TypeError(f"{family}: {name} must be an integer step count, got a traced {x.dtype}")
     return x.astype(jnp.int32)
   host = _convert.host_count(family, name, np.asarray(x) if is_device(x) else x, rank)

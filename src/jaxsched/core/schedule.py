@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import jax
+import jax.core
 import jax.numpy as jnp
 import numpy as np
 
@@ -24,9 +25,31 @@ from jaxsched.core import specialise
 from jaxsched.core.arithmetic import Arithmetic
 from jaxsched.core.checks import Rule
 from jaxsched.core.derive import Device, Host
-from jaxsched.core.fields import Field, fields_of, nesting_depth
+from jaxsched.core.fields import (
+  Field,
+  child,
+  children,
+  count,
+  fields_of,
+  function,
+  nesting_depth,
+  real,
+  static,
+)
 from jaxsched.core.leaves import default_float, is_traced, show
 from jaxsched.core.registry import FAMILIES, FAMILY_HOOKS
+
+if (
+  TYPE_CHECKING
+):  # Python 3.11+ has it in typing; a type checker's marker only, nothing at run time
+  from typing_extensions import dataclass_transform
+else:
+
+  def dataclass_transform(**kwargs):
+    return lambda f: f
+
+
+S = TypeVar("S", bound="Schedule")
 
 MAX_DEPTH = (
   64  # schedules nested deeper are refused (construction and from_config), before recursion
@@ -88,6 +111,16 @@ class Schedule(Arithmetic):
   step_form: ClassVar[str] = "float"
   rules: ClassVar[tuple[Rule, ...]] = ()
   derived: ClassVar[Callable[..., dict] | None] = None
+
+  # set on each instance by construction (``object.__setattr__``: the dataclass is frozen): the low
+  # words of the user's doubles, the derived constants and the specialisation
+  _lo: dict[str, Any]
+  _derived: dict[str, Any]
+  _special: tuple | None
+  # set on each family class by ``@family``
+  _jaxsched_fields: ClassVar[list[tuple[str, Field]]]
+  _data_fields: ClassVar[tuple[str, ...]]
+  _meta_fields: ClassVar[tuple[str, ...]]
 
   # --- the author's hook ----------------------------------------------------------------------------
   def formula(self, t):
@@ -273,10 +306,11 @@ class Schedule(Arithmetic):
     return obj
 
   # --- identity: the hyperparameters as given (public leaves and the user's doubles) ---------------
-  def identity(self):
+  def identity(self) -> tuple[tuple, list]:
     """(structure, leaves) that ``==`` and ``hash`` compare; derived leaves are left out (they are
     functions of these)."""
-    parts, values = [type(self)], []
+    parts: list[Any] = [type(self)]
+    values: list = []
     for name, kind in fields_of(type(self)):
       value = getattr(self, name)
       if value is None:
@@ -341,7 +375,7 @@ class Schedule(Arithmetic):
     return config
 
 
-def message_text(message) -> str:
+def message_text(message: str | Callable[[], str]) -> str:
   """A check's message: a string, or (a rule's) a function that forms it."""
   return message() if callable(message) else message
 
@@ -389,7 +423,10 @@ def evaluate_compiled(schedule: Schedule, step):
 # --- registration -------------------------------------------------------------------------------------
 
 
-def family(name: str):
+@dataclass_transform(
+  frozen_default=True, field_specifiers=(real, count, static, child, children, function)
+)
+def family(name: str) -> Callable[[type[S]], type[S]]:
   """Class decorator: makes ``cls`` a frozen dataclass pytree and registers it under ``name``.
 
   Its fields are ``jaxsched.real`` (float hyperparameters), ``count`` (int32 step counts),
@@ -414,7 +451,7 @@ def family(name: str):
   >>> del js.FAMILIES["doc_inverse"]
   """
 
-  def register(cls):
+  def register(cls: type[S]) -> type[S]:
     if not (isinstance(cls, type) and issubclass(cls, Schedule)):
       raise TypeError(f"family({name!r}) decorates a jaxsched.Schedule subclass, got {cls!r}")
     if name in FAMILIES:
@@ -426,7 +463,8 @@ def family(name: str):
     cls.family = name
     cls = dataclasses.dataclass(frozen=True, eq=False, repr=False)(cls)
     cls.__hash__ = Schedule.__hash__
-    kinds = [(f.name, f.metadata["kind"]) for f in dataclasses.fields(cls) if "kind" in f.metadata]
+    made: Any = cls  # a dataclass now, which the checker cannot see on a type variable
+    kinds = [(f.name, f.metadata["kind"]) for f in dataclasses.fields(made) if "kind" in f.metadata]
     for field_name, kind in kinds:
       if not isinstance(kind, Field):
         raise TypeError(
