@@ -255,9 +255,8 @@ class _Reader:
         f"{'s' if len(positional) != 1 else ''} ({', '.join(positional)}), "
         f"{len(args)} were given{hint}"
       )
-    given = dict(
-      zip(positional, args, strict=False)
-    )  # fewer arguments than fields: the rest default
+    # fewer arguments than fields is the usual case: the rest take their defaults
+    given = dict(zip(positional, args, strict=False))
     for key in kwargs:
       if key in given:
         self.fail(f"{name}: {key} is given both by position and by name")
