@@ -12,6 +12,7 @@ from tests.cases import CASES
 
 COMPOSITES = [
   js.join([js.linear(0.0, 0.1, 10), js.cosine(0.1, 90, end_value=1e-5)], [10]),
+  js.splice([js.linear(0.0, 0.1, 10), js.cosine(0.1, 90, end_value=1e-5)], [10]),
   js.warmup(js.exponential(0.1, 0.99), 7, init_value=1e-3, shape="exponential"),
   js.product(js.step(0.1, 30, 0.1), js.exponential(1.0, 0.999)),
   js.clip(js.inverse_sqrt(0.3, 100.0), min_value=1e-3, max_value=0.1),

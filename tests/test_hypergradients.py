@@ -60,6 +60,7 @@ def gradient_cases():
       [2, 10, 20, 30],
     ),
     "join": (lambda: js.join([js.linear(0.0, 0.3, 10), js.cosine(0.3, 50)], [10]), [5, 20]),
+    "splice": (lambda: js.splice([js.linear(0.0, 0.3, 10), js.cosine(0.3, 50)], [10]), [5, 20]),
     "warmup": (
       lambda: js.warmup(js.exponential(0.3, 0.97), 10, init_value=0.01, shape="exponential"),
       [5, 20],

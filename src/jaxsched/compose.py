@@ -31,6 +31,24 @@ from jaxsched.core import (
   static,
 )
 
+_ONE_BOUNDARY_BETWEEN_PIECES = Rule(
+  lambda s: len(s.schedules) >= 1 and s.boundaries.shape[-1] == len(s.schedules) - 1,
+  lambda s: (
+    f"len(boundaries) must be len(schedules) - 1 = {len(s.schedules) - 1}, "
+    f"got {s.boundaries.shape[-1]}"
+  ),
+)
+
+
+def _pieces(schedule: Join | Splice, t, *, restart: bool):
+  """The active piece of ``join`` (``restart``: piece i sees ``t − bᵢ₋₁``) or ``splice`` (every
+  piece sees ``t``): each piece evaluated once, selected with ``where``."""
+  out = schedule.schedules[0](t)
+  for i, s in enumerate(schedule.schedules[1:]):
+    b = schedule.boundaries[..., i]
+    out = jnp.where(t < b, out, s(t - b if restart else t))
+  return out
+
 
 @family("join")
 class Join(Schedule):
@@ -55,22 +73,44 @@ class Join(Schedule):
   schedules: tuple = children()
   boundaries: Any = count(rank=1, checks=[nondecreasing])
 
-  rules = (
-    Rule(
-      lambda s: len(s.schedules) >= 1 and s.boundaries.shape[-1] == len(s.schedules) - 1,
-      lambda s: (
-        f"len(boundaries) must be len(schedules) - 1 = {len(s.schedules) - 1}, "
-        f"got {s.boundaries.shape[-1]}"
-      ),
-    ),
-  )
+  rules = (_ONE_BOUNDARY_BETWEEN_PIECES,)
 
   def formula(self, t):
-    out = self.schedules[0](t)
-    for i, s in enumerate(self.schedules[1:]):
-      b = self.boundaries[..., i]
-      out = jnp.where(t < b, out, s(t - b))
-    return out
+    return _pieces(self, t, restart=True)
+
+
+@family("splice")
+class Splice(Schedule):
+  """``t < b₀: s₀(t)``; ``bᵢ₋₁ ≤ t < bᵢ: sᵢ(t)``: ``join`` whose pieces read the global step.
+
+  Piece ``i`` is ``sᵢ`` itself on ``[bᵢ₋₁, bᵢ)``, evaluated at the same step ``t`` as the whole
+  schedule (``join`` restarts each piece at 0). It is how population-based training returns the
+  winner's lineage (``jaxsched.pbt(...).best``): each segment's schedule, on its own range of
+  global steps, exactly. Peer: optax ``join_schedules([s₀, lambda t: s₁(t + b₀), ...],
+  boundaries)`` (each piece moved to its global range). ``boundaries`` is an int32 leaf: it may be
+  traced or vmapped.
+
+  Args:
+    schedules: the pieces, in order; a non-empty list of schedules, each evaluated at the global
+      step while its piece is active.
+    boundaries: the steps at which the next piece takes over; a list of integers >= 0, sorted in
+      non-decreasing order, one shorter than ``schedules``.
+
+  >>> import jax.numpy as jnp
+  >>> import jaxsched as js
+  >>> s = js.splice([js.constant(0.1), js.linear(0.1, 0.0, 100)], [10])
+  >>> print(s(jnp.array([5, 10, 60])).round(6))
+  [0.1  0.09 0.04]
+  """
+
+  step_form = "exact"
+  schedules: tuple = children()
+  boundaries: Any = count(rank=1, checks=[nondecreasing])
+
+  rules = (_ONE_BOUNDARY_BETWEEN_PIECES,)
+
+  def formula(self, t):
+    return _pieces(self, t, restart=False)
 
 
 _WARMUP_SHAPES = ("linear", "cosine", "exponential")
@@ -242,6 +282,7 @@ class PerEpoch(Schedule):
 
 
 join = Join
+splice = Splice
 warmup = Warmup
 clip = Clip
 per_epoch = PerEpoch
