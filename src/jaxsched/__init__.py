@@ -2,7 +2,7 @@
 
 from jaxsched import serialization as _serialization
 from jaxsched.batches import evaluate, stack, unstack
-from jaxsched.compose import clip, join, per_epoch, product, repeat, shift, warmup
+from jaxsched.compose import clip, join, per_epoch, product, repeat, shift, splice, warmup
 from jaxsched.core import (
   FAMILIES,
   Schedule,
@@ -88,6 +88,7 @@ __all__ = [
   "wsd",
   # composition
   "join",
+  "splice",
   "warmup",
   "product",
   "clip",
