@@ -5,9 +5,10 @@ is; it has no config, because a function cannot be saved as data."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import jax
+from jax.typing import ArrayLike
 
 from jaxsched.core import (
   RealLike,
@@ -38,13 +39,14 @@ class Custom(Schedule):
   names: tuple[str, ...] = static()
   values: RealsLike = real(rank=1)
 
-  def formula(self, t):
+  def formula(self, t: jax.Array) -> ArrayLike:
     return self.fn(t, **self.hyperparameters)
 
   @property
   def hyperparameters(self) -> dict[str, jax.Array]:
     """The hyperparameters by name, each an array (of the batch shape, in a batch)."""
-    return {name: self.values[..., i] for i, name in enumerate(self.names)}
+    values = cast(jax.Array, self.values)  # a field holds an array
+    return {name: values[..., i] for i, name in enumerate(self.names)}
 
   def __repr__(self):
     fn = getattr(self.fn, "__qualname__", None) or repr(self.fn)
@@ -54,7 +56,7 @@ class Custom(Schedule):
   def _shown(self):
     if self.batch_shape or is_traced(self):
       return ["<batched>" if self.batch_shape else "<traced>"] * len(self.names)
-    return [repr(v) for v in host_real(self.values, self.lo("values"))]
+    return [repr(v) for v in cast(list, host_real(self.values, self.lo("values")))]  # rank 1
 
   def to_config(self) -> dict:
     raise TypeError(

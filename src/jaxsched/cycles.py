@@ -14,14 +14,18 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import KW_ONLY
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
+import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from jaxsched import _df
 from jaxsched import _maths as m
 from jaxsched.core import (
   INT32_MAX,
+  Backend,
   Check,
   CountLike,
   RealLike,
@@ -37,6 +41,9 @@ from jaxsched.core import (
   show,
   static,
 )
+
+if TYPE_CHECKING:  # in typing from Python 3.11
+  from typing_extensions import Unpack
 
 _LN2 = math.log(2.0)
 
@@ -389,18 +396,20 @@ class CosineRestarts(Schedule):
   end_value: RealLike = real(default=0.0)
   max_cycles: CountLike | None = count(default=None, optional=True)
 
-  def derived(self, b):
+  def derived(self, b: Backend) -> dict[str, Any]:
     return {**_restart_constants(b, self), **_restart_table(b, self)}
 
-  def formula(self, t):
+  def formula(self, t: jax.Array) -> ArrayLike:
     cycles = self.special("period_mult")  # "unit", "table" or None (general)
+    table = None  # (peak_i, power_i): the looked-up peak and decay^i, when cycles == "table"
     if cycles == "table":
-      i, progress, (peak_i, power_i) = _table_position(self, t)
+      i, progress, table = _table_position(self, t)
     else:
       i, progress = (_unit_position if cycles == "unit" else _restart_position)(self, t)
     if self.special("decay") == 1.0:  # decay^i is 1; its derivative i·decay^(i−1) is i
       peak = self.init_value * (1 + m.delta(self.decay) * i.astype(self.dtype))
-    elif cycles == "table":
+    elif table is not None:
+      peak_i, power_i = table
       i_f = i.astype(self.dtype)
       # the looked-up peak, its derivatives decay^i (init) and i·peak/decay (decay) routed in
       peak = (
@@ -480,7 +489,7 @@ class OneCycle(Schedule):
   anneal: str = static(default="cos", choices=("cos", "linear"))
   three_phase: bool = static(default=False, choices=(False, True))
 
-  def derived(self, b):
+  def derived(self, b: Backend) -> dict[str, Any]:
     # e₁ = pct_start·T − 1 in double precision, like torch (at T = 2^31 a float32 pct_start would
     # move the peak by ~20 steps), held as a whole part (int32) and a fraction in [0, 1), so that
     # per step only int32 differences and one float addition place t against it.
@@ -496,9 +505,9 @@ class OneCycle(Schedule):
       "first_frac": b.leaf((e1 - whole).astype(b.dtype)),
     }
 
-  def formula(self, t):
+  def formula(self, t: jax.Array) -> ArrayLike:
     dtype = self.dtype
-    total = self.total_steps
+    total = cast(jax.Array, self.total_steps)  # a field holds an array
     whole = self.constant("first_whole")
     # d e₁/d pct_start = T, routed to pct_start
     frac = self.constant("first_frac") + m.delta(self.pct_start) * m.sg(total.astype(dtype))
@@ -577,7 +586,7 @@ class Cyclic(Schedule):
   def _down(self):
     return self.step_size_up if self.step_size_down is None else self.step_size_down
 
-  def derived(self, b):
+  def derived(self, b: Backend) -> dict[str, Any]:
     if self.mode != "exp_range":
       return {}
     return {"rate": b.pair(b.log(b.real("gamma")))}
@@ -592,7 +601,7 @@ class Cyclic(Schedule):
     ),
   )
 
-  def formula(self, t):
+  def formula(self, t: jax.Array) -> ArrayLike:
     dtype = self.dtype
     up, down = self.step_size_up, self._down()
     period = up + down
@@ -658,7 +667,7 @@ class WSD(Schedule):
   warmup_shape: str = static(default="linear", choices=tuple(m.RISE_WEIGHTS))
   decay_shape: str = static(default="linear", choices=tuple(m.FALL_WEIGHTS))
 
-  def formula(self, t):
+  def formula(self, t: jax.Array) -> ArrayLike:
     dtype, peak = self.dtype, self.peak_value
     if self.warmup_shape == self.decay_shape == "linear" and m.is_int(t):
       return self._linear_value(t)
@@ -691,8 +700,23 @@ class WSD(Schedule):
 cosine_restarts = CosineRestarts
 
 
+class OneCycleOptions(TypedDict, total=False):
+  """The keyword arguments ``one_cycle`` passes on to ``OneCycle``."""
+
+  pct_start: RealLike
+  div_factor: RealLike
+  final_div_factor: RealLike
+  anneal: str
+  three_phase: bool
+
+
 def one_cycle(
-  max_value, total_steps=None, *, epochs=None, steps_per_epoch=None, **kwargs
+  max_value: RealLike,
+  total_steps: CountLike | None = None,
+  *,
+  epochs: float | None = None,
+  steps_per_epoch: float | None = None,
+  **kwargs: Unpack[OneCycleOptions],
 ) -> OneCycle:
   """The 1cycle policy, exactly torch ``OneCycleLR`` (the formula is ``OneCycle``'s docstring):
   initial = max_value/div_factor → max_value over ``pct_start·T − 1`` steps, then → initial/
@@ -744,6 +768,7 @@ def one_cycle(
     for name, x in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch)):
       if isinstance(x, bool) or not isinstance(x, numbers.Real):
         raise TypeError(f"one_cycle: {name} must be an integer >= 1, got {x!r}")
+      x = cast(float, x)  # a real number here (the checker reads numbers.Real as no float)
       if not (math.isfinite(x) and x == int(x) and x >= 1):  # 4.0 is 4, as for step counts
         raise ValueError(f"one_cycle: {name} must be an integer >= 1, got {x!r}")
     total_steps = int(epochs) * int(steps_per_epoch)
@@ -755,6 +780,7 @@ def one_cycle(
   return OneCycle(max_value, total_steps, **kwargs)
 
 
-one_cycle.family = OneCycle.family  # like every other factory (those are the classes)
+# like every other factory (those are the classes); a function attribute the checker cannot know
+one_cycle.family = OneCycle.family  # pyright: ignore[reportFunctionMemberAccess]
 cyclic = Cyclic
 wsd = WSD

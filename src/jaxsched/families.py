@@ -8,13 +8,17 @@ golden tables from those peers.
 from __future__ import annotations
 
 from dataclasses import KW_ONLY
+from typing import Any, cast
 
+import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from jaxsched import _df
 from jaxsched import _maths as m
 from jaxsched.core import (
+  Backend,
   CountLike,
   CountsLike,
   RealLike,
@@ -53,7 +57,7 @@ class Constant(Schedule):
   step_form = "exact"
   value: RealLike = real()
 
-  def formula(self, t):
+  def formula(self, t: jax.Array) -> ArrayLike:
     return jnp.broadcast_to(self.value, jnp.shape(t))
 
 
@@ -119,13 +123,13 @@ class Exponential(Schedule):
   end_value: RealLike | None = real(default=None, optional=True)
   step_form = "pair"
 
-  def derived(self, b):
+  def derived(self, b: Backend) -> dict[str, Any]:
     return _ln_gamma(b, None if self.staircase else "decay_steps")
 
-  def formula(self, t):
+  def formula(self, t: jax.Array | m.FracStep) -> ArrayLike:
     ds = jnp.maximum(self.decay_steps, 1)
     if isinstance(t, m.FracStep) and self.staircase:
-      t = t.hi + t.lo
+      t = cast(jax.Array, t.hi + t.lo)  # a traced step's pair
     if isinstance(t, m.FracStep):
       n = _df.sub(_df.DF(t.hi, t.lo), m.exact(self.begin, self.dtype))
       n = m.select(n.hi > 0, n, _df.of(jnp.zeros_like(n.hi)))
@@ -164,10 +168,10 @@ class Step(Schedule):
   step_size: CountLike = count(checks=[at_least_one])
   gamma: RealLike = real(checks=[positive])
 
-  def derived(self, b):
+  def derived(self, b: Backend) -> dict[str, Any]:
     return _ln_gamma(b)
 
-  def formula(self, t):
+  def formula(self, t: jax.Array) -> ArrayLike:
     return m.exp_decay(self.init_value, _gamma_power(self, m.floordiv(t, self.step_size), 1))
 
 
@@ -195,10 +199,10 @@ class MultiStep(Schedule):
   milestones: CountsLike = count(rank=1, checks=[nondecreasing])
   gamma: RealLike = real(checks=[positive])
 
-  def derived(self, b):
+  def derived(self, b: Backend) -> dict[str, Any]:
     # gamma^j and init·gamma^j for j = 0..len(milestones), in float64 and rounded once: a step
     # looks its value up (correctly rounded) instead of exponentiating
-    j = np.arange(np.shape(self.milestones)[-1] + 1)
+    j = np.arange(np.shape(cast(jax.Array, self.milestones))[-1] + 1)  # (a field holds an array)
     if b.traced:
       powers = _df.value(b.real("gamma"))[..., None] ** j.astype(b.dtype)
       return {"powers": powers, "values": _df.value(b.real("init_value"))[..., None] * powers}
@@ -207,15 +211,16 @@ class MultiStep(Schedule):
       values = b.real("init_value")[..., None] * powers
       return {"powers": b.leaf(powers.astype(b.dtype)), "values": b.leaf(values.astype(b.dtype))}
 
-  def formula(self, t):
-    count = self.milestones.shape[-1]
+  def formula(self, t: jax.Array) -> ArrayLike:
+    milestones = cast(jax.Array, self.milestones)  # a field holds an array
+    count = milestones.shape[-1]
     if count <= 16:  # a few scalar compares fuse; a reduction would be a kernel of its own
       passed = sum(
-        ((self.milestones[j] <= t).astype(jnp.int32) for j in range(count)),
+        ((milestones[j] <= t).astype(jnp.int32) for j in range(count)),
         jnp.zeros(jnp.shape(t), jnp.int32),
       )  # no milestones: a constant
     else:
-      passed = jnp.sum(self.milestones <= t[..., None], axis=-1, dtype=jnp.int32)
+      passed = jnp.sum(milestones <= t[..., None], axis=-1, dtype=jnp.int32)
     value, power = (
       jnp.take(self.constant("values"), passed),
       jnp.take(self.constant("powers"), passed),
@@ -262,9 +267,9 @@ class Piecewise(Schedule):
     ),
   )
 
-  def formula(self, t):
-    index = jnp.sum(self.boundaries <= t[..., None], axis=-1)
-    return jnp.take(self.values, index)
+  def formula(self, t: jax.Array) -> ArrayLike:
+    boundaries, values = cast(tuple[jax.Array, jax.Array], (self.boundaries, self.values))
+    return jnp.take(values, jnp.sum(boundaries <= t[..., None], axis=-1))
 
 
 @family("inverse_time")
@@ -294,7 +299,7 @@ class InverseTime(Schedule):
   decay_steps: CountLike = count(default=1, checks=[at_least_one])
   staircase: bool = static(default=False, choices=(False, True))
 
-  def formula(self, t):
+  def formula(self, t: jax.Array) -> ArrayLike:
     dtype = self.dtype
     if self.staircase:
       p = m.floordiv(t, self.decay_steps).astype(dtype)
@@ -330,7 +335,7 @@ class InverseSqrt(Schedule):
   _: KW_ONLY
   warmup_steps: CountLike = count(default=0)
 
-  def formula(self, t):
+  def formula(self, t: jax.Array) -> ArrayLike:
     dtype = self.dtype
     # used only where t < warmup_steps, so t/W needs no clip (1/W per setting: hoisted)
     ramp = self.init_value * (
@@ -370,7 +375,7 @@ class Linear(Schedule):
   _: KW_ONLY
   begin: CountLike = count(default=0)
 
-  def formula(self, t):
+  def formula(self, t: jax.Array) -> ArrayLike:
     pr = m.progress(t, self.begin, self.steps, self.dtype)
     return m.lerp(self.init_value, self.end_value, *m.linear_weights(pr))
 
@@ -434,7 +439,7 @@ class Polynomial(Schedule):
     ),
   )
 
-  def formula(self, t):
+  def formula(self, t: jax.Array) -> ArrayLike:
     # power 1 is a straight line, the same bits as ``linear`` on every route
     general = lambda: m.power_weights(
       _polynomial_left(t, self.begin, self.steps, self.cycle, self.dtype), self.exact("power")
@@ -491,7 +496,7 @@ class Cosine(Schedule):
   exponent: RealLike = real(default=1.0, checks=[positive], special=POWERS)
   begin: CountLike = count(default=0)
 
-  def formula(self, t):
+  def formula(self, t: jax.Array) -> ArrayLike:
     return cosine_curve(
       t,
       self.begin,
@@ -547,7 +552,7 @@ class WarmupCosine(Schedule):
     ),
   )
 
-  def formula(self, t):
+  def formula(self, t: jax.Array) -> ArrayLike:
     # used only where 0 <= t < W: no clip, no jump (1/W per setting)
     w, inv = self.warmup_steps, 1 / jnp.maximum(self.warmup_steps, 1).astype(self.dtype)
     warm = m.lerp(

@@ -28,6 +28,7 @@ from jaxsched.core.checks import (
   positive,
 )
 from jaxsched.core.config import from_config
+from jaxsched.core.derive import Backend, Device, Host
 from jaxsched.core.fields import (
   SKIP,
   Child,
@@ -115,6 +116,9 @@ __all__ = [
   "host_real",
   "is_traced",
   "show",
+  "Backend",
+  "Host",
+  "Device",
   "Schedule",
   "family",
   "from_leaves",

@@ -379,14 +379,14 @@ class Children(Field):
 # --- the factories a family author uses ------------------------------------------------------------
 
 
-def _field(kind: Field, default):
+def _field(kind: Field, default: Any) -> Any:
   if default is dataclasses.MISSING:
     return dataclasses.field(metadata={"kind": kind})
   return dataclasses.field(default=default, metadata={"kind": kind})
 
 
 def real(
-  default=dataclasses.MISSING,
+  default: Any = dataclasses.MISSING,
   *,
   checks: Sequence[Check] = (),
   rank: int = 0,
@@ -418,7 +418,7 @@ def real(
 
 
 def count(
-  default=dataclasses.MISSING,
+  default: Any = dataclasses.MISSING,
   *,
   checks: Sequence[Check] = (),
   rank: int = 0,
@@ -446,7 +446,7 @@ def count(
   return _field(Count(rank, (nonnegative, *checks), optional), default)
 
 
-def static(default=dataclasses.MISSING, *, choices: Sequence | None = None) -> Any:
+def static(default: Any = dataclasses.MISSING, *, choices: Sequence[Any] | None = None) -> Any:
   """Structure, not data, of a family: a mode string or a flag. Part of the treedef, so changing
   it recompiles (and a batch of several values is a mixed batch).
 

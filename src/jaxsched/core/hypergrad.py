@@ -4,11 +4,19 @@ constants are re-derived and ranges re-checked."""
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
+from jax.typing import ArrayLike
+
 from jaxsched.core.fields import SKIP, fields_of
-from jaxsched.core.schedule import Schedule
+from jaxsched.core.schedule import S, Schedule
+
+# ``partition``'s params: each real field's array by name, a child's params under its field name,
+# a ``children`` field's as a list (the values may be any real arrays after an optax update)
+Params: TypeAlias = "dict[str, ArrayLike | Params | list[Params]]"
 
 
-def partition(schedule: Schedule):
+def partition(schedule: Schedule) -> tuple[Params, Schedule]:
   """``(params, rest)``: ``params`` holds the schedule's public real hyperparameters as a nested
   dict of float arrays (children under their field name, ``children`` as lists), ready for
   ``jax.grad`` and an optax optimizer; ``rest`` is the schedule itself (structure, step counts,
@@ -31,7 +39,7 @@ def partition(schedule: Schedule):
   """
   if not isinstance(schedule, Schedule):
     raise TypeError(f"partition: expects a jaxsched.Schedule, got {type(schedule).__name__}")
-  params = {}
+  params: dict = {}  # (the field kinds give Any)
   for name, kind in fields_of(type(schedule)):
     value = getattr(schedule, name)
     found = SKIP if value is None else kind.params(value, partition)
@@ -40,7 +48,7 @@ def partition(schedule: Schedule):
   return params, schedule
 
 
-def combine(params, rest: Schedule) -> Schedule:
+def combine(params: Params, rest: S) -> S:
   """The schedule ``rest`` with the real hyperparameters in ``params`` (from ``partition``),
   rebuilt through its constructor, so derived constants are re-derived and ranges re-checked: it
   equals the schedule constructed afresh from those values. A value equal to the one in ``rest``

@@ -109,7 +109,7 @@ def _shortest(hi, lo) -> float:
   return exact
 
 
-def host_real(hi, lo):
+def host_real(hi: Any, lo: Any) -> float | list:
   """A concrete real field as a Python float (or nested list), as the user would have written it."""
   hi, lo = np.asarray(hi), np.asarray(lo)
   if hi.ndim == 0:

@@ -12,19 +12,20 @@ the field kinds.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, TypeVar, cast
 
 import jax
 import jax.core
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from jaxsched import _df, _maths
 from jaxsched.core import specialise
 from jaxsched.core.arithmetic import Arithmetic
 from jaxsched.core.checks import Rule
-from jaxsched.core.derive import Device, Host
+from jaxsched.core.derive import Backend, Device, Host
 from jaxsched.core.fields import (
   Field,
   child,
@@ -50,6 +51,20 @@ else:
 
 
 S = TypeVar("S", bound="Schedule")
+
+# What a schedule is called with: a step or an array of steps, integer or float, as a Python number
+# (ints of any size), a sequence, a NumPy or JAX array (traced too), or a fractional pair that
+# ``per_epoch(..., fractional=True)`` hands its child.
+StepLike: TypeAlias = (
+  int
+  | float
+  | np.integer
+  | np.floating
+  | np.ndarray
+  | jax.Array
+  | Sequence[int | float]
+  | _maths.FracStep
+)
 
 MAX_DEPTH = (
   64  # schedules nested deeper are refused (construction and from_config), before recursion
@@ -110,7 +125,8 @@ class Schedule(Arithmetic):
   family: ClassVar[str] = "schedule"
   step_form: ClassVar[str] = "float"
   rules: ClassVar[tuple[Rule, ...]] = ()
-  derived: ClassVar[Callable[..., dict] | None] = None
+  # a method ``derived(self, backend) -> dict`` in a family (not a ClassVar: a method overrides it)
+  derived: Callable[[Any, Backend], dict[str, Any]] | None = None
 
   # set on each instance by construction (``object.__setattr__``: the dataclass is frozen): the low
   # words of the user's doubles, the derived constants and the specialisation
@@ -123,9 +139,10 @@ class Schedule(Arithmetic):
   _meta_fields: ClassVar[tuple[str, ...]]
 
   # --- the author's hook ----------------------------------------------------------------------------
-  def formula(self, t):
+  def formula(self, t: Any) -> ArrayLike:
     """The value at step ``t``: by default a float array of the result dtype, clamped into
-    ``[0, 2^31−1]`` (``step_form`` says otherwise). Fields read as arrays (``self.peak``)."""
+    ``[0, 2^31−1]`` (``step_form`` says otherwise: int32 steps for "exact", also ``_maths.FracStep``
+    pairs for "pair"). Fields read as arrays (``self.peak``). The result is cast to the dtype."""
     raise NotImplementedError(f"{type(self).__name__} must define formula(self, t)")
 
   # --- construction ---------------------------------------------------------------------------------
@@ -158,12 +175,12 @@ class Schedule(Arithmetic):
     )
     object.__setattr__(self, "_derived", self.derive(Device(self) if traced else Host(self)))
 
-  def derive(self, backend) -> dict:
+  def derive(self, backend: Backend) -> dict[str, Any]:
     """The per-setting constants of the ``derived`` declaration, computed with ``backend``."""
     make = type(self).derived
     return dict(make(self, backend) or {}) if make is not None else {}
 
-  def raise_if_out_of_range(self, prefix: str = ""):
+  def raise_if_out_of_range(self, prefix: str = "") -> None:
     """Every range check, on the host view of concrete values (the user's doubles, so messages
     show the value as written); the first failure is a ValueError. Construction and schedules
     restored from a checkpoint share it."""
@@ -172,7 +189,7 @@ class Schedule(Arithmetic):
         message = message_text(message)
         raise ValueError(prefix + (message if value is None else f"{message}, got {show(value)}"))
 
-  def host_view(self):
+  def host_view(self: S) -> S:
     """A shallow copy whose real fields are the exact float64 doubles and counts int64 NumPy
     arrays, for range checks on the host (no device work; messages show the value as given)."""
     view = object.__new__(type(self))
@@ -186,7 +203,7 @@ class Schedule(Arithmetic):
     object.__setattr__(view, "_special", None)
     return view
 
-  def all_checks(self):
+  def all_checks(self) -> Iterator[tuple[Any, str | Callable[[], str], Any]]:
     """``(ok, message, value or None)`` for every field's range, then the family's rules (whose
     message is a function that forms it: ``message_text``)."""
     for name, kind in fields_of(type(self)):
@@ -197,20 +214,20 @@ class Schedule(Arithmetic):
       yield rule.test(self), lambda rule=rule: f"{self.family}: {rule.says(self)}", None
 
   # --- reading fields in a formula ------------------------------------------------------------------
-  def exact(self, name) -> _df.DF:
+  def exact(self, name: str) -> _df.DF:
     """A real field as the user's double, ``value + lo`` (for exponents); the gradient is the
     public leaf's."""
     return _maths.exact_value(getattr(self, name), self._lo[name])
 
-  def lo(self, name):
+  def lo(self, name: str) -> Any:
     """The low word of a real field's double (the user's value is ``field + lo``), or None."""
     return self._lo.get(name)
 
-  def constant(self, name):
+  def constant(self, name: str) -> Any:
     """A derived per-setting constant, without gradient (route it with ``_maths.route``)."""
     return jax.tree.map(jax.lax.stop_gradient, self._derived[name])
 
-  def special(self, name):
+  def special(self, name: str) -> Any:
     """The special value that field ``name``'s values selected (``Special``), or None."""
     return dict(self._special or ()).get(name)
 
@@ -220,7 +237,7 @@ class Schedule(Arithmetic):
     return self._special
 
   # --- the public update route ----------------------------------------------------------------------
-  def replace(self, **fields) -> Schedule:
+  def replace(self: S, **fields: Any) -> S:
     """A new schedule with some fields replaced, its derived constants re-derived (on the host for
     concrete values, on the device for traced ones). Unchanged real fields keep the user's double.
     ``jaxsched.combine`` is built on it."""
@@ -247,7 +264,7 @@ class Schedule(Arithmetic):
     return new
 
   # --- evaluation -----------------------------------------------------------------------------------
-  def __call__(self, step):
+  def __call__(self, step: StepLike) -> jax.Array:
     if is_traced(step) or is_traced(self):
       # Inside a trace (the user's jit, grad, vmap, scan): inline the formula. A closed-over
       # schedule keeps its leaves concrete here, so XLA folds the per-setting constants.
@@ -257,7 +274,7 @@ class Schedule(Arithmetic):
     return evaluate_compiled(self, step)  # eager: one compiled program per structure
 
   @property
-  def dtype(self):
+  def dtype(self) -> np.dtype:
     """The result dtype: the hyperparameters' float dtype, float32 at least."""
     floats = {x.dtype for x in jax.tree.leaves(self) if jnp.issubdtype(x.dtype, jnp.floating)}
     if len(floats) == 1:  # the usual case, without JAX's type-promotion machinery
@@ -383,7 +400,7 @@ def message_text(message: str | Callable[[], str]) -> str:
 # --- evaluation --------------------------------------------------------------------------------------
 
 
-def evaluate(schedule: Schedule, t):
+def evaluate(schedule: Schedule, t: jax.Array | _maths.FracStep) -> jax.Array:
   """The formula on a clamped step: a batch (``batch_shape``) is vmapped here, giving
   ``batch_shape + t.shape``, and a NaN step gives NaN, whatever the formula selects.
   Closed-over hyperparameters are constant-folded by XLA (``_df`` is written so that folding
@@ -405,15 +422,15 @@ except ImportError:  # pragma: no cover  (a test fails loudly if this path is ta
   _weak_cast = None
 
 
-def _weak(x):
+def _weak(x: jax.Array) -> jax.Array:
   """The value weakly typed, as optax schedules built from Python floats return theirs: computed in
   float32 (float64 under x64), it then adopts the dtype of what it multiplies, so bf16/f16
   parameters keep bf16/f16 updates under ``inject_hyperparams`` as under ``learning_rate=``."""
-  return x if _weak_cast is None else _weak_cast(x, x.dtype, weak_type=True)
+  return x if _weak_cast is None else cast(jax.Array, _weak_cast(x, x.dtype, weak_type=True))
 
 
 @jax.jit
-def evaluate_compiled(schedule: Schedule, step):
+def evaluate_compiled(schedule: Schedule, step: StepLike) -> jax.Array:
   """An eager call runs the formula as one compiled program, cached by structure: one dispatch,
   not hundreds. The step rule is applied inside it, so a device array of steps costs no eager op
   (each would be a small program of its own to compile)."""

@@ -4,13 +4,17 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import jax
 import jax.numpy as jnp
 
 from jaxsched import _df
 from jaxsched.core.fields import children_of
-from jaxsched.core.schedule import Schedule, message_text
+from jaxsched.core.schedule import Schedule, StepLike, message_text
+
+if TYPE_CHECKING:  # imported where it is used: jax.experimental is not loaded with jaxsched
+  from jax.experimental import checkify
 
 ROWS_SHOWN = (
   8  # the checked mode names at most this many failing rows of a batch, then "and N more"
@@ -103,7 +107,7 @@ def _checked_call(schedule, step):
   return schedule(step)
 
 
-def checked(schedule: Schedule, step):
+def checked(schedule: Schedule, step: StepLike) -> tuple[checkify.Error, jax.Array]:
   """``(error, schedule(step))`` with every range check of ``validate``; ``error.throw()`` raises.
 
   Args:
