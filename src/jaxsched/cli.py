@@ -1,4 +1,5 @@
-"""The ``jaxsched`` command line: ``sweep`` (the main job), ``plot`` and ``families``.
+"""The ``jaxsched`` command line: ``sweep`` (the main job, or a search with ``--search``), ``lr-find``,
+``plot`` and ``families``.
 
 What a shell and a cluster can rely on (README, "Limits and guarantees"):
 
@@ -11,14 +12,18 @@ What a shell and a cluster can rely on (README, "Limits and guarantees"):
   temporary file beside it, renamed into place), and the outputs of one run are renamed together.
 - Sizes are estimated before anything is allocated; what cannot fit is refused with the estimate.
 - ``sweep`` joins a multi-process run (``--coordinator``/``--num-processes``/``--process-id``, or
-  ``--distributed`` under SLURM/Open MPI); process 0 prints and writes.
+  ``--distributed`` under SLURM/Open MPI); process 0 prints and writes. When a process of the run
+  dies, the others say so in one line and exit with status 1 within seconds (``multihost.leave``);
+  with ``--checkpoint DIR`` every complete chunk, rung or interval is kept, and restarting every
+  process with the same arguments resumes.
 
 matplotlib is needed only for images (the ``plot`` extra) and is imported lazily.
 
 This module is argparse and the three commands. What they use lives apart, with public names: the
 main job's task and grid in ``jaxsched.main_job``, the sweep itself in ``jaxsched.runner``, what the
 commands write in ``jaxsched.reports``, joining several processes in ``jaxsched.multihost``, and the
-one-line wording of errors (``CliError``) in ``jaxsched.messages``.
+one-line wording of errors (``CliError``) in ``jaxsched.messages``, and the searches
+(``--search``, ``lr-find``) in ``jaxsched.search_job``.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ import jax
 import numpy as np
 
 import jaxsched
-from jaxsched import _outputs, _resources, core, main_job, multihost, reports, runner
+from jaxsched import _outputs, _resources, core, main_job, multihost, reports, runner, search_job
 from jaxsched._outputs import OutputError
 from jaxsched.batches import evaluate, stack, unstack
 from jaxsched.main_job import DEFAULT_SETTINGS, DEFAULT_STEPS
@@ -69,6 +74,31 @@ def _int_at_least(low: int, words: str):
 
 
 _positive_int = _int_at_least(1, "a positive integer")
+_eta = _int_at_least(2, "an integer >= 2")
+
+
+def _fraction(text: str) -> float:
+  """An argparse type: PBT's fraction, a number in (0, 0.5]."""
+  try:
+    value = float(text)
+  except ValueError:
+    value = None
+  if value is None or not 0 < value <= 0.5:
+    raise argparse.ArgumentTypeError(f"expected a number in (0, 0.5], got {cut(repr(text), 40)}")
+  return value
+
+
+def _positive_float(text: str) -> float:
+  """An argparse type: a finite number > 0."""
+  try:
+    value = float(text)
+  except ValueError:
+    value = None
+  if value is None or not (value > 0 and value < float("inf")):
+    raise argparse.ArgumentTypeError(f"expected a number > 0, got {cut(repr(text), 40)}")
+  return value
+
+
 _natural = _int_at_least(
   0, "an integer >= 0"
 )  # a seed: NumPy's SeedSequence takes no negative entropy
@@ -312,12 +342,15 @@ def _cmd_sweep(args) -> int:
   prints the ranking, renders ``sweep.png`` and ``sweep.json`` into temporary files and renames
   both into place together."""
   started = time.perf_counter()
+  _search_flags(args)
   multihost.join(args)
   lead = jax.process_index() == 0
   outputs = _outputs.Outputs() if lead else None
   problem, json_target, png_target = _sweep_problem(args, outputs)
   with multihost.native_stdout_to_stderr(jax.process_count() > 1):
     multihost.agree(problem or _device_problem(args))
+    if args.search:
+      return search_job.run_search(args, lead, outputs, json_target, png_target, started)
     swept, members, setup_s = _train(args, lead, started)
   if not lead:
     return 0
@@ -352,17 +385,65 @@ def _train(args, lead, started):
     )
   chunk = args.chunk_size or max(1, -(-n // 8))
   swept = runner.run_sweep(
-    train, batch, devices=args.devices, chunk_size=chunk, progress=progress, desc="training"
+    train,
+    batch,
+    devices=args.devices,
+    chunk_size=chunk,
+    progress=progress,
+    desc="training",
+    checkpoint=args.checkpoint,
   )
   host = runner.to_host({"loss": swept.outputs["loss"], "lr": swept.outputs["lr"]})  # every process
   return dataclasses.replace(swept, outputs=host), members, setup_s  # takes part
+
+
+_SEARCH_FLAGS = {"eta": "halving", "min_steps": "halving", "interval": "pbt", "fraction": "pbt"}
+
+
+def _search_flags(args) -> None:
+  """A search's flags given without that search are refused (they would be ignored)."""
+  for name, search in _SEARCH_FLAGS.items():
+    if getattr(args, name) is not None and args.search != search:
+      flag = "--" + name.replace("_", "-")
+      raise CliError(f"{flag} applies to --search {search}, not to {_what(args)}")
+  if args.eta is None:
+    args.eta = 3
+  if args.fraction is None:
+    args.fraction = 0.25
+
+
+def _what(args) -> str:
+  return f"--search {args.search}" if args.search else "a plain sweep (no --search)"
+
+
+# --- lr-find --------------------------------------------------------------------------------------
+
+
+def _cmd_lr_find(args) -> int:
+  """The LR range test on the main job's task. Order: sizes and the output path (before any
+  compile), then the test, then the figure (or CSV) renamed into place."""
+  started = time.perf_counter()
+  if args.min_lr >= args.max_lr:
+    raise CliError(f"--min-lr {args.min_lr:g} must be below --max-lr {args.max_lr:g}")
+  if args.steps > MAX_STEPS:
+    raise CliError(
+      f"--steps {args.steps}: steps 0..N-1 must stay in the int32 step range, N <= {MAX_STEPS}"
+    )
+  if args.parallel is not None and args.parallel < 2:
+    raise CliError(f"--parallel {args.parallel}: expected 2 or more constant-lr runs")
+  fmt = _output_format(args.output)
+  outputs = _outputs.Outputs()
+  target = outputs.check(args.output)
+  if args.devices:
+    multihost.split_cpu(args.devices)
+  return search_job.lr_find(args, target, fmt, outputs, started)
 
 
 # --- entry point ----------------------------------------------------------------------------------
 
 
 def _parser() -> argparse.ArgumentParser:
-  common = argparse.ArgumentParser(add_help=False)
+  common = _Parser(add_help=False)
   common.add_argument(
     "--debug",
     action="store_true",
@@ -432,6 +513,57 @@ def _parser() -> argparse.ArgumentParser:
     "--top", type=int, default=20, metavar="N", help="rows of the ranking to print (0: all)"
   )
   p.add_argument("--no-progress", action="store_true", help="no progress bar")
+  p.add_argument(
+    "--checkpoint",
+    metavar="DIR",
+    default=None,
+    help="resume files: after each complete chunk (rung with --search halving, interval with "
+    "--search pbt) the state is written to DIR/checkpoint.npz; rerun with the same arguments to "
+    "resume (other arguments are refused); kill -9 loses at most the part in progress",
+  )
+  s = p.add_argument_group(
+    "search (instead of training every setting to the end)",
+    "--search halving trains every setting a little, keeps the best 1/eta, trains those further "
+    "(successive halving); --search pbt trains the settings as a population that copies and "
+    "perturbs its best members every --interval steps (population-based training). Both rank on "
+    "the task's training loss and write the same sweep.json (plus the rung history or the "
+    "winner's lineage) and a sweep.png of the search.",
+  )
+  s.add_argument(
+    "--search",
+    choices=("halving", "pbt"),
+    default=None,
+    help="find a schedule by successive halving or population-based training",
+  )
+  s.add_argument(
+    "--eta",
+    type=_eta,
+    default=None,
+    metavar="N",
+    help="halving: keep the best 1/N at each rung, rungs N times longer (default 3)",
+  )
+  s.add_argument(
+    "--min-steps",
+    type=_positive_int,
+    default=None,
+    metavar="N",
+    help="halving: steps of the first rung (default: --steps / eta^k, ending with one survivor)",
+  )
+  s.add_argument(
+    "--interval",
+    type=_positive_int,
+    default=None,
+    metavar="N",
+    help="pbt: steps between exploit/explore steps (default: --steps / 10)",
+  )
+  s.add_argument(
+    "--fraction",
+    type=_fraction,
+    default=None,
+    metavar="F",
+    help="pbt: the bottom fraction of the population that copies a top member, in (0, 0.5] "
+    "(default 0.25)",
+  )
   g = p.add_argument_group("several processes (jax.distributed.initialize)")
   g.add_argument(
     "--coordinator",
@@ -466,6 +598,51 @@ def _parser() -> argparse.ArgumentParser:
     help="seconds to wait for every process to join (initialization_timeout; default 300)",
   )
   p.set_defaults(func=_cmd_sweep)
+
+  p = sub.add_parser(
+    "lr-find",
+    parents=[common],
+    help="the LR range test on the built-in task, printed and plotted",
+    description="The learning-rate range test on the main job's task (the built-in MLP): one run "
+    "whose lr rises exponentially from --min-lr to --max-lr over --steps updates, or with "
+    "--parallel K, K constant-lr runs log-spaced over that range in one compiled program. Prints "
+    "the loss against the lr, where it diverged and a suggested lr; plots the curve.",
+  )
+  p.add_argument(
+    "--parallel",
+    type=_positive_int,
+    default=None,
+    metavar="K",
+    help="K constant-lr runs in one program instead of one ramp (K >= 2)",
+  )
+  p.add_argument(
+    "--steps", type=_positive_int, default=100, metavar="N", help="updates (default 100)"
+  )
+  p.add_argument(
+    "--min-lr", type=_positive_float, default=1e-7, metavar="LR", help="lowest lr (default 1e-7)"
+  )
+  p.add_argument(
+    "--max-lr", type=_positive_float, default=10.0, metavar="LR", help="highest lr (default 10)"
+  )
+  p.add_argument(
+    "--seed", type=_natural, default=0, metavar="N", help="seed of the synthetic task (default 0)"
+  )
+  p.add_argument(
+    "--devices",
+    type=_positive_int,
+    default=None,
+    metavar="N",
+    help="with --parallel: on a CPU-only machine, split the CPU into N XLA devices",
+  )
+  p.add_argument(
+    "-o",
+    "--output",
+    metavar="FILE",
+    default="lr-find.png",
+    help="the figure (png, pdf, svg, ...) or csv of lr,loss (default lr-find.png)",
+  )
+  p.add_argument("--no-progress", action="store_true", help="no header line on stderr")
+  p.set_defaults(func=_cmd_lr_find)
 
   p = sub.add_parser(
     "plot",
@@ -515,10 +692,18 @@ def main(argv=None) -> int:
   debug = debug or getattr(args, "debug", False)
   if args.command is None:
     sys.stderr.write(
-      "jaxsched: error: choose a command: sweep, plot or families (see 'jaxsched --help')\n"
+      "jaxsched: error: choose a command: sweep, lr-find, plot or families (see 'jaxsched --help')\n"
     )
     return 2
   _outputs.debug = debug
+  status = _run(args, debug)
+  if status and multihost.joined():  # a failed multi-process run: skip JAX's shutdown barrier
+    multihost.leave(status)
+  return status
+
+
+def _run(args, debug: bool) -> int:
+  """``args.func(args)`` with every error turned into one line and an exit status."""
   try:
     return _outputs.interruptible(lambda: args.func(args))
   except BrokenPipeError:  # ``jaxsched families | head``: the reader left, which is fine
@@ -538,6 +723,9 @@ def main(argv=None) -> int:
       _error("out of memory")
     elif isinstance(e, (ValueError, TypeError)):
       _error(one_line(e))
+    elif multihost.lost(e, getattr(args, "checkpoint", None)):
+      _error(multihost.lost(e, getattr(args, "checkpoint", None)) or "")
+      return 1
     else:
       _error(
         f"internal error: {type(e).__name__}: {one_line(e)}"

@@ -22,6 +22,12 @@ schedules in one compiled program, and the batch may mix families (``jaxsched.st
 of several structures): each vmapped setting is then a mixed schedule that evaluates as its own
 member, so ``run`` needs no knowledge of families.
 
+``protocol(steps)`` is the same task in the search protocol of ``jaxsched.halving``, ``pbt`` and
+``lr_range_test``: ``init(schedule, key)``, ``update(state, schedule, step)`` (one SGD-with-momentum
+update on the mini-batch of global step ``step``, with learning rate ``schedule(step)``) and
+``score(state, schedule)`` (the full training-set MSE). Trained for ``steps`` updates it gives
+``make_run``'s final loss; the searches run on it (``jaxsched sweep --search``, ``jaxsched lr-find``).
+
 The grid. ``build_grid(settings, steps)`` spreads ``settings`` over eleven families (``plan``; ten
 for runs under 4 steps), each with its shape variants, and gives each variant log-spaced peak
 learning rates in ``LR_RANGE``.
@@ -31,7 +37,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 import jax
 import jax.numpy as jnp
@@ -114,13 +120,64 @@ def make_run(steps: int, *, seed: int = 0) -> Callable:
       grads = jax.grad(_mse)(params, x[batch], y[batch])
       updates, state = opt.update(grads, state, params)
       params = optax.apply_updates(params, updates)
-      lr = state.hyperparams["learning_rate"]  # the value this update used
+      lr = cast(Any, state).hyperparams["learning_rate"]  # the value this update used
       return (params, state), (_mse(params, x, y), lr)
 
     _, (loss, lr) = jax.lax.scan(update, (params, state), jnp.asarray(task.batches))
     return {"loss": loss, "lr": lr}
 
   return run
+
+
+class Protocol(NamedTuple):
+  """The main job's task in the search protocol (see ``protocol``)."""
+
+  init: Callable[[Any, Any], Any]
+  update: Callable[[Any, Any, Any], Any]
+  score: Callable[[Any, Any], Any]
+
+
+def protocol(steps: int, *, seed: int = 0) -> Protocol:
+  """The task of ``make_run(steps, seed=seed)`` as ``init``, ``update`` and ``score``.
+
+  ``init(schedule, key)``: the student's initial parameters (drawn from ``seed``, the same for
+  every setting and key: the key is not used) and an empty momentum buffer. ``update(state,
+  schedule, step)``: one update of SGD with momentum ``MOMENTUM`` (optax's ``trace`` and
+  ``-lr * trace``, as ``optax.sgd`` computes it) on the mini-batch of step ``step`` (steps past
+  ``steps`` wrap around), with learning rate ``schedule(step)``, which is what
+  ``optax.inject_hyperparams`` uses at that update. ``score(state, schedule)``: the full
+  training-set mean squared error, ``make_run``'s ``loss``.
+
+  >>> task = protocol(20)
+  >>> state = task.init(jaxsched.constant(0.1), jax.random.key(0))
+  >>> state = task.update(state, jaxsched.constant(0.1), 0)
+  >>> bool(task.score(state, jaxsched.constant(0.1)) > 0)
+  True
+  """
+  data = make_task(steps, seed)
+  trace = optax.trace(decay=MOMENTUM)
+  x, y = jnp.asarray(data.x), jnp.asarray(data.y)
+  batches = jnp.asarray(data.batches)
+  params0 = jax.tree.map(jnp.asarray, data.params)
+
+  def init(schedule, key):
+    del schedule, key  # every setting starts from the same parameters
+    return {"params": params0, "trace": trace.init(params0)}
+
+  def update(state, schedule, step):
+    step = jnp.asarray(step, jnp.int32)
+    batch = batches[step % batches.shape[0]]
+    grads = jax.grad(_mse)(state["params"], x[batch], y[batch])
+    direction, trace_state = trace.update(grads, state["trace"])
+    lr = jnp.asarray(schedule(step), jnp.float32)
+    updates = jax.tree.map(lambda d: -lr * d, direction)
+    return {"params": optax.apply_updates(state["params"], updates), "trace": trace_state}
+
+  def score(state, schedule):
+    del schedule
+    return _mse(state["params"], x, y)
+
+  return Protocol(init, update, score)
 
 
 # --- the grid -------------------------------------------------------------------------------------

@@ -2,7 +2,17 @@
 with ``address`` and ``reach`` catching a bad or absent coordinator as one line instead of XLA's
 abort), splitting a CPU-only machine into devices before JAX starts (``split_cpu``), making every
 process start the run or none (``agree``), and keeping Gloo's native chatter off stdout
-(``native_stdout_to_stderr``). Failures are ``jaxsched.messages.CliError``s.
+(``native_stdout_to_stderr``), and leaving a run that lost a process (``lost``, ``leave``).
+Failures are ``jaxsched.messages.CliError``s.
+
+When a process dies mid-run, JAX's collectives in the others fail at their next gather (every
+chunk, rung or interval gathers its results into every process), and the CLI reports that as one
+line. It then leaves with ``os._exit``: a normal exit would run ``jax.distributed.shutdown``, whose
+barrier waits for the dead process until the heartbeat times out and then aborts in C++ with a
+stack trace. The heartbeat timeout is lowered (``HEARTBEAT_S``) so that a process stuck outside a
+collective learns of a dead peer within that time too (JAX then ends it itself). A limit of JAX's:
+process 0 hosts the coordination service, so when process 0 dies the others are ended by JAX at
+once, with its own message.
 """
 
 from __future__ import annotations
@@ -18,7 +28,28 @@ import numpy as np
 
 from jaxsched.messages import CliError, cut, one_line
 
-__all__ = ["join", "address", "reach", "agree", "split_cpu", "native_stdout_to_stderr"]
+__all__ = [
+  "join",
+  "joined",
+  "address",
+  "reach",
+  "agree",
+  "split_cpu",
+  "native_stdout_to_stderr",
+  "lost",
+  "leave",
+  "HEARTBEAT_S",
+  "SHUTDOWN_S",
+]
+
+HEARTBEAT_S = 30  # jax.distributed's heartbeat_timeout_seconds (JAX's default: 100)
+SHUTDOWN_S = 30  # shutdown_timeout_seconds: how long the last barrier waits (JAX's: 300)
+_joined = False
+
+
+def joined() -> bool:
+  """Whether this process joined a multi-process run (``join``)."""
+  return _joined
 
 
 def join(args):
@@ -58,8 +89,16 @@ def join(args):
     )
     if args.process_id:
       reach(host, port, args.init_timeout, args.coordinator)
+  global _joined
   try:
-    jax.distributed.initialize(**given, initialization_timeout=args.init_timeout)
+    jax.config.update("jax_enable_preemption_service", False)  # not used; noisy when a peer dies
+    jax.distributed.initialize(
+      **given,
+      initialization_timeout=args.init_timeout,
+      heartbeat_timeout_seconds=HEARTBEAT_S,
+      shutdown_timeout_seconds=SHUTDOWN_S,
+    )
+    _joined = True
   except Exception as e:  # ValueError (nothing to detect), runtime errors (unreachable)
     hint = (
       ""
@@ -122,7 +161,7 @@ def split_cpu(n: int):
   backends are already running."""
   if "xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", ""):
     return
-  if jax.config.jax_num_cpu_devices not in (-1, None):
+  if jax.config.jax_num_cpu_devices not in (-1, None):  # pyright: ignore[reportAttributeAccessIssue]
     return
   try:
     jax.config.update("jax_num_cpu_devices", n)
@@ -146,3 +185,32 @@ def native_stdout_to_stderr(active: bool):
     sys.stdout.flush()
     os.dup2(saved, 1)
     os.close(saved)
+
+
+def lost(e: BaseException, checkpoint: str | None) -> str | None:
+  """The one-line report of a runtime error in a multi-process run (a collective that failed because
+  another process died, most often), with what a rerun does; None outside such a run."""
+  if not _joined or not isinstance(e, jax.errors.JaxRuntimeError):
+    return None
+  resume = (
+    f"the completed chunks, rungs or intervals are in --checkpoint {checkpoint}: restart every "
+    "process with the same arguments to resume"
+    if checkpoint
+    else "nothing was kept (run with --checkpoint DIR to make a rerun resume)"
+  )
+  return (
+    f"process {jax.process_index()} of {jax.process_count()}: the multi-process run failed, most "
+    f"likely because another process stopped ({cut(one_line(e), 160)}); {resume}"
+  )
+
+
+def leave(status: int):
+  """Ends this process of a failed multi-process run at once with ``status``, after flushing:
+  ``os._exit`` skips ``jax.distributed.shutdown``'s barrier, which would wait for the dead process
+  and then abort in C++."""
+  for stream in (sys.stdout, sys.stderr):
+    try:
+      stream.flush()
+    except Exception:  # a closed or broken stream: exit anyway
+      pass
+  os._exit(status)

@@ -20,6 +20,7 @@ import jax
 import numpy as np
 
 from jaxsched import core
+from jaxsched.batches import evaluate
 from jaxsched.main_job import DESCRIPTION
 from jaxsched.messages import cut
 from jaxsched.plotting import INSTALL_HINT
@@ -35,6 +36,13 @@ __all__ = [
   "compact",
   "finite_or_none",
   "sha256",
+  "write_search_report",
+  "search_figure",
+  "config_of",
+  "compact_of",
+  "print_lr_find",
+  "lr_find_figure",
+  "write_lr_csv",
 ]
 
 
@@ -190,6 +198,228 @@ def sha256(path: str) -> str:
 def finite_or_none(x: float, digits: int = 7):
   """``x`` rounded to ``digits`` significant digits, or None (JSON's null) when not finite."""
   return float(f"{x:.{digits}g}") if math.isfinite(x) else None
+
+
+# --- the searches' report (jaxsched sweep --search) ----------------------------------------------
+
+
+def config_of(schedule) -> dict | str:
+  """A schedule's config, or its ``repr`` when it has none (``jaxsched.custom``)."""
+  try:
+    return schedule.to_config()
+  except (TypeError, ValueError, AttributeError):
+    return repr(schedule)
+
+
+def compact_of(schedule) -> str:
+  """``compact`` of a schedule's config (its ``repr`` when it has none)."""
+  config = config_of(schedule)
+  return compact(config) if isinstance(config, dict) else cut(config, 160)
+
+
+def write_search_report(
+  args, outputs, json_target, png_target, members, lr, found, setup_s, started
+):
+  """Process 0, after ``jaxsched sweep --search``: the ranking on stdout, then ``sweep.png`` (the
+  rungs, or the lineage over the population) and ``sweep.json`` (a plain sweep's fields, the
+  results ranked by the search, and a ``search`` section), renamed into place together.
+
+  ``found``: what ``jaxsched.search_job`` gathered: ``method``, ``order`` (indices best first),
+  ``final`` (index -> score where it stopped), ``stopped`` (index -> steps trained), ``curves``
+  (index -> scores every ``curve_every`` steps), ``search`` (the JSON section), ``seconds`` and the
+  library's ``result``; ``lr``: float64 ``[settings, steps]``, each setting's schedule."""
+  try:
+    import matplotlib  # noqa: F401  (the plot extra)
+
+    draw = True
+  except ImportError:
+    draw = False
+  order, final, stopped = found["order"], found["final"], found["stopped"]
+  records = [
+    {
+      "index": i,
+      "family": s.family,
+      "config": s.to_config(),
+      "final_loss": final[i],
+      "stopped_at": stopped[i],
+    }
+    for i, s in enumerate(members)
+  ]
+  for rank, j in enumerate(order, start=1):
+    records[j]["rank"] = rank
+  print()
+  print_table(records, order, args.top)
+  figure = None
+  if draw:
+    fig = search_figure(found, records, lr, args.steps)
+    tmp = outputs.render(png_target, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+    figure = {"file": png_target.name, "sha256": sha256(tmp)}
+  else:
+    print(f"note: sweep.png not drawn: {INSTALL_HINT}")
+    outputs.remove_on_commit(png_target)
+  result = found["result"]
+  every = found["curve_every"]
+  report = {
+    "command": f"jaxsched sweep --search {found['method']}",
+    "task": DESCRIPTION,
+    "steps": args.steps,
+    "seed": args.seed,
+    "settings": len(members),
+    "families": list(dict.fromkeys(s.family for s in members)),
+    "devices": len(jax.devices()) if args.devices is None else args.devices,
+    "processes": jax.process_count(),
+    "platform": jax.devices()[0].platform,
+    "compiled_programs": result.compiles,
+    "timing": {"setup_s": round(setup_s, 3), "search_s": round(found["seconds"], 3)},
+    "figure": figure,
+    "search": found["search"],
+    "results": [
+      dict(
+        records[j],
+        final_loss=finite_or_none(records[j]["final_loss"]),
+        loss_curve=[finite_or_none(x, 6) for x in found["curves"][j]],
+        loss_curve_steps=[every * (k + 1) for k in range(len(found["curves"][j]))],
+        lr_curve=[finite_or_none(x, 6) for x in lr[j, : stopped[j]]],
+      )
+      for j in order
+    ],
+  }
+  text = json_text(report)
+  outputs.render(json_target, lambda tmp: Path(tmp).write_text(text))
+  outputs.commit()
+  written = [str(Path(args.out) / "sweep.json")] + (
+    [str(Path(args.out) / "sweep.png")] if draw else []
+  )
+  search = found["search"]
+  total_s = time.perf_counter() - started
+  procs = f" in {jax.process_count()} processes" if jax.process_count() > 1 else ""
+  if found["method"] == "halving":
+    print(
+      f"\nhalving: {len(members)} settings, {len(search['rungs'])} rungs (eta {search['eta']}, "
+      f"min steps {search['min_steps']}): {search['update_steps']:,} update steps against "
+      f"{search['grid_update_steps']:,} for the full grid{procs}; {result.compiles} program(s) "
+      f"compiled; search {found['seconds']:.1f} s, total {total_s:.1f} s"
+    )
+  else:
+    print(
+      f"\npbt: {len(members)} members x {args.steps} steps, {search['intervals']} intervals of "
+      f"{search['interval']}{procs}; {result.compiles} program(s) compiled; search "
+      f"{found['seconds']:.1f} s, total {total_s:.1f} s"
+    )
+  best = search["best"]
+  shown = compact(best) if isinstance(best, dict) else best
+  print(f"best: {shown}  (score {result.best_score:.6g})")
+  print("wrote " + ", ".join(written))
+  return 0
+
+
+def search_figure(found, records, lr, steps):
+  """Halving: each setting's lr and loss curve up to the rung where it stopped, coloured by that
+  rung, with the rung boundaries. PBT: the population's starting lr curves and score histories,
+  with the winner's lineage drawn over them."""
+  from matplotlib import colormaps
+  from matplotlib.figure import Figure
+
+  fig = Figure(figsize=(12, 5), layout="constrained")
+  ax_lr, ax_loss = fig.subplots(1, 2)
+  result = found["result"]
+  every = found["curve_every"]
+  if found["method"] == "halving":
+    bounds = [r.steps for r in result.rungs]
+    palette = colormaps["viridis"]
+    for j in reversed(found["order"]):  # the best drawn last, on top
+      t_stop = found["stopped"][j]
+      level = bounds.index(t_stop) if t_stop in bounds else 0
+      color = palette(level / max(1, len(bounds) - 1))
+      curve = found["curves"][j]
+      width = 2.5 if j == result.best_index else 0.8
+      ax_lr.plot(np.arange(t_stop), lr[j, :t_stop], color=color, linewidth=width, alpha=0.8)
+      ax_loss.plot(
+        every * np.arange(1, len(curve) + 1), curve, color=color, linewidth=width, alpha=0.8
+      )
+    for b in bounds:
+      for ax in (ax_lr, ax_loss):
+        ax.axvline(b, color="grey", linewidth=0.6, linestyle=":")
+    best = records[result.best_index]
+    ax_lr.set_title(
+      f"settings up to the rung where they stopped (winner thick)\n{compact(best['config'])}"
+    )
+    ax_loss.set_title("loss curves; rungs at " + ", ".join(str(b) for b in bounds))
+  else:
+    for j in range(lr.shape[0]):
+      ax_lr.plot(np.arange(steps), lr[j], color="0.75", linewidth=0.7)
+      ax_loss.plot(
+        every * np.arange(1, len(found["curves"][j]) + 1),
+        found["curves"][j],
+        color="0.75",
+        linewidth=0.7,
+      )
+    lineage = np.asarray(evaluate(result.best, np.arange(steps)), np.float64)
+    ax_lr.plot(np.arange(steps), lineage, color="tab:red", linewidth=2.2, label="winner's lineage")
+    history = np.asarray(result.history, np.float64)
+    starts = [seg.start for seg in result.lineage]
+    line = []
+    for k in range(history.shape[0]):
+      seg = max(i for i, s in enumerate(starts) if s <= k * every)
+      line.append(history[k, result.lineage[seg].member])
+    ax_loss.plot(
+      every * np.arange(1, len(line) + 1), line, color="tab:red", linewidth=2.2, marker="o"
+    )
+    for s in starts[1:]:
+      for ax in (ax_lr, ax_loss):
+        ax.axvline(s, color="tab:red", linewidth=0.6, linestyle=":")
+    ax_lr.set_title("population's starting schedules (grey), the winner's lineage (red)")
+    ax_loss.set_title(f"every member's score after each interval of {every} steps")
+    ax_lr.legend(fontsize="small")
+  ax_lr.set(xlabel="step", ylabel="learning rate")
+  ax_loss.set(xlabel="step", ylabel="training loss (MSE)", yscale="log")
+  for ax in (ax_lr, ax_loss):
+    ax.grid(alpha=0.3)
+  return fig
+
+
+# --- lr-find --------------------------------------------------------------------------------------
+
+
+def print_lr_find(lrs, losses, diverged_at, suggestion, rows: int = 12) -> None:
+  """A dozen (lr, loss) rows of the range test's curve, where it diverged, and the suggestion."""
+  n = len(lrs)
+  shown = sorted(set(np.linspace(0, n - 1, min(rows, n)).round().astype(int).tolist()))
+  print(f"{'lr':>12}  {'loss':>12}")
+  for i in shown:
+    loss = losses[i]
+    text = f"{loss:12.5g}" if math.isfinite(loss) else f"{'diverged':>12}"
+    print(f"{lrs[i]:12.4g}  {text}")
+  where = "did not diverge" if diverged_at is None else f"diverged at lr {float(diverged_at):.4g}"
+  print(f"\n{where}; suggestion: lr = {float(suggestion):.4g}")
+
+
+def lr_find_figure(lrs, losses, diverged_at, suggestion):
+  """The range test's loss against the learning rate (log axis), the suggestion marked."""
+  from matplotlib.figure import Figure
+
+  fig = Figure(figsize=(8, 4.5), layout="constrained")
+  ax = fig.subplots()
+  ax.plot(lrs, np.where(np.isfinite(losses), losses, np.nan), marker=".", linewidth=1)
+  ax.axvline(float(suggestion), color="tab:green", label=f"suggestion {float(suggestion):.3g}")
+  if diverged_at is not None:
+    ax.axvline(float(diverged_at), color="tab:red", linestyle="--", label="diverged")
+  ax.set(xscale="log", xlabel="learning rate", ylabel="training loss (MSE)", title="LR range test")
+  finite = losses[np.isfinite(losses)]
+  if finite.size and finite.min() > 0:
+    ax.set_yscale("log")
+  ax.legend(fontsize="small")
+  ax.grid(alpha=0.3)
+  return fig
+
+
+def write_lr_csv(path: str, lrs, losses) -> None:
+  """``lr,loss`` columns."""
+  with open(path, "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(["lr", "loss"])
+    for a, b in zip(lrs, losses, strict=True):
+      w.writerow([f"{float(a):.9g}", f"{float(b):.9g}"])
 
 
 # --- plot ---------------------------------------------------------------------------------------
