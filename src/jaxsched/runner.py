@@ -26,7 +26,16 @@ from jaxsched import core
 from jaxsched.batches import host_rows, stack
 from jaxsched.core import Schedule
 
-__all__ = ["sweep", "run_sweep", "SweepResult", "resolve_devices", "to_host", "rows_of", "feed"]
+__all__ = [
+  "sweep",
+  "run_sweep",
+  "SweepResult",
+  "resolve_devices",
+  "to_host",
+  "rows_of",
+  "feed",
+  "progress_mode",
+]
 
 
 def resolve_devices(devices) -> list:
@@ -106,11 +115,11 @@ def feed(tree, sharding):
   )
 
 
-def rows_of(schedules):
+def rows_of(schedules, what: str = "sweep"):
   """``(n, batch_shape, flat host leaves, treedef)`` of a batch as ``sweep`` takes it: a batched
   ``Schedule`` (mixed included), a list of schedules, or a pytree of arrays with one leading batch
   axis. The host leaves have their batch axes flattened into one of length ``n``. A bad batch is a
-  ``ValueError`` (or ``TypeError``) naming what is wrong."""
+  ``ValueError`` (or ``TypeError``) naming what is wrong, prefixed by ``what`` (the caller)."""
   if (
     isinstance(schedules, (list, tuple))
     and schedules
@@ -119,28 +128,28 @@ def rows_of(schedules):
     schedules = stack(schedules)
   leaves, treedef = jax.tree.flatten(schedules)
   if not leaves:
-    raise ValueError("sweep: schedules holds no arrays")
+    raise ValueError(f"{what}: schedules holds no arrays")
   if core.is_traced(leaves):
     raise ValueError(
-      "sweep: schedules must be concrete (sweep compiles its own program; call it outside jit)"
+      f"{what}: schedules must be concrete ({what} compiles its own program; call it outside jit)"
     )
   if isinstance(schedules, Schedule):
     batch = schedules.batch_shape
     if not batch:
       raise ValueError(
-        f"sweep: {schedules.family} is a single schedule, not a batch; make one with "
+        f"{what}: {schedules.family} is a single schedule, not a batch; make one with "
         "jaxsched.stack, grid or sample"
       )
   else:
     batch = tuple(np.shape(leaves[0])[:1])
     if not batch or any(np.ndim(x) < 1 or np.shape(x)[0] != batch[0] for x in leaves):
       raise ValueError(
-        "sweep: every array in schedules needs the same leading batch axis; got shapes "
+        f"{what}: every array in schedules needs the same leading batch axis; got shapes "
         f"{sorted({tuple(np.shape(x)) for x in leaves})}"
       )
   n, host = host_rows(leaves, batch)
   if n == 0:
-    raise ValueError("sweep: the batch is empty")
+    raise ValueError(f"{what}: the batch is empty")
   return n, batch, host, treedef
 
 
@@ -151,10 +160,12 @@ def _stderr_is_terminal() -> bool:
     return False
 
 
-def _progress_mode(progress) -> str:
-  """``"live"`` (redrawn in place), ``"lines"`` (plain lines, for logs) or ``"off"``."""
+def progress_mode(progress, what: str = "sweep") -> str:
+  """``"live"`` (redrawn in place), ``"lines"`` (plain lines, for logs) or ``"off"``: ``None`` is
+  live on a terminal and off elsewhere, ``True`` live on a terminal and lines elsewhere, ``False``
+  off (``sweep``'s rule, which the searches share)."""
   if progress is not None and not isinstance(progress, (bool, np.bool_)):
-    raise TypeError(f"sweep: progress must be None (auto), True or False, got {progress!r}")
+    raise TypeError(f"{what}: progress must be None (auto), True or False, got {progress!r}")
   if progress is None:
     return "live" if _stderr_is_terminal() else "off"
   if progress:
@@ -256,6 +267,7 @@ def sweep(
   devices=None,
   chunk_size: int | None = None,
   progress: bool | None = None,
+  checkpoint=None,
 ):
   """Runs the pure ``run(schedule) -> pytree`` for every setting of a batch in one compiled program.
 
@@ -283,6 +295,13 @@ def sweep(
     and on anything else (a log, CI) plain lines without ``\r``: one at the start, one per
     finished chunk when there are several chunks, one at the end. ``False`` is silent. Only
     process 0 reports. (tqdm's ``disable=None`` is the same rule.)
+  - ``checkpoint``: a directory. After each complete chunk, the outputs of every chunk done so far
+    are written there atomically (``checkpoint.npz``; a temporary file, fsync, rename: ``kill -9``
+    loses at most the chunk in progress and never leaves an unreadable file). A rerun with the same
+    ``run`` (by name), batch and chunk layout skips the chunks done and returns what an
+    uninterrupted run returns; a rerun with other arguments is a ``ValueError`` naming what
+    differs. The outputs' structure comes from ``jax.eval_shape``. With several processes, process
+    0 writes the gathered outputs and every process reads them on resume (a shared file system).
 
   Returns ``run``'s output pytree with a leading batch axis (``batch_shape`` first), as
   ``jax.Array``s: sharded over the devices on the batch axis, as computed (when padding had to be
@@ -312,6 +331,7 @@ def sweep(
     devices: ``None`` (all devices), an int (how many), or a list of ``jax.Device``; see above.
     chunk_size: at most this many settings at once (``None``: all at once); see above.
     progress: ``None`` (a bar on a terminal only), ``True`` or ``False``; see above.
+    checkpoint: ``None``, or a directory to resume from and save each complete chunk to; see above.
 
   >>> import jax.numpy as jnp, numpy as np, jaxsched
   >>> batch = jaxsched.grid(jaxsched.exponential, {"init_value": [0.1, 0.2]}, gamma=0.5)
@@ -322,7 +342,7 @@ def sweep(
   [0.175, 0.35]
   """
   return run_sweep(
-    run, schedules, devices=devices, chunk_size=chunk_size, progress=progress
+    run, schedules, devices=devices, chunk_size=chunk_size, progress=progress, checkpoint=checkpoint
   ).outputs
 
 
@@ -341,6 +361,7 @@ class SweepResult:
     devices: how many devices the batch axis was sharded over.
     padded: settings added (copies of the last one) to fill the chunks, sliced off ``outputs``.
     platform: the devices' platform (``"cpu"``, ``"gpu"``, ``"tpu"``).
+    resumed: chunks read back from ``checkpoint`` instead of run (0 without one).
   """
 
   outputs: Any
@@ -353,6 +374,7 @@ class SweepResult:
   devices: int
   padded: int
   platform: str
+  resumed: int = 0
 
 
 def run_sweep(
@@ -363,6 +385,7 @@ def run_sweep(
   chunk_size: int | None = None,
   progress: bool | None = None,
   desc: str = "sweep",
+  checkpoint=None,
 ) -> SweepResult:
   """``sweep(run, schedules, ...)``, returning a ``SweepResult``: the same outputs and the figures
   of the run (compile and run times, chunks, devices, padding) for a report.
@@ -374,6 +397,7 @@ def run_sweep(
     chunk_size: as for ``sweep``.
     progress: as for ``sweep``.
     desc: the progress display's label (``"sweep: 3/8 settings"``).
+    checkpoint: as for ``sweep``.
 
   >>> import numpy as np, jaxsched
   >>> from jaxsched.runner import run_sweep
@@ -408,34 +432,51 @@ def run_sweep(
     treedef,
     [jax.ShapeDtypeStruct((chunk,) + h.shape[1:], h.dtype, sharding=sharding) for h in host],
   )
-  mode = _progress_mode(progress) if jax.process_index() == 0 else "off"
+  store, done, saved = None, 0, []
+  if checkpoint is not None:
+    store, done, saved = _sweep_checkpoint(
+      checkpoint, run, fn, abstract, treedef, host, n, chunk, n_chunks
+    )
+  mode = progress_mode(progress) if jax.process_index() == 0 else "off"
   bar = _Progress(
     n, mode, desc, chunks=n_chunks, chunk_size=chunk, devices=d, platform=devs[0].platform
   )
+  compile_s = lower_s = 0.0
+  compiled: Any = None
   try:
-    bar.note("compiling")
-    started = time.perf_counter()
-    lowered = fn.lower(abstract)  # tracing run under vmap, lowering to StableHLO
-    lowered_at = time.perf_counter()
-    compiled = lowered.compile()  # XLA
-    compile_s = time.perf_counter() - started
-    lower_s = lowered_at - started
-    bar.note("")
-    bar.summary = f" (compiling {compile_s:.1f} s)"
-    bar.restart_clock()
+    if done:
+      bar.update(min(n, done * chunk))
+    if done < n_chunks:
+      bar.note("compiling")
+      started = time.perf_counter()
+      lowered = fn.lower(abstract)  # tracing run under vmap, lowering to StableHLO
+      lowered_at = time.perf_counter()
+      compiled = lowered.compile()  # XLA
+      compile_s = time.perf_counter() - started
+      lower_s = lowered_at - started
+      bar.note("")
+      bar.summary = f" (compiling {compile_s:.1f} s)"
+      bar.restart_clock()
     outs = []
     started = time.perf_counter()
-    for c in range(n_chunks):
+    for c in range(done, n_chunks):
       part = [h[c * chunk : (c + 1) * chunk] for h in host]
       args = feed(jax.tree.unflatten(treedef, part), sharding)
       out = compiled(args)
       if mode != "off" or n_chunks > 1:  # one chunk in flight at a time: that is what bounds memory
         jax.block_until_ready(out)
+      if store is not None:
+        saved.append(to_host(out))
+        _save_chunks(store, saved)
       outs.append(out)
       bar.update(chunk)
   finally:
     bar.close()
-  result = outs[0] if n_chunks == 1 else jax.tree.map(lambda *xs: jnp.concatenate(xs), *outs)
+  if store is not None:  # every chunk's outputs are on the host: one global array of them
+    padded_out = jax.tree.map(lambda *xs: np.concatenate(xs), *saved)
+    result = feed(padded_out, sharding)
+  else:
+    result = outs[0] if n_chunks == 1 else jax.tree.map(lambda *xs: jnp.concatenate(xs), *outs)
   if padded > n:
     result = jax.tree.map(lambda x: x[:n], result)
   if len(batch) > 1:
@@ -453,4 +494,41 @@ def run_sweep(
     devices=d,
     padded=padded - n,
     platform=devs[0].platform,
+    resumed=done,
   )
+
+
+def _sweep_checkpoint(directory, run, fn, abstract, treedef, host, n, chunk, n_chunks):
+  """``(store, chunks done, their host outputs)`` of a sweep's checkpoint in ``directory``: the
+  chunks a complete earlier run of the same sweep saved, split back into one pytree per chunk."""
+  from jaxsched.search.checkpoint import Checkpoint, digest, function_name, unflatten
+
+  shapes = jax.eval_shape(fn, abstract)
+  fingerprint = {
+    "kind": "sweep",
+    "run": function_name(run),
+    "batch": digest((str(treedef), list(host))),
+    "settings": n,
+    "chunk_size": chunk,
+    "outputs": digest(jax.tree.map(lambda s: np.zeros((0,) + s.shape[1:], s.dtype), shapes)),
+  }
+  store = Checkpoint(directory, fingerprint)
+  loaded = store.load()
+  if loaded is None:
+    return store, 0, []
+  progress, arrays = loaded
+  done = int(progress["chunks"])
+  if not 0 <= done <= n_chunks:
+    raise ValueError(f"checkpoint: {store.path} records {done} chunks of {n_chunks}")
+  outputs = unflatten("out", arrays, shapes)
+  saved = [
+    jax.tree.map(lambda x, c=c: x[c * chunk : (c + 1) * chunk], outputs) for c in range(done)
+  ]
+  return store, done, saved
+
+
+def _save_chunks(store, saved) -> None:
+  from jaxsched.search.checkpoint import flatten
+
+  outputs = jax.tree.map(lambda *xs: np.concatenate(xs), *saved)
+  store.save({"chunks": len(saved)}, flatten("out", outputs))

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 __all__ = ["Checkpoint", "digest", "function_name", "flatten", "unflatten"]
@@ -41,7 +42,7 @@ def digest(tree: Any) -> str:
   leaves, treedef = jax.tree.flatten(tree)
   h.update(str(treedef).encode())
   for leaf in leaves:
-    if isinstance(leaf, jax.Array) and jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+    if isinstance(leaf, jax.Array) and jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key):
       leaf = jax.random.key_data(leaf)
     x = np.ascontiguousarray(np.asarray(leaf))
     h.update(f"{x.dtype.str}{x.shape}".encode())
@@ -61,7 +62,8 @@ def flatten(prefix: str, tree: Any) -> dict[str, np.ndarray]:
 
 def unflatten(prefix: str, arrays: Mapping[str, np.ndarray], like: Any) -> Any:
   """The pytree of ``like``'s structure from ``flatten(prefix, ...)``'s arrays; a mismatch in the
-  number of leaves or a leaf's trailing shape or dtype is a ``ValueError``."""
+  number of leaves or a leaf's trailing shape or dtype is a ``ValueError``. ``like``'s leaves may be
+  arrays or ``jax.ShapeDtypeStruct``s; only their shapes after the first axis and dtypes count."""
   leaves, treedef = jax.tree.flatten(like)
   found = sorted(
     (k for k in arrays if k.startswith(prefix + "/")), key=lambda k: int(k.rsplit("/")[-1])
@@ -73,10 +75,12 @@ def unflatten(prefix: str, arrays: Mapping[str, np.ndarray], like: Any) -> Any:
   out = []
   for k, want in zip(found, leaves, strict=True):
     got = arrays[k]
-    if got.shape[1:] != tuple(np.shape(want))[1:] or got.dtype != np.asarray(want).dtype:
+    if not hasattr(want, "shape") or not hasattr(want, "dtype"):
+      want = np.asarray(want)
+    shape, dtype = tuple(want.shape), np.dtype(want.dtype)
+    if got.shape[1:] != shape[1:] or got.dtype != dtype:
       raise ValueError(
-        f"checkpoint: {k} is {got.dtype}{list(got.shape)}, the run's state has "
-        f"{np.asarray(want).dtype}{list(np.shape(want))}"
+        f"checkpoint: {k} is {got.dtype}{list(got.shape)}, the run's state has {dtype}{list(shape)}"
       )
     out.append(got)
   return jax.tree.unflatten(treedef, out)
@@ -136,7 +140,7 @@ class Checkpoint:
       return
     self.directory.mkdir(parents=True, exist_ok=True)
     record = json.dumps({"fingerprint": self.fingerprint, "progress": dict(progress)})
-    payload = {k: np.asarray(v) for k, v in arrays.items()}
+    payload: dict[str, Any] = {k: np.asarray(v) for k, v in arrays.items()}
     payload[RECORD] = np.frombuffer(record.encode("utf-8"), np.uint8)
     tmp = self.directory / f".{FILE}.{os.getpid()}.tmp"
     try:
