@@ -43,6 +43,8 @@ from jaxsched.parse import parse
 from jaxsched.plateau import ReduceOnPlateauState, reduce_on_plateau
 from jaxsched.plotting import plot
 from jaxsched.runner import sweep
+from jaxsched.search.halving import HalvingResult, Rung, halving
+from jaxsched.search.hyperband import Bracket, HyperbandResult, hyperband
 from jaxsched.spaces import choice, grid, int_uniform, log_uniform, sample, uniform
 
 _serialization.install()  # flax.serialization support, without importing flax
@@ -110,6 +112,13 @@ __all__ = [
   "choice",
   "evaluate",
   "sweep",
+  # search
+  "halving",
+  "hyperband",
+  "HalvingResult",
+  "HyperbandResult",
+  "Rung",
+  "Bracket",
   "plot",
   # converters from peers
   "from_torch",
