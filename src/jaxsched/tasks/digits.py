@@ -2,11 +2,17 @@
 training task in the search protocol: an MLP classifier trained with Adam, scored by its
 cross-entropy on a held-out validation split.
 
->>> from jaxsched.tasks import digits                                  # doctest: +SKIP
+>>> import jax, jaxsched
+>>> from jaxsched.tasks import digits
 >>> task = digits.task()
 >>> state = task.init(jaxsched.constant(1e-3), jax.random.key(0))
->>> state = task.update(state, jaxsched.constant(1e-3), 0)
->>> float(task.score(state, jaxsched.constant(1e-3)))
+>>> state["params"]["w1"].shape
+(64, 64)
+>>> before = float(task.score(state, None))
+>>> for step in range(20):
+...   state = task.update(state, jaxsched.constant(1e-2), step)
+>>> float(task.score(state, None)) < before
+True
 """
 
 from __future__ import annotations
