@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -171,3 +172,105 @@ def test_a_run_refused_by_one_process_stops_every_process(tmp_path):
     errors.append([x for x in err.splitlines() if x.startswith("jaxsched: error: ")])
   assert len(errors[0]) == 1 and "cannot create" in errors[0][0]
   assert errors[1] == ["jaxsched: error: process 0 refused the run (its error says why)"]
+
+
+# --- a process killed mid-run ---------------------------------------------------------------------
+
+KILL_FLAGS = ["--settings", "16", "--steps", "1000", "--chunk-size", "4", "--no-progress"]
+
+
+def _cli(out: Path, devices: int, flags):
+  env = dict(
+    os.environ,
+    PYTHONPATH=pythonpath(),
+    JAX_PLATFORMS="cpu",
+    XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}",
+  )
+  out.mkdir(parents=True, exist_ok=True)
+  return subprocess.Popen(
+    [sys.executable, "-m", "jaxsched", "sweep", "--out", str(out), "--top", "0", *flags],
+    env=env,
+    cwd=out,
+    stdout=subprocess.PIPE,
+    stderr=subprocess.PIPE,
+    text=True,
+  )
+
+
+def _pair(base: Path, checkpoint: Path):
+  port = _free_port()
+  return [
+    _cli(
+      base / f"p{i}",
+      1,
+      [
+        *KILL_FLAGS,
+        "--checkpoint",
+        str(checkpoint),
+        "--coordinator",
+        f"127.0.0.1:{port}",
+        "--num-processes",
+        "2",
+        "--process-id",
+        str(i),
+      ],
+    )
+    for i in range(2)
+  ]
+
+
+def _own_lines(stderr: str):
+  """stderr without the joining notice and Gloo's connection chatter (both printed before any
+  chunk ran)."""
+  return [
+    x
+    for x in stderr.splitlines()
+    if not x.startswith(("jaxsched: joining", "[Gloo]")) and x.strip()
+  ]
+
+
+def test_a_killed_process_ends_the_other_in_one_line_and_a_rerun_resumes(tmp_path):
+  """Process 1 is killed after the first chunk is in the checkpoint: process 0 says so in one line
+  and exits with status 1 within seconds (not JAX's ~90 s shutdown barrier and C++ abort). Both
+  restarted with the same arguments resume and write what an uninterrupted run writes."""
+  from jaxsched.search.checkpoint import FILE
+
+  checkpoint = tmp_path / "ck"
+  procs = _pair(tmp_path / "killed", checkpoint)
+  try:
+    deadline = time.monotonic() + 120
+    while not (checkpoint / FILE).exists():  # the first chunk is saved: the run is under way
+      assert procs[0].poll() is None and procs[1].poll() is None, procs[0].stderr.read()
+      assert time.monotonic() < deadline, "no chunk was saved"
+      time.sleep(0.05)
+    procs[1].kill()
+    killed = time.monotonic()
+    out, err = procs[0].communicate(timeout=60)
+    waited = time.monotonic() - killed
+  finally:
+    for p in procs:
+      if p.poll() is None:
+        p.kill()
+      p.communicate()
+  assert procs[0].returncode == 1, err[-3000:]
+  assert waited < 10, (waited, err[-2000:])
+  lines = _own_lines(err)
+  assert len(lines) == 1, err[-3000:]
+  assert lines[0].startswith("jaxsched: error: process 0 of 2: the multi-process run failed")
+  assert f"--checkpoint {checkpoint}" in lines[0] and "resume" in lines[0]
+  assert "Traceback" not in err and "Check failure" not in err and out == ""
+  done = np.load(checkpoint / FILE)  # complete chunks only: a whole, readable file
+  assert FILE in os.listdir(checkpoint) and len(done.files) > 1
+
+  reference = _cli(tmp_path / "whole", 2, KILL_FLAGS)  # one process, 2 devices, no checkpoint
+  again = _pair(tmp_path / "resumed", checkpoint)
+  outs = [_finish(p, timeout=180) for p in again]
+  whole = _finish(reference, timeout=180)
+  assert "rank" in outs[0] and outs[1] == "" and "rank" in whole
+  a = _results(tmp_path / "resumed" / "p0" / "sweep.json")
+  b = _results(tmp_path / "whole" / "sweep.json")
+  assert sorted(a) == sorted(b) == list(range(16))
+  for i in a:
+    assert a[i]["config"] == b[i]["config"] and a[i]["rank"] == b[i]["rank"]
+    curve = lambda r: np.array(r["loss_curve"], np.float64)  # null (diverged) -> NaN
+    np.testing.assert_allclose(curve(a[i]), curve(b[i]), rtol=2e-6)

@@ -721,11 +721,11 @@ def _run(args, debug: bool) -> int:
       _error("the input is nested too deeply (Python's recursion limit)")
     elif isinstance(e, MemoryError):
       _error("out of memory")
-    elif isinstance(e, (ValueError, TypeError)):
-      _error(one_line(e))
     elif multihost.lost(e, getattr(args, "checkpoint", None)):
       _error(multihost.lost(e, getattr(args, "checkpoint", None)) or "")
       return 1
+    elif isinstance(e, (ValueError, TypeError)):
+      _error(one_line(e))
     else:
       _error(
         f"internal error: {type(e).__name__}: {one_line(e)}"

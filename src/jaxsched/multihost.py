@@ -45,6 +45,14 @@ __all__ = [
 HEARTBEAT_S = 30  # jax.distributed's heartbeat_timeout_seconds (JAX's default: 100)
 SHUTDOWN_S = 30  # shutdown_timeout_seconds: how long the last barrier waits (JAX's: 300)
 _joined = False
+# what the runtime's errors say when a peer is gone (some reach Python wrapped in a ValueError)
+_LOST_WORDS = (
+  "Gloo",
+  "Connection closed by peer",
+  "heartbeat",
+  "coordination service",
+  "UNAVAILABLE",
+)
 
 
 def joined() -> bool:
@@ -190,7 +198,10 @@ def native_stdout_to_stderr(active: bool):
 def lost(e: BaseException, checkpoint: str | None) -> str | None:
   """The one-line report of a runtime error in a multi-process run (a collective that failed because
   another process died, most often), with what a rerun does; None outside such a run."""
-  if not _joined or not isinstance(e, jax.errors.JaxRuntimeError):
+  if not _joined:
+    return None
+  text = str(e)
+  if not isinstance(e, jax.errors.JaxRuntimeError) and not any(w in text for w in _LOST_WORDS):
     return None
   resume = (
     f"the completed chunks, rungs or intervals are in --checkpoint {checkpoint}: restart every "
