@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -507,7 +508,7 @@ def _sweep_checkpoint(directory, run, fn, abstract, treedef, host, n, chunk, n_c
   fingerprint = {
     "kind": "sweep",
     "run": function_name(run),
-    "batch": digest((str(treedef), list(host))),
+    "batch": digest((re.sub(r" at 0x[0-9a-fA-F]+", "", str(treedef)), [h[:n] for h in host])),
     "settings": n,
     "chunk_size": chunk,
     "outputs": digest(jax.tree.map(lambda s: np.zeros((0,) + s.shape[1:], s.dtype), shapes)),
