@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import difflib
 import numbers
+from collections.abc import Sequence
 from typing import Any
 
 import jax
@@ -243,7 +244,7 @@ def _is_flag(choices) -> bool:
   return choices is not None and len(choices) == 2 and set(map(type, choices)) == {bool}
 
 
-def static_flag(family: str, name: str, x, choices):
+def static_flag(family: str, name: str, x: Any, choices: Sequence[Any] | None) -> Any:
   """A static (structural) value: a flag is exactly ``True``/``False`` (Python ``bool`` or
   ``np.bool_``; an int such as ``1`` is a ``TypeError``, so that ``to_config`` never writes ``1``);
   a mode is a ``str`` from ``choices`` (``TypeError`` for a non-string, ``ValueError`` listing the

@@ -74,7 +74,8 @@ def _host_step(step):
     return jnp.asarray(min(max(step, 0), INT32_MAX), jnp.int32)
   a = np.asarray(step)
   if a.dtype == object:  # Python ints past int64 in a list
-    a = np.asarray(np.frompyfunc(_clamp_python, 1, 1)(a).tolist())
+    # (an array in, an array out; typeshed types frompyfunc as returning a scalar)
+    a = np.asarray(np.frompyfunc(_clamp_python, 1, 1)(a).tolist())  # pyright: ignore[reportAttributeAccessIssue]
   kind = a.dtype.kind
   if kind in "iu":
     if kind == "u":

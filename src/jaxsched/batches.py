@@ -188,7 +188,7 @@ def host_rows(leaves, batch):
 # --- evaluation -----------------------------------------------------------------------------------
 
 
-def evaluate(schedule: Schedule, steps) -> jax.Array:
+def evaluate(schedule: Schedule, steps: core.StepLike) -> jax.Array:
   """``schedule(steps)`` for a single schedule or a batch: shape ``batch_shape + steps.shape``.
 
   One compiled call, cached by structure: another batch of the same family, static fields and

@@ -14,9 +14,11 @@ A ``Schedule`` is already an optax schedule (a callable ``count -> value``), so 
 from __future__ import annotations
 
 import numbers
+from typing import Any
 
 import jax
 import numpy as np
+from jax.typing import ArrayLike
 from optax import InjectHyperparamsState
 
 from jaxsched.plateau import ReduceOnPlateauState
@@ -33,7 +35,7 @@ def _is_inject_state(x) -> bool:
   return isinstance(x, _INJECT_STATES)
 
 
-def current_lr(opt_state, name: str = "learning_rate"):
+def current_lr(opt_state: Any, name: str = "learning_rate") -> ArrayLike | dict[str, ArrayLike]:
   """The learning rate the *last* update really used, read from an ``optax.inject_hyperparams``
   state wherever it sits, times the scale of every ``reduce_on_plateau`` that follows it.
 
@@ -118,7 +120,7 @@ def _follows(plateau_path, path) -> bool:
   return isinstance(key, jax.tree_util.SequenceKey) and key.idx < plateau_path[-1].idx
 
 
-def _unwrap(x):
+def _unwrap(x: Any) -> Any:
   """An array held in a wrapper pytree (NNX ``OptArray``/``Variable``, a Flax box) as the array."""
   if isinstance(x, (jax.Array, np.ndarray, numbers.Number)):
     return x

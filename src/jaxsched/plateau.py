@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numbers
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.typing import ArrayLike
 
 from jaxsched import _convert, _df
 
@@ -64,7 +65,8 @@ class ReduceOnPlateauState(NamedTuple):
   best: jax.Array
   num_bad: jax.Array
   cooldown_counter: jax.Array
-  count: jax.Array
+  # optax's own plateau state names this field ``count`` too (it shadows tuple.count, as there)
+  count: jax.Array  # pyright: ignore[reportIncompatibleMethodOverride]
   accumulated: jax.Array
   hparams: PlateauHyperparams
 
@@ -268,10 +270,11 @@ def reduce_on_plateau(
     updates = jax.tree.map(lambda g: g * new_state.scale.astype(jnp.result_type(g)), updates)
     return updates, new_state
 
-  return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+  # optax types the state as any OptState; this transformation's is a ReduceOnPlateauState
+  return optax.GradientTransformationExtraArgs(init_fn, update_fn)  # pyright: ignore[reportArgumentType]
 
 
-def _metric(value) -> jax.Array:
+def _metric(value: Any) -> jax.Array:
   """The metric as a float32 scalar: a real number, or an array of shape ``()`` or ``(1,)``.
   Shapes and dtypes are static, so this check also runs under ``jit``/``vmap`` (per example)."""
   if isinstance(value, (bool, np.bool_, str, bytes)):
@@ -279,6 +282,7 @@ def _metric(value) -> jax.Array:
   if not isinstance(value, (numbers.Real, np.ndarray, np.generic, jax.Array)):
     shown = repr(value) if isinstance(value, numbers.Number) else type(value).__name__
     raise TypeError(f"reduce_on_plateau: value must be a real scalar metric, got {shown}")
+  value = cast(ArrayLike, value)  # a real scalar or array here (typeshed's numbers.Real is none)
   dtype = np.result_type(value) if not isinstance(value, jax.Array) else value.dtype
   if not (jnp.issubdtype(dtype, jnp.floating) or jnp.issubdtype(dtype, jnp.integer)):
     raise TypeError(f"reduce_on_plateau: value must be a real scalar metric, got dtype {dtype}")

@@ -6,11 +6,16 @@ matplotlib is imported only when a plot is drawn, so ``import jaxsched`` never n
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from jaxsched.batches import evaluate, unstack
 from jaxsched.core import Schedule
+
+if TYPE_CHECKING:  # matplotlib is optional (jaxsched[plot]) and imported when plot is called
+  from matplotlib.axes import Axes
 
 INSTALL_HINT = 'matplotlib is not installed; install the plot extra: pip install "jaxsched[plot]"'
 
@@ -24,7 +29,13 @@ def require_matplotlib():
   return matplotlib
 
 
-def plot(schedule, steps, ax=None, label=None, **line_kwargs):
+def plot(
+  schedule: Schedule,
+  steps: int | np.ndarray | Sequence[float],
+  ax: Axes | None = None,
+  label: str | Sequence[str] | None = None,
+  **line_kwargs: Any,
+) -> Axes:
   """Draws ``schedule(t)`` against ``t`` on ``ax`` and returns the matplotlib ``Axes``.
 
   - ``schedule``: one schedule, or a batch (``jaxsched.stack``/``grid``/``sample``, mixed batches

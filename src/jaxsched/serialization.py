@@ -114,8 +114,9 @@ class _Loader(importlib.abc.Loader):
 
   def exec_module(self, module):
     module.__loader__ = self._loader
-    if getattr(module, "__spec__", None) is not None:
-      module.__spec__.loader = self._loader
+    spec = getattr(module, "__spec__", None)
+    if spec is not None:
+      spec.loader = self._loader
     self._loader.exec_module(module)
     self._finder.remove()
     try:

@@ -41,7 +41,9 @@ def _build(factory, who, kwargs):
   return schedule
 
 
-def grid(factory: Callable[..., Schedule], axes: Mapping[str, Sequence], **fixed) -> Schedule:
+def grid(
+  factory: Callable[..., Schedule], axes: Mapping[str, Sequence[Any]], **fixed: Any
+) -> Schedule:
   """The cartesian product of ``axes`` as one batch, row-major in the order given.
 
   ``grid(jaxsched.exponential, {"init_value": [.1, .01], "gamma": [.9, .99]})`` is a batch of 4:
@@ -262,7 +264,11 @@ _DISTRIBUTIONS = (uniform, log_uniform, int_uniform, choice)
 
 
 def sample(
-  factory: Callable[..., Schedule], key, n: int, space: Mapping[str, Any], **fixed
+  factory: Callable[..., Schedule],
+  key: jax.Array | int,
+  n: int,
+  space: Mapping[str, Any],
+  **fixed: Any,
 ) -> Schedule:
   """Random search (Bergstra & Bengio, 2012): ``n`` settings drawn from ``space``, as one batch.
 

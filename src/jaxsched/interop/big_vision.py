@@ -26,6 +26,7 @@ percent become steps as ``max(1, round(x))`` (0 stays 0; Python's round, halves 
 from __future__ import annotations
 
 import math
+from typing import Any, cast
 
 from jaxsched import compose, families
 from jaxsched.core import Schedule
@@ -149,13 +150,13 @@ TABLE = {
 
 
 def from_big_vision(
-  total_steps,
-  batch_size=None,
-  data_size=None,
-  base=1.0,
-  decay_type="stair",
-  scale_with_batchsize=False,
-  **kw,
+  total_steps: float,
+  batch_size: int | None = None,
+  data_size: int | None = None,
+  base: float = 1.0,
+  decay_type: str = "stair",
+  scale_with_batchsize: bool = False,
+  **kw: Any,
 ) -> Schedule:
   """The jaxsched schedule of big_vision's ``create_learning_rate_schedule`` with the same
   arguments (``**config.schedule`` converts as it is). ``schedule(k)`` equals big_vision's
@@ -221,7 +222,7 @@ def from_big_vision(
   def steps_of(prefix, default=0, whole_steps=True):
     return duration(prefix, kw, data_size, batch_size, T, default=default, whole_steps=whole_steps)
 
-  W, C = steps_of("warmup"), steps_of("cooldown")
+  W, C = cast(tuple[int, int], (steps_of("warmup"), steps_of("cooldown")))  # whole steps
   if T > 1 and W >= T:
     raise ValueError(f"{_WHERE}: warmup ({W} steps) must be shorter than total_steps ({T})")
   if decay_type in _PROGRESS and W >= T:  # only with total_steps <= 1, as big_vision allows

@@ -22,6 +22,8 @@ accepts: there its decay lasts one step.
 
 from __future__ import annotations
 
+from typing import Any
+
 from jaxsched import compose, cycles, families
 from jaxsched.core import Schedule
 from jaxsched.interop._checks import real, whole
@@ -263,7 +265,11 @@ _NEEDS_TOTAL = (
 
 
 def from_hf(
-  name, learning_rate, num_warmup_steps=None, num_training_steps=None, **scheduler_specific_kwargs
+  name: str,
+  learning_rate: float,
+  num_warmup_steps: int | None = None,
+  num_training_steps: int | None = None,
+  **scheduler_specific_kwargs: Any,
 ) -> Schedule:
   """The jaxsched schedule of ``transformers.get_scheduler(name, optimizer, num_warmup_steps,
   num_training_steps, scheduler_specific_kwargs)`` for an optimizer with lr ``learning_rate``.

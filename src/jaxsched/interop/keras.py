@@ -18,6 +18,8 @@ optimizer's ``iterations`` (updates already applied).
 
 from __future__ import annotations
 
+from typing import Any
+
 from jaxsched import cycles, families
 from jaxsched.core import Schedule
 from jaxsched.interop._checks import real, whole
@@ -25,7 +27,7 @@ from jaxsched.interop._checks import real, whole
 _WHERE = "from_keras"
 
 
-def _get(config: dict, key: str, default=KeyError):
+def _get(config: dict, key: str, default: Any = KeyError) -> Any:
   if key in config:
     return config[key]
   if default is KeyError:
@@ -33,7 +35,7 @@ def _get(config: dict, key: str, default=KeyError):
   return default
 
 
-def _value(config, key, default=KeyError):
+def _value(config: dict, key: str, default: Any = KeyError) -> float:
   return real(_WHERE, key, _get(config, key, default))
 
 
@@ -108,7 +110,7 @@ TABLE = {
 }
 
 
-def from_keras(schedule) -> Schedule:
+def from_keras(schedule: Any) -> Schedule:
   """The jaxsched schedule of a Keras ``LearningRateSchedule`` object or of its
   ``keras.optimizers.schedules.serialize(...)`` dict (as found in saved model configs).
 

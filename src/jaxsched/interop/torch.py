@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from jaxsched import compose, cycles, families
 from jaxsched.batches import stack
@@ -117,7 +118,7 @@ def _base(s, g, start: _Start):
   """The lr a scheduler's update rule scales: where it starts (its ``base_lrs`` unless its start
   says otherwise), times the update a plain step applies at step 0."""
   b = _own(s, g) if start.lr is None else start.lr
-  extra = _STEPPED.get(_name(s)) if start.how == "stepped" else None
+  extra = _STEPPED.get(_name(s) or "") if start.how == "stepped" else None  # ("": no key)
   return b * extra(s) if extra is not None else b
 
 
@@ -382,7 +383,7 @@ def _convert(s, g: int, start: _Start) -> Schedule:
   return TABLE[name](s, g, start)
 
 
-def from_torch(scheduler, *, group: int | None = None) -> Schedule:
+def from_torch(scheduler: Any, *, group: int | None = None) -> Schedule:
   """The jaxsched schedule of a constructed ``torch.optim.lr_scheduler`` object.
 
   ``schedule(k)`` is the lr the optimizer holds after k calls of ``scheduler.step()`` (float32,
