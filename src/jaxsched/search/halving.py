@@ -77,6 +77,12 @@ class Rung:
       rung (rows aligned with ``indices``, columns at ``curve_steps``); else None.
     curve_steps: the global steps of the curve's columns, or None.
     bracket: the Hyperband bracket ``s`` the rung belongs to; None for ``halving``.
+
+  >>> from jaxsched.search.halving import Rung
+  >>> r = Rung(rung=0, steps=9, indices=(0, 1, 2), scores=(0.5, 0.25, 1.0), kept=(1,),
+  ...          order=(1, 0, 2), seconds=0.1)
+  >>> r.to_json()["kept"], r.to_json()["scores"]
+  ([1], [0.5, 0.25, 1.0])
   """
 
   rung: int
@@ -128,6 +134,15 @@ class HalvingResult:
     eta: as given.
     mode: as given.
     resumed: rungs read back from the checkpoint instead of run (0 without one).
+
+  >>> import jax.numpy as jnp, jaxsched as js
+  >>> walk = (lambda s, key: jnp.float32(0.0)), (lambda x, s, t: x + s(t))
+  >>> batch = js.grid(js.constant, {"value": [0.1, 0.2, 0.3]})
+  >>> result = js.halving(*walk, lambda x, s: (x - 1.2) ** 2, batch, max_steps=4, min_steps=2, eta=2)
+  >>> [(round(float(s.value), 3), t) for s, _, t in result.ranking], result.order
+  ([(0.3, 4), (0.2, 4), (0.1, 2)], (2, 1, 0))
+  >>> sorted(result.to_json())[:4]
+  ['best', 'best_index', 'best_score', 'compiles']
   """
 
   best: Any

@@ -61,6 +61,13 @@ class Bracket:
     n: how many settings it drew from ``make_batch``.
     min_steps: its first rung's steps.
     result: its successive halving, a ``HalvingResult`` (its rungs carry ``bracket = s``).
+
+  >>> import jax.numpy as jnp, jaxsched as js
+  >>> make = lambda n, key: js.grid(js.constant, {"value": [0.1 * (i + 1) for i in range(n)]})
+  >>> found = js.hyperband(lambda s, k: jnp.float32(0.0), lambda x, s, t: x + s(t),
+  ...                      lambda x, s: (x - 1.0) ** 2, make, max_steps=3)
+  >>> [(b.s, b.n, b.min_steps, len(b.result.rungs)) for b in found.brackets]
+  [(1, 3, 1, 2), (0, 2, 3, 1)]
   """
 
   s: int
@@ -88,6 +95,13 @@ class HyperbandResult:
     max_steps: as given.
     eta: as given.
     mode: as given.
+
+  >>> import jax.numpy as jnp, jaxsched as js
+  >>> make = lambda n, key: js.grid(js.constant, {"value": [0.1 * (i + 1) for i in range(n)]})
+  >>> found = js.hyperband(lambda s, k: jnp.float32(0.0), lambda x, s, t: x + s(t),
+  ...                      lambda x, s: (x - 0.3) ** 2, make, max_steps=3)
+  >>> round(float(found.best.value), 3), found.best_bracket, found.steps   # 3·1 + 1·2, then 2·3
+  (0.1, 0, 11)
   """
 
   best: Any
