@@ -4,6 +4,9 @@
   build time by README.md with its links into the repository rewritten to the site's pages
   (``docs/families.md`` -> ``families.md``). A link the table below does not know is left alone,
   so ``mkdocs build --strict`` reports it instead of publishing a broken link.
+- The notebooks of colab/ join the site's files at their repository path (``colab/<name>.ipynb``,
+  so the README's links to them hold on the site too); mkdocs-jupyter renders them without running
+  them (``tests/test_notebooks.py`` runs them). Nothing is copied into docs/.
 - Every family's curve (and a few composites') is drawn with matplotlib at build time and added
   to the site as ``plots/<name>.png``; nothing is committed. The pages link them like any image,
   so a page naming a plot that is not drawn here fails the strict build.
@@ -17,6 +20,8 @@ import io
 import re
 from pathlib import Path
 
+from mkdocs.plugins import event_priority
+
 ROOT = Path(__file__).resolve().parents[1]
 README_MARKER = "<!-- README -->"
 
@@ -24,9 +29,6 @@ README_MARKER = "<!-- README -->"
 README_LINKS = {
   "benchmarks/RESULTS.md": "benchmarks.md",
   "CHANGELOG.md": "changelog.md",
-  "colab/quickstart.ipynb": "notebooks/quickstart.ipynb",
-  "colab/sweeps.ipynb": "notebooks/sweeps.ipynb",
-  "colab/migrating.ipynb": "notebooks/migrating.ipynb",
 }
 
 # name -> (steps, the curves drawn): each curve a js.parse SPEC, or (label, function of js) for
@@ -148,9 +150,16 @@ def render(name: str) -> bytes:
   return buffer.getvalue()
 
 
+NOTEBOOKS = sorted((ROOT / "colab").glob("*.ipynb"))
+
+
+@event_priority(100)  # before mkdocs-jupyter's on_files, which renders colab/*.ipynb
 def on_files(files, config):
   from mkdocs.structure.files import File
 
+  for path in NOTEBOOKS:  # a real source file (mkdocs-jupyter reads it by its source path)
+    notebook = path.relative_to(ROOT).as_posix()
+    files.append(File(notebook, str(ROOT), config.site_dir, config.use_directory_urls))
   for name in EXAMPLES:
     files.append(File.generated(config, f"plots/{name}.png", content=render(name)))
   return files
