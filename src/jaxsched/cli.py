@@ -401,11 +401,19 @@ _SEARCH_FLAGS = {"eta": "halving", "min_steps": "halving", "interval": "pbt", "f
 
 
 def _search_flags(args) -> None:
-  """A search's flags given without that search are refused (they would be ignored)."""
+  """A search's flags given without that search are refused (they would be ignored), and what
+  contradicts ``--steps`` or cannot be a checkpoint directory, before anything is built."""
   for name, search in _SEARCH_FLAGS.items():
     if getattr(args, name) is not None and args.search != search:
       flag = "--" + name.replace("_", "-")
       raise CliError(f"{flag} applies to --search {search}, not to {_what(args)}")
+  if args.min_steps is not None and args.min_steps > args.steps:
+    raise CliError(f"--min-steps {args.min_steps} must be <= --steps {args.steps}")
+  if args.interval is not None and args.interval > args.steps:
+    raise CliError(f"--interval {args.interval} must be <= --steps {args.steps}")
+  if args.checkpoint is not None and os.path.exists(args.checkpoint):
+    if not os.path.isdir(args.checkpoint):
+      raise CliError(f"--checkpoint {cut(args.checkpoint, 120)!r} exists and is not a directory")
   if args.eta is None:
     args.eta = 3
   if args.fraction is None:
@@ -466,7 +474,9 @@ def _parser() -> argparse.ArgumentParser:
     description="Trains a small built-in MLP on synthetic data under a grid of "
     "schedules from several families, all settings in one compiled program "
     "(vmapped, sharded over --devices); prints the ranking and writes sweep.json "
-    "and sweep.png. On N hosts, start it once per host with --coordinator, "
+    "and sweep.png. --search halving|pbt finds a schedule instead of training them all "
+    "(successive halving, population-based training); --checkpoint DIR makes a run resumable. "
+    "On N hosts, start it once per host with --coordinator, "
     "--num-processes and --process-id (or --distributed under SLURM/Open MPI).",
   )
   p.add_argument(
