@@ -10,14 +10,19 @@ NaN) holds inside composites too.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import KW_ONLY
-from typing import Any
+from typing import cast
 
+import jax
 import jax.numpy as jnp
 
 from jaxsched import _maths as m
 from jaxsched import core
 from jaxsched.core import (
+  CountLike,
+  CountsLike,
+  RealLike,
   Rule,
   Schedule,
   at_least_one,
@@ -45,7 +50,7 @@ def _pieces(schedule: Join | Splice, t, *, restart: bool):
   piece sees ``t``): each piece evaluated once, selected with ``where``."""
   out = schedule.schedules[0](t)
   for i, s in enumerate(schedule.schedules[1:]):
-    b = schedule.boundaries[..., i]
+    b = cast(jax.Array, schedule.boundaries)[..., i]
     out = jnp.where(t < b, out, s(t - b if restart else t))
   return out
 
@@ -70,8 +75,8 @@ class Join(Schedule):
   """
 
   step_form = "exact"
-  schedules: tuple = children()
-  boundaries: Any = count(rank=1, checks=[nondecreasing])
+  schedules: Sequence[Schedule] = children()
+  boundaries: CountsLike = count(rank=1, checks=[nondecreasing])
 
   rules = (_ONE_BOUNDARY_BETWEEN_PIECES,)
 
@@ -104,8 +109,8 @@ class Splice(Schedule):
   """
 
   step_form = "exact"
-  schedules: tuple = children()
-  boundaries: Any = count(rank=1, checks=[nondecreasing])
+  schedules: Sequence[Schedule] = children()
+  boundaries: CountsLike = count(rank=1, checks=[nondecreasing])
 
   rules = (_ONE_BOUNDARY_BETWEEN_PIECES,)
 
@@ -143,10 +148,10 @@ class Warmup(Schedule):
 
   step_form = "exact"
   schedule: Schedule = child()
-  warmup_steps: Any = count()
+  warmup_steps: CountLike = count()
   _: KW_ONLY
-  init_value: Any = real(0.0)
-  shape: str = static("linear", choices=_WARMUP_SHAPES)
+  init_value: RealLike = real(default=0.0)
+  shape: str = static(default="linear", choices=_WARMUP_SHAPES)
 
   rules = (  # an exponential warmup multiplies its way up: it cannot start from or reach 0
     Rule(
@@ -223,8 +228,8 @@ class Clip(Schedule):
   """
 
   schedule: Schedule = child()
-  min_value: Any = real(None, optional=True)
-  max_value: Any = real(None, optional=True)
+  min_value: RealLike | None = real(default=None, optional=True)
+  max_value: RealLike | None = real(default=None, optional=True)
 
   rules = (
     Rule(
@@ -269,9 +274,9 @@ class PerEpoch(Schedule):
 
   step_form = "exact"
   schedule: Schedule = child()
-  steps_per_epoch: Any = count(checks=[at_least_one])
+  steps_per_epoch: CountLike = count(checks=[at_least_one])
   _: KW_ONLY
-  fractional: bool = static(False, choices=(False, True))
+  fractional: bool = static(default=False, choices=(False, True))
 
   def formula(self, t):
     if self.fractional:
@@ -310,7 +315,7 @@ class Shift(Schedule):
 
   step_form = "exact"
   schedule: Schedule = child()
-  steps: Any = count()
+  steps: CountLike = count()
 
   def formula(self, t):
     return self.schedule(jnp.maximum(t - self.steps, 0))
@@ -337,7 +342,7 @@ class Repeat(Schedule):
 
   step_form = "exact"
   schedule: Schedule = child()
-  period: Any = count(checks=[at_least_one])
+  period: CountLike = count(checks=[at_least_one])
 
   def formula(self, t):
     return self.schedule(m.rem(t, self.period))
@@ -355,7 +360,7 @@ class Product(Schedule):
   """Element-wise product ``s₁(t)·s₂(t)···`` (torch ``ChainedScheduler`` of multiplicative
   schedulers; T5-style factor strings). Made by ``jaxsched.product(*s)`` or ``s1 * s2``."""
 
-  schedules: tuple = children()
+  schedules: Sequence[Schedule] = children()
   step_form = "pair"
 
   def formula(self, t):
@@ -374,7 +379,7 @@ class Scaled(Schedule):
   """``factor · schedule(t)``; made by ``s * c``, ``c * s`` and ``s / c``."""
 
   schedule: Schedule = child()
-  factor: Any = real()
+  factor: RealLike = real()
   step_form = "pair"
 
   def formula(self, t):
@@ -388,7 +393,7 @@ class Sum(Schedule):
   ``s1 + (−1)·s2``). A sum is only as exact as float32 addition: where terms cancel, the result
   carries their rounding (2⁻²⁴ of the larger), not 1e-6 of the difference."""
 
-  schedules: tuple = children()
+  schedules: Sequence[Schedule] = children()
   step_form = "pair"
 
   def formula(self, t):
@@ -404,7 +409,7 @@ class Offset(Schedule):
   (``(−s) + c``). E.g. a floor under a decay: ``cosine(0.1 − 1e-4, T) + 1e-4``."""
 
   schedule: Schedule = child()
-  offset: Any = real()
+  offset: RealLike = real()
   step_form = "pair"
 
   def formula(self, t):

@@ -26,6 +26,7 @@ import inspect
 import json
 import numbers
 import operator
+from typing import cast
 
 from jaxsched import core
 
@@ -234,7 +235,7 @@ class _Reader:
         )
     if any(k in alternatives for k in kwargs):
       try:
-        return factory(*args, **kwargs)
+        return cast(core.Schedule, factory(*args, **kwargs))
       except (ValueError, TypeError) as e:
         self.fail(_one_line(e))
     first = fields[0] if fields else None

@@ -37,9 +37,9 @@ def load(validation: int = 360, seed: int = 0) -> tuple[np.ndarray, ...]:
     raise ImportError(
       "jaxsched.tasks.digits needs scikit-learn (pip install 'jaxsched[test]' or scikit-learn)"
     ) from None
-  data = load_digits()
-  x = np.asarray(data.data, np.float32) / 16.0
-  y = np.asarray(data.target, np.int32)
+  images, labels = load_digits(return_X_y=True)
+  x = np.asarray(images, np.float32) / 16.0
+  y = np.asarray(labels, np.int32)
   order = np.random.default_rng(seed).permutation(len(y))
   x, y = x[order], y[order]
   return x[validation:], y[validation:], x[:validation], y[:validation]
