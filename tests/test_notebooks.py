@@ -18,10 +18,11 @@ COLAB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "colab")
 NOTEBOOKS = sorted(glob.glob(os.path.join(COLAB, "*.ipynb")))
 
 
-def test_the_three_notebooks_exist():
+def test_the_notebooks_exist():
   assert [os.path.basename(p) for p in NOTEBOOKS] == [
     "migrating.ipynb",
     "quickstart.ipynb",
+    "search.ipynb",
     "sweeps.ipynb",
   ]
 
@@ -56,3 +57,5 @@ def test_notebook_runs_top_to_bottom(path, monkeypatch):
   text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
   if os.path.basename(path) == "sweeps.ipynb":  # the one-compile claim, as the notebook printed it
     assert "1 XLA compile (" in text
+  if os.path.basename(path) == "search.ipynb":  # the searches ran and printed what they found
+    assert "rung 4:  1 settings to step 81" in text and "from step   0: member" in text
