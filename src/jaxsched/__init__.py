@@ -45,6 +45,7 @@ from jaxsched.plotting import plot
 from jaxsched.runner import sweep
 from jaxsched.search.halving import HalvingResult, Rung, halving
 from jaxsched.search.hyperband import Bracket, HyperbandResult, hyperband
+from jaxsched.search.pbt import LineageSegment, PBTResult, pbt
 from jaxsched.spaces import choice, grid, int_uniform, log_uniform, sample, uniform
 
 _serialization.install()  # flax.serialization support, without importing flax
@@ -120,6 +121,10 @@ __all__ = [
   "Rung",
   "Bracket",
   "plot",
+  # search
+  "pbt",
+  "PBTResult",
+  "LineageSegment",
   # converters from peers
   "from_torch",
   "from_keras",
