@@ -46,6 +46,7 @@ from jaxsched.runner import sweep
 from jaxsched.search.halving import HalvingResult, Rung, halving
 from jaxsched.search.hyperband import Bracket, HyperbandResult, hyperband
 from jaxsched.search.pbt import LineageSegment, PBTResult, pbt
+from jaxsched.search.range_test import RangeTestResult, lr_range_test
 from jaxsched.spaces import choice, grid, int_uniform, log_uniform, sample, uniform
 
 _serialization.install()  # flax.serialization support, without importing flax
@@ -125,6 +126,8 @@ __all__ = [
   "pbt",
   "PBTResult",
   "LineageSegment",
+  "lr_range_test",
+  "RangeTestResult",
   # converters from peers
   "from_torch",
   "from_keras",
