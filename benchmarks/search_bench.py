@@ -212,6 +212,7 @@ def pbt_loop(task, members, steps, interval, key, seed=0):
 def main():
   ap = argparse.ArgumentParser()
   ap.add_argument("--quick", action="store_true", help="tiny sizes, a smoke run")
+  ap.add_argument("--only", choices=("halving", "seeds", "pbt", "range"), help="one section")
   a = ap.parse_args()
   P = QUICK if a.quick else FULL
   T, r0, eta = P["max_steps"], P["min_steps"], P["eta"]
@@ -235,7 +236,19 @@ def main():
     f"digits.task(hidden={HIDDEN}, batch_size={BATCH}); {'--quick' if a.quick else 'full sizes'}"
   )
 
-  # 1. halving vs the full grid vs Optuna
+  run = lambda section: a.only in (None, section)
+  if run("halving"):
+    halving_section(task, batch, members, T, r0, eta, key, say)
+  if run("seeds"):
+    seeds_section(task, batch, T, r0, eta, P, say)
+  if run("pbt"):
+    pbt_section(task, P, key, say)
+  if run("range"):
+    range_section(task, P, key, say)
+  print("\n".join(out))
+
+
+def halving_section(task, batch, members, T, r0, eta, key, say):
   grid, grid_s = timed(lambda: full_grid(task, batch, T, key))
   res, halving_s = timed(
     lambda: js.halving(
@@ -274,7 +287,8 @@ def main():
     f"Optuna {1000 * optuna_s / opt_steps:.2f} s ({(optuna_s / opt_steps) / (halving_s / res.steps):.1f}x)."
   )
 
-  # 2. seeds
+
+def seeds_section(task, batch, T, r0, eta, P, say):
   hits, places = 0, []
   t0 = time.perf_counter()
   for seed in range(P["seeds"]):
@@ -300,7 +314,8 @@ def main():
     f"{P['seeds']} (its ranks: {places}; {time.perf_counter() - t0:.0f} s)"
   )
 
-  # 3. PBT
+
+def pbt_section(task, P, key, say):
   pn, ps, pi = P["pbt_n"], P["pbt_steps"], P["pbt_interval"]
   pop = [js.constant(lr) for lr in np.geomspace(1e-4, 3e-2, pn // 2).tolist()] + [
     js.cosine(lr, ps) for lr in np.geomspace(1e-4, 3e-2, pn - pn // 2).tolist()
@@ -338,7 +353,8 @@ def main():
     f"PBT's winner vs the plain sweep's best: {pres.best_score:.4f} vs {np.nanmin(plain):.4f}."
   )
 
-  # 4. the range test
+
+def range_section(task, P, key, say):
   lr_range_test = getattr(js, "lr_range_test", None)
   if lr_range_test is None:
     say("\n### LR range test: not measured (js.lr_range_test is not in this checkout yet)")
@@ -358,13 +374,18 @@ def main():
     cb = js.stack([js.constant(x) for x in lrs])
     cs, cs_s = timed(lambda: full_grid(task, cb, P["range_sweep_steps"], key))
     best_lr = lrs[int(np.asarray(rank(cs))[0])]
-    say(
-      f"\n### LR range test ({P['range_steps']} steps, {rt_s:.1f} s): suggestion {float(rt.suggestion):.3g}; "
-      f"best constant lr of a {P['range_sweep']}-setting sweep over [1e-5, 1] to "
-      f"{P['range_sweep_steps']} steps ({cs_s:.1f} s): {best_lr:.3g} "
-      f"(ratio {float(rt.suggestion) / best_lr:.2f}, {abs(math.log10(float(rt.suggestion) / best_lr)):.2f} decades)"
+    sug = rt.suggestion
+    versus = (
+      "no suggestion"
+      if sug is None
+      else f"ratio {float(sug) / best_lr:.2f}, {abs(math.log10(float(sug) / best_lr)):.2f} decades"
     )
-  print("\n".join(out))
+    say(
+      f"\n### LR range test ({P['range_steps']} steps, {rt_s:.1f} s): suggestion "
+      f"{'none' if sug is None else f'{float(sug):.3g}'}, diverged at {rt.diverged_at}; "
+      f"best constant lr of a {P['range_sweep']}-setting sweep over [1e-5, 1] to "
+      f"{P['range_sweep_steps']} steps ({cs_s:.1f} s): {best_lr:.3g} ({versus})"
+    )
 
 
 if __name__ == "__main__":

@@ -391,7 +391,8 @@ def print_lr_find(lrs, losses, diverged_at, suggestion, rows: int = 12) -> None:
     text = f"{loss:12.5g}" if math.isfinite(loss) else f"{'diverged':>12}"
     print(f"{lrs[i]:12.4g}  {text}")
   where = "did not diverge" if diverged_at is None else f"diverged at lr {float(diverged_at):.4g}"
-  print(f"\n{where}; suggestion: lr = {float(suggestion):.4g}")
+  said = "none (the loss never fell)" if suggestion is None else f"lr = {float(suggestion):.4g}"
+  print(f"\n{where}; suggestion: {said}")
 
 
 def lr_find_figure(lrs, losses, diverged_at, suggestion):
@@ -401,7 +402,8 @@ def lr_find_figure(lrs, losses, diverged_at, suggestion):
   fig = Figure(figsize=(8, 4.5), layout="constrained")
   ax = fig.subplots()
   ax.plot(lrs, np.where(np.isfinite(losses), losses, np.nan), marker=".", linewidth=1)
-  ax.axvline(float(suggestion), color="tab:green", label=f"suggestion {float(suggestion):.3g}")
+  if suggestion is not None:
+    ax.axvline(float(suggestion), color="tab:green", label=f"suggestion {float(suggestion):.3g}")
   if diverged_at is not None:
     ax.axvline(float(diverged_at), color="tab:red", linestyle="--", label="diverged")
   ax.set(xscale="log", xlabel="learning rate", ylabel="training loss (MSE)", title="LR range test")
