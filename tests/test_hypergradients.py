@@ -188,9 +188,9 @@ def one_of_each():
   return [build() for build, _ in gradient_cases().values()]
 
 
-def test_readme_hypergradient_step_runs():
-  text = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
-  code = re.search(r"### Hypergradients.*?```python\n(.*?)```", text, re.S).group(1)
+def test_docs_hypergradient_step_runs():
+  path = os.path.join(os.path.dirname(__file__), "..", "docs", "hypergradients.md")
+  code = re.search(r"^# Hypergradients.*?```python\n(.*?)```", open(path).read(), re.S).group(1)
   namespace = {}
-  exec(compile(code, "README hypergradients", "exec"), namespace)
+  exec(compile(code, "docs/hypergradients.md", "exec"), namespace)
   assert isinstance(namespace["schedule"], js.Schedule)
