@@ -274,3 +274,36 @@ def test_a_killed_process_ends_the_other_in_one_line_and_a_rerun_resumes(tmp_pat
     assert a[i]["config"] == b[i]["config"] and a[i]["rank"] == b[i]["rank"]
     curve = lambda r: np.array(r["loss_curve"], np.float64)  # null (diverged) -> NaN
     np.testing.assert_allclose(curve(a[i]), curve(b[i]), rtol=2e-6)
+
+
+def test_a_killed_process_0_ends_the_others_in_one_line(tmp_path):
+  """Process 0 hosts JAX's coordination service, and JAX ends the other processes from C++ when
+  it dies (abort, a native stack trace). The command line's watcher turns that into one line and
+  status 1 within seconds; the checkpoint keeps the completed chunks."""
+  from jaxsched.search.checkpoint import FILE
+
+  checkpoint = tmp_path / "ck"
+  procs = _pair(tmp_path / "killed", checkpoint)
+  try:
+    deadline = time.monotonic() + 120
+    while not (checkpoint / FILE).exists():
+      assert procs[0].poll() is None and procs[1].poll() is None, procs[1].stderr.read()
+      assert time.monotonic() < deadline, "no chunk was saved"
+      time.sleep(0.05)
+    procs[0].kill()
+    killed = time.monotonic()
+    out, err = procs[1].communicate(timeout=120)
+    waited = time.monotonic() - killed
+  finally:
+    for p in procs:
+      if p.poll() is None:
+        p.kill()
+      p.communicate()
+  assert procs[1].returncode == 1, err[-3000:]
+  assert waited < 10, (waited, err[-2000:])
+  lines = _own_lines(err)
+  assert len(lines) == 1, err[-3000:]
+  assert lines[0].startswith("jaxsched: error: process 1 of 2:"), lines
+  assert f"--checkpoint {checkpoint}" in lines[0] and "resume" in lines[0]
+  assert "Traceback" not in err and "Check failure" not in err and out == ""
+  assert len(np.load(checkpoint / FILE).files) > 1  # a whole, readable file

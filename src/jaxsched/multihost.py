@@ -10,9 +10,10 @@ chunk, rung or interval gathers its results into every process), and the CLI rep
 line. It then leaves with ``os._exit``: a normal exit would run ``jax.distributed.shutdown``, whose
 barrier waits for the dead process until the heartbeat times out and then aborts in C++ with a
 stack trace. The heartbeat timeout is lowered (``HEARTBEAT_S``) so that a process stuck outside a
-collective learns of a dead peer within that time too (JAX then ends it itself). A limit of JAX's:
-process 0 hosts the coordination service, so when process 0 dies the others are ended by JAX at
-once, with its own message.
+collective learns of a dead peer within that time too (JAX then ends it itself). Process 0 hosts
+the coordination service, so when process 0 dies JAX ends the others at once from C++ (no Python
+handler runs); the console script's watcher (``jaxsched_launcher``) reports that end as one line
+and status 1.
 """
 
 from __future__ import annotations
