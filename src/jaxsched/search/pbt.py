@@ -227,6 +227,8 @@ def _clipped(family: str, name: str, kind: core.Real, value: jax.Array, factor: 
   ``value · factor^λ`` (λ in [0, 1], bisected) that is inside: the clip into the range, for any
   field check (an open bound included), since ``value`` itself is inside."""
   target = value * factor
+  if not kind.checks:  # any finite value is in range: no search, and nothing more to compile
+    return jnp.where(jnp.isfinite(target), target, value)
   log_factor = jnp.log(factor)
 
   def halve(_, carry):
