@@ -684,8 +684,10 @@ def _parser() -> argparse.ArgumentParser:
   return parser
 
 
-def _error(message: str) -> None:
-  sys.stderr.write(f"jaxsched: error: {cut(message)}\n")
+def _error(message: str, whole: bool = False) -> None:
+  """Writes the one error line; ``whole`` keeps a message whose parts are bounded already but which
+  names a path the user gave, which the rerun advice must show uncut."""
+  sys.stderr.write(f"jaxsched: error: {message if whole else cut(message)}\n")
   sys.stderr.flush()
 
 
@@ -731,8 +733,8 @@ def _run(args, debug: bool) -> int:
       _error("the input is nested too deeply (Python's recursion limit)")
     elif isinstance(e, MemoryError):
       _error("out of memory")
-    elif multihost.lost(e, getattr(args, "checkpoint", None)):
-      _error(multihost.lost(e, getattr(args, "checkpoint", None)) or "")
+    elif report := multihost.lost(e, getattr(args, "checkpoint", None)):
+      _error(report, whole=True)
       return 1
     elif isinstance(e, (ValueError, TypeError)):
       _error(one_line(e))

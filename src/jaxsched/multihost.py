@@ -204,7 +204,7 @@ def lost(e: BaseException, checkpoint: str | None) -> str | None:
   text = str(e)
   if not isinstance(e, jax.errors.JaxRuntimeError) and not any(w in text for w in _LOST_WORDS):
     return None
-  resume = (
+  resume = (  # printed whole (see cli._error): a cut path could not be pasted into the rerun
     f"the completed chunks, rungs or intervals are in --checkpoint {checkpoint}: restart every "
     "process with the same arguments to resume"
     if checkpoint

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -23,6 +22,9 @@ from jaxsched import _outputs, main_job, reports
 from jaxsched.batches import evaluate, stack, unstack
 from jaxsched.core import Schedule
 from jaxsched.messages import CliError, one_line
+from jaxsched.search.halving import default_min_steps, halving
+from jaxsched.search.pbt import pbt
+from jaxsched.search.range_test import lr_range_test
 
 __all__ = ["run_search", "lr_find", "curve_every"]
 
@@ -50,26 +52,6 @@ def _say(lead: bool, text: str) -> None:
     print(text, flush=True)
 
 
-def _library(name: str) -> Callable[..., Any]:
-  """``jaxsched.<name>``, or the search module's function while it is not exported yet."""
-  import jaxsched
-
-  found = getattr(jaxsched, name, None)
-  if found is not None:
-    return found
-  if name == "halving":
-    from jaxsched.search.halving import halving
-
-    return halving
-  if name == "pbt":
-    from jaxsched.search.pbt import pbt
-
-    return pbt
-  from jaxsched.search.range_test import lr_range_test  # type: ignore[import-not-found]
-
-  return lr_range_test
-
-
 def run_search(args, lead: bool, outputs, json_target, png_target, started: float) -> int:
   """``jaxsched sweep --search halving|pbt``: the search, then (process 0) its report."""
   batch, members, families = _grid(args)
@@ -95,9 +77,6 @@ def run_search(args, lead: bool, outputs, json_target, png_target, started: floa
 
 
 def _halving(args, lead: bool, task, batch, members) -> dict[str, Any]:
-  halving = _library("halving")
-  from jaxsched.search.halving import default_min_steps
-
   n, steps = len(members), args.steps
   min_steps = args.min_steps or default_min_steps(n, steps, args.eta)
   if min_steps > steps:
@@ -174,7 +153,6 @@ def _halving(args, lead: bool, task, batch, members) -> dict[str, Any]:
 
 
 def _pbt(args, lead: bool, task, batch, members) -> dict[str, Any]:
-  pbt = _library("pbt")
   n, steps = len(members), args.steps
   interval = args.interval or max(1, steps // 10)
   if interval > steps:
@@ -246,7 +224,6 @@ def _pbt(args, lead: bool, task, batch, members) -> dict[str, Any]:
 
 def lr_find(args, target, fmt: str, outputs: _outputs.Outputs, started: float) -> int:
   """``jaxsched lr-find``: the LR range test on the main job's task, printed and plotted."""
-  lr_range_test = _library("lr_range_test")
   task = main_job.protocol(args.steps, seed=args.seed)
   if not args.no_progress:
     how = (
