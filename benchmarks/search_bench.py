@@ -46,6 +46,7 @@ FULL = dict(
   pbt_n=32,
   pbt_steps=600,
   pbt_interval=50,
+  pbt_keys=5,
   range_steps=100,
   range_sweep=32,
   range_sweep_steps=300,
@@ -60,6 +61,7 @@ QUICK = dict(
   pbt_n=4,
   pbt_steps=40,
   pbt_interval=10,
+  pbt_keys=2,
   range_steps=20,
   range_sweep=4,
   range_sweep_steps=20,
@@ -351,6 +353,20 @@ def pbt_section(task, P, key, say):
     f"\nReplay: training `result.best` alone for {ps} steps gives {replay:.6g} against best_score "
     f"{pres.best_score:.6g} (relative error {abs(replay - pres.best_score) / abs(pres.best_score):.1e}). "
     f"PBT's winner vs the plain sweep's best: {pres.best_score:.4f} vs {np.nanmin(plain):.4f}."
+  )
+  # One key says little of a random search: the winner against the sweep's best over more keys
+  # (the key is every member's init key and PBT's draws).
+  wins = []
+  for seed in range(1, 1 + P["pbt_keys"]):
+    k = jax.random.key(seed)
+    r = js.pbt(
+      task.init, task.update, task.score, pbatch, steps=ps, interval=pi, key=k, progress=False
+    )
+    wins.append((r.best_score, np.nanmin(full_grid(task, pbatch, ps, k))))
+  better = sum(a < b for a, b in wins)
+  say(
+    f"Over keys 1-{len(wins)}: PBT's winner beat the sweep's best in {better} of {len(wins)} "
+    f"(winner / sweep best: {', '.join(f'{a:.4f}/{b:.4f}' for a, b in wins)})."
   )
 
 

@@ -30,7 +30,6 @@ another family copies its family too, by the same gather.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import math
 import numbers
 import sys
@@ -177,16 +176,21 @@ def _perturb(value: Any) -> tuple[float, float]:
   return down, up
 
 
-def _real_fields(schedule: Schedule) -> set[str]:
-  """The names of every real field, present (not None) anywhere in ``schedule``'s tree."""
-  found, todo = set(), [schedule]
+def _reals(schedule: Schedule) -> Iterable[tuple[str, Any]]:
+  """``(name, value)`` of every real field present (not None) anywhere in ``schedule``'s tree."""
+  todo = [schedule]
   while todo:
     node = todo.pop()
     for name, kind in core.fields_of(type(node)):
-      if getattr(node, name) is not None and isinstance(kind, core.Real):
-        found.add(name)
+      value = getattr(node, name)
+      if value is not None and isinstance(kind, core.Real):
+        yield name, value
     todo.extend(core.children_of(node))
-  return found
+
+
+def _real_fields(schedule: Schedule) -> set[str]:
+  """The names of every real field, present (not None) anywhere in ``schedule``'s tree."""
+  return {name for name, _ in _reals(schedule)}
 
 
 def _fields(fields: Any, template: Schedule) -> frozenset[str] | None:
@@ -250,13 +254,20 @@ def _rules_hold(node: Schedule) -> jax.Array:
   return ok
 
 
-def _explorer(names: frozenset[str] | None, down: float, up: float) -> Callable[..., Schedule]:
-  """``explore(schedule, key)``: one member's schedule (traced, unbatched) with each chosen real
-  field multiplied, elementwise, by ``down`` or ``up`` (a fair coin each), clipped into its range.
-  A family whose cross-field rules the new values break keeps its own old values."""
+def _coin_count(batch: Schedule, names: frozenset[str] | None) -> int:
+  """How many coins ``explore`` takes per member of ``batch`` (leaves with a leading batch axis):
+  one per element of each chosen real field."""
+  return sum(math.prod(np.shape(v)[1:]) for n, v in _reals(batch) if names is None or n in names)
 
-  def explore(schedule: Schedule, key: jax.Array) -> Schedule:
-    counter = itertools.count()
+
+def _explorer(names: frozenset[str] | None, down: float, up: float) -> Callable[..., Schedule]:
+  """``explore(schedule, coins)``: one member's schedule (traced, unbatched) with each chosen real
+  field multiplied, elementwise, by ``down`` or ``up`` (a fair coin each, taken in order from the
+  bool vector ``coins``; ``_coin_count`` says how many), clipped into its range. A family whose
+  cross-field rules the new values break keeps its own old values."""
+
+  def explore(schedule: Schedule, coins: jax.Array) -> Schedule:
+    used = [0]  # coins taken so far, in the walk's order
 
     def walk(node: Schedule) -> Schedule:
       updates: dict[str, Any] = {}
@@ -274,7 +285,9 @@ def _explorer(names: frozenset[str] | None, down: float, up: float) -> Callable[
           if any(a is not b for a, b in zip(kids, value, strict=True)):
             updates[name] = kids
         elif isinstance(kind, core.Real) and (names is None or name in names):
-          draw = jax.random.bernoulli(jax.random.fold_in(key, next(counter)), 0.5, value.shape)
+          size = math.prod(value.shape)
+          draw = coins[used[0] : used[0] + size].reshape(value.shape)
+          used[0] += size
           factor = jnp.where(draw, up, down).astype(value.dtype)
           updates[name] = _clipped(node.family, name, kind, value, factor)
           own.append(name)
@@ -321,9 +334,11 @@ class _Engine:
   (init, then a scan over every interval: one program) or ``begin`` and ``advance`` (init; one
   interval, the interval index an argument: one program for every interval)."""
 
-  def __init__(self, init, update, score, key, plan: _Plan, explore, shard, replicated, what):
+  def __init__(
+    self, init, update, score, key, plan: _Plan, explore, coins, shard, replicated, what
+  ):
     self.init, self.update, self.score, self.key = init, update, score, key
-    self.plan, self.explore, self.what = plan, explore, what
+    self.plan, self.explore, self.coins, self.what = plan, explore, coins, what
     self.shard, self.replicated = shard, replicated
     self.salt = jax.random.fold_in(key, _EXPLORE_SALT)
     self.compiles, self.compile_s = 0, 0.0
@@ -340,13 +355,14 @@ class _Engine:
     dtype = jax.eval_shape(jax.vmap(self.member_score), states, schedules).dtype
     return states, jnp.zeros(self.plan.padded, dtype)
 
-  def sources(self, last, k, draw):
-    """Which row each row copies at the start of interval ``k`` (its own index if none)."""
+  def sources(self, last, k, picks):
+    """Which row each row copies at the start of interval ``k`` (its own index if none); copier
+    ``i`` takes the donor ranked ``picks[i]`` (in [0, copies)) from the top."""
     n, m, p = self.plan.n, self.plan.copies, self.plan.padded
     loss = last[:n] * self.plan.sign
     bad = ~jnp.isfinite(loss)
     order = jnp.lexsort((jnp.arange(n), jnp.where(bad, 0, loss), bad))
-    donors = order[:m][jax.random.randint(draw, (m,), 0, m)]
+    donors = order[:m][picks]
     src = jnp.arange(p).at[order[n - m :]].set(donors)
     return jnp.where(k > 0, src, jnp.arange(p)).astype(jnp.int32)
 
@@ -354,17 +370,23 @@ class _Engine:
     """One interval: exploit and explore (from the second interval on), train, score."""
     plan, p = self.plan, self.plan.padded
     states, schedules, last = carry
-    draw, coins = jax.random.split(jax.random.fold_in(self.salt, k))
-    src = self.sources(last, k, draw)
+    # Every draw of the interval from one call of the generator (each call is a hash to compile):
+    # the donors' ranks (2^32 mod copies is a bias below 1e-8) and the explore coins (top bits).
+    m, c = plan.copies, self.coins
+    bits = jax.random.bits(jax.random.fold_in(self.salt, k), (m + p * c,), jnp.uint32)
+    src = self.sources(last, k, (bits[:m] % m).astype(jnp.int32))
+    coins = (bits[m:] >> 31).astype(bool).reshape(p, c)
     take = lambda x: x[src]
     states = jax.tree.map(take, states)
     donor = jax.tree.map(take, schedules)
-    explored = jax.vmap(self.explore)(donor, jax.random.split(coins, p))
+    explored = jax.vmap(self.explore)(donor, coins)
     copied = src != jnp.arange(p)
     pick = lambda a, b: jnp.where(copied.reshape((p,) + (1,) * (jnp.ndim(a) - 1)), a, b)
     schedules = jax.tree.map(pick, explored, donor)
     begin = (k * plan.interval).astype(jnp.int32)
-    count = jnp.minimum(plan.interval, plan.steps - begin)
+    # A trip count known when compiling where every interval is whole (a little less to compile).
+    whole = plan.steps % plan.interval == 0
+    count = plan.interval if whole else jnp.minimum(plan.interval, plan.steps - begin)
 
     def train(state, schedule):
       one = lambda i, st: self.update(st, schedule, (begin + i).astype(jnp.int32))
@@ -586,8 +608,8 @@ def pbt(
   >>> score = lambda w, s: w * w
   >>> batch = js.grid(js.constant, {"value": [0.01, 0.02, 0.05, 0.1]})
   >>> result = js.pbt(init, update, score, batch, steps=30, interval=10, progress=False)
-  >>> [seg.start for seg in result.lineage]             # the winner's line copied twice
-  [0, 10, 20]
+  >>> [(seg.start, seg.member, seg.schedule) for seg in result.lineage]  # copied once, at 10
+  [(0, 3, constant(value=0.1)), (10, 0, constant(value=0.125))]
   >>> w = init(result.best, None)
   >>> for t in range(30):
   ...   w = update(w, result.best, t)
@@ -638,11 +660,12 @@ def pbt(
   host = [x[index] for x in rows.leaves]
   explore = _explorer(names, down, up)
   probe = jax.tree.unflatten(rows.treedef, [jax.ShapeDtypeStruct(x.shape, x.dtype) for x in host])
-  keys = jax.eval_shape(lambda: jax.random.split(key, padded))
-  carried = jax.tree.structure(jax.eval_shape(jax.vmap(explore), probe, keys))
+  coins = _coin_count(probe, names)
+  flips = jax.ShapeDtypeStruct((padded, coins), bool)
+  carried = jax.tree.structure(jax.eval_shape(jax.vmap(explore), probe, flips))
   schedules = jax.tree.unflatten(carried, host)
 
-  engine = _Engine(init, update, score, key, plan, explore, shard, replicated, what)
+  engine = _Engine(init, update, score, key, plan, explore, coins, shard, replicated, what)
   report(
     f"{rows.n} members, {plan.intervals} intervals of {interval} steps on {len(devs)} device(s)"
   )
