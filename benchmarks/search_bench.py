@@ -398,7 +398,7 @@ def range_section(task, P, key, say):
     )
     say(
       f"\n### LR range test ({P['range_steps']} steps, {rt_s:.1f} s): suggestion "
-      f"{'none' if sug is None else f'{float(sug):.3g}'}, diverged at {rt.diverged_at}; "
+      f"{'none' if sug is None else f'{float(sug):.3g}'}, diverged at {'none' if rt.diverged_at is None else f'{float(rt.diverged_at):.3g}'}; "
       f"best constant lr of a {P['range_sweep']}-setting sweep over [1e-5, 1] to "
       f"{P['range_sweep_steps']} steps ({cs_s:.1f} s): {best_lr:.3g} ({versus})"
     )
