@@ -16,6 +16,7 @@ from typing import cast
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from jaxsched import _maths as m
 from jaxsched import core
@@ -80,7 +81,7 @@ class Join(Schedule):
 
   rules = (_ONE_BOUNDARY_BETWEEN_PIECES,)
 
-  def formula(self, t):
+  def formula(self, t: jax.Array) -> ArrayLike:
     return _pieces(self, t, restart=True)
 
 
@@ -114,7 +115,7 @@ class Splice(Schedule):
 
   rules = (_ONE_BOUNDARY_BETWEEN_PIECES,)
 
-  def formula(self, t):
+  def formula(self, t: jax.Array) -> ArrayLike:
     return _pieces(self, t, restart=False)
 
 
@@ -167,7 +168,7 @@ class Warmup(Schedule):
     ),
   )
 
-  def formula(self, t):
+  def formula(self, t: jax.Array) -> ArrayLike:
     # The target is the child at 0: a per-setting constant. Evaluated on its own (from
     # ``0·t``, which XLA folds to 0 for integer steps, so a scan's loop hoists it) unless the child
     # holds a warmup itself: then once, side by side with the steps t − W, so that nested warmups
@@ -240,7 +241,7 @@ class Clip(Schedule):
 
   step_form = "pair"
 
-  def formula(self, t):
+  def formula(self, t: jax.Array | m.FracStep) -> ArrayLike:
     out = self.schedule(t)
     if self.min_value is not None:
       out = jnp.maximum(out, self.min_value)
@@ -278,7 +279,7 @@ class PerEpoch(Schedule):
   _: KW_ONLY
   fractional: bool = static(default=False, choices=(False, True))
 
-  def formula(self, t):
+  def formula(self, t: jax.Array) -> ArrayLike:
     if self.fractional:
       # t/steps_per_epoch as a pair: a child that amplifies its step (gamma^e) keeps its precision.
       e = m.ratio(t, self.steps_per_epoch, self.dtype)
@@ -317,7 +318,7 @@ class Shift(Schedule):
   schedule: Schedule = child()
   steps: CountLike = count()
 
-  def formula(self, t):
+  def formula(self, t: jax.Array) -> ArrayLike:
     return self.schedule(jnp.maximum(t - self.steps, 0))
 
 
@@ -344,7 +345,7 @@ class Repeat(Schedule):
   schedule: Schedule = child()
   period: CountLike = count(checks=[at_least_one])
 
-  def formula(self, t):
+  def formula(self, t: jax.Array) -> ArrayLike:
     return self.schedule(m.rem(t, self.period))
 
 
@@ -363,7 +364,7 @@ class Product(Schedule):
   schedules: Sequence[Schedule] = children()
   step_form = "pair"
 
-  def formula(self, t):
+  def formula(self, t: jax.Array | m.FracStep) -> ArrayLike:
     out = self.schedules[0](t)
     zero = out == 0
     for s in self.schedules[1:]:
@@ -382,7 +383,7 @@ class Scaled(Schedule):
   factor: RealLike = real()
   step_form = "pair"
 
-  def formula(self, t):
+  def formula(self, t: jax.Array | m.FracStep) -> ArrayLike:
     out = self.schedule(t) * self.factor
     return jnp.where(self.factor == 0, jnp.zeros_like(out), out)  # 0·inf is 0 here, not NaN
 
@@ -396,7 +397,7 @@ class Sum(Schedule):
   schedules: Sequence[Schedule] = children()
   step_form = "pair"
 
-  def formula(self, t):
+  def formula(self, t: jax.Array | m.FracStep) -> ArrayLike:
     out = self.schedules[0](t)
     for s in self.schedules[1:]:
       out = out + s(t)
@@ -412,5 +413,5 @@ class Offset(Schedule):
   offset: RealLike = real()
   step_form = "pair"
 
-  def formula(self, t):
+  def formula(self, t: jax.Array | m.FracStep) -> ArrayLike:
     return self.schedule(t) + self.offset

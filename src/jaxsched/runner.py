@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+import os
 import re
 import sys
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeAlias
 
 import jax
 import jax.numpy as jnp
@@ -36,10 +37,17 @@ __all__ = [
   "rows_of",
   "feed",
   "progress_mode",
+  "Devices",
+  "Folder",
 ]
 
+# jax.Device is a variable to a type checker (jax assigns it from jaxlib), so the devices of a list
+# are Any; see resolve_devices for what is accepted.
+Devices: TypeAlias = int | Sequence[Any] | None
+Folder: TypeAlias = str | os.PathLike[str] | None  # a checkpoint directory, or none
 
-def resolve_devices(devices) -> list:
+
+def resolve_devices(devices: Devices) -> list[Any]:
   """The devices of a sweep's 1-D mesh, the same list in every process.
 
   ``None``: every device of every process (``jax.devices()``). An int ``n``: with one process, the
@@ -73,24 +81,23 @@ def resolve_devices(devices) -> list:
       )
     k = devices // len(procs)
     return [d for p in procs for d in local[p][:k]]
-  if isinstance(devices, jax.Device):
-    devices = [devices]
+  given: Any = [devices] if isinstance(devices, jax.Device) else devices
   try:
-    devices = list(devices)
+    chosen: list = list(given)
   except TypeError:
-    devices = None
-  if not devices or not all(isinstance(d, jax.Device) for d in devices):
+    chosen = []
+  if not chosen or not all(isinstance(d, jax.Device) for d in chosen):
     raise TypeError("sweep: devices must be None, a number of devices, or a list of jax.Device")
-  if len(set(devices)) != len(devices):
+  if len(set(chosen)) != len(chosen):
     raise ValueError("sweep: devices lists a device twice")
   if len(procs) > 1:
-    missing = sorted(set(procs) - {d.process_index for d in devices})
+    missing = sorted(set(procs) - {d.process_index for d in chosen})
     if missing:
       raise ValueError(
         f"sweep: devices holds no device of process(es) {missing}; with several "
         "processes every process must own part of the mesh (or pass an int)"
       )
-  return devices
+  return chosen
 
 
 def to_host(tree):
@@ -263,13 +270,13 @@ class _Progress:
 
 def sweep(
   run: Callable[[Any], Any],
-  schedules,
+  schedules: Schedule | Sequence[Schedule] | Any,
   *,
-  devices=None,
+  devices: Devices = None,
   chunk_size: int | None = None,
   progress: bool | None = None,
-  checkpoint=None,
-):
+  checkpoint: Folder = None,
+) -> Any:
   """Runs the pure ``run(schedule) -> pytree`` for every setting of a batch in one compiled program.
 
   ``schedules`` is a batched ``Schedule`` (from ``stack``, ``grid``, ``sample``, mixed batches of
@@ -380,13 +387,13 @@ class SweepResult:
 
 def run_sweep(
   run: Callable[[Any], Any],
-  schedules,
+  schedules: Schedule | Sequence[Schedule] | Any,
   *,
-  devices=None,
+  devices: Devices = None,
   chunk_size: int | None = None,
   progress: bool | None = None,
   desc: str = "sweep",
-  checkpoint=None,
+  checkpoint: Folder = None,
 ) -> SweepResult:
   """``sweep(run, schedules, ...)``, returning a ``SweepResult``: the same outputs and the figures
   of the run (compile and run times, chunks, devices, padding) for a report.

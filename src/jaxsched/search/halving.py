@@ -22,7 +22,7 @@ import jax
 import numpy as np
 
 from jaxsched.core import Schedule
-from jaxsched.runner import progress_mode
+from jaxsched.runner import Devices, Folder, progress_mode
 from jaxsched.search.checkpoint import Checkpoint, digest, flatten, function_name, unflatten
 from jaxsched.search.training import (
   Rows,
@@ -515,8 +515,8 @@ def halving(
   eta: int = 3,
   key: jax.Array | None = None,
   mode: str = "min",
-  devices: Any = None,
-  checkpoint: str | os.PathLike | None = None,
+  devices: Devices = None,
+  checkpoint: Folder = None,
   progress: bool | Callable[[Rung], Any] | None = None,
   curve_every: int | None = None,
   chunk_size: int | None = None,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 import jax
 
+from jaxsched.runner import Devices, Folder
 from jaxsched.search.checkpoint import Checkpoint, digest, function_name
 from jaxsched.search.halving import (
   HalvingResult,
@@ -147,8 +147,8 @@ def hyperband(
   eta: int = 3,
   key: jax.Array | None = None,
   mode: str = "min",
-  devices: Any = None,
-  checkpoint: str | os.PathLike | None = None,
+  devices: Devices = None,
+  checkpoint: Folder = None,
   progress: bool | Callable[[Rung], Any] | None = None,
   curve_every: int | None = None,
   chunk_size: int | None = None,

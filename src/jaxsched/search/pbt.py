@@ -45,7 +45,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jaxsched import core
 from jaxsched.compose import splice
 from jaxsched.core import Schedule
-from jaxsched.runner import feed, resolve_devices, to_host
+from jaxsched.runner import Devices, Folder, feed, resolve_devices, to_host
 from jaxsched.search.checkpoint import Checkpoint, digest, flatten, function_name, unflatten
 from jaxsched.search.training import Rows, check_mode, check_steps, default_key, rank
 
@@ -538,10 +538,10 @@ def pbt(
   fraction: float = 0.25,
   perturb: Sequence[float] = (0.8, 1.25),
   fields: Iterable[str] | str | None = None,
-  key: Any = None,
+  key: jax.Array | None = None,
   mode: str = "min",
-  devices: Any = None,
-  checkpoint: Any = None,
+  devices: Devices = None,
+  checkpoint: Folder = None,
   progress: bool | None = None,
 ) -> PBTResult:
   """Population-based training of the settings of ``batch``; the result is a schedule.

@@ -162,7 +162,7 @@ def lr_range_test(
   min_value: float = 1e-7,
   max_value: float = 10.0,
   steps: int = 100,
-  key: Any = None,
+  key: jax.Array | None = None,
   parallel: int | None = None,
   smooth: float = 0.05,
   diverge: float = 4.0,

@@ -44,7 +44,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxsched.batches import unstack
 from jaxsched.core import Schedule
-from jaxsched.runner import feed, resolve_devices, rows_of, to_host
+from jaxsched.runner import Devices, feed, resolve_devices, rows_of, to_host
 
 __all__ = [
   "Rows",
@@ -114,7 +114,7 @@ class Rows:
 
   n: int
   leaves: tuple[np.ndarray, ...]
-  treedef: Any
+  treedef: Any  # a jax.tree_util.PyTreeDef (a variable to a type checker, like jax.Device)
 
   @classmethod
   def of(cls, batch: Any, what: str = "search") -> Rows:
@@ -181,8 +181,8 @@ class Trainer:
     update: Callable[..., Any],
     score: Callable[..., Any],
     *,
-    key: Any = None,
-    devices: Any = None,
+    key: jax.Array | None = None,
+    devices: Devices = None,
     what: str = "search",
   ):
     for name, fn in (("init", init), ("update", update), ("score", score)):
