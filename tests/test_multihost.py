@@ -1,7 +1,9 @@
 """Many hosts, for real: 2 local CPU processes with 2 devices each (``jax.distributed`` on
-127.0.0.1) against 1 process with 4 devices, for the CLI main job and the library ``sweep``.
+127.0.0.1) against 1 process with 4 devices, for the CLI main job and the library ``sweep``; a
+process killed mid-run; and ``--search halving|pbt --checkpoint`` on 2 processes against 1.
 
-The three processes run at the same time (one worker script each, ``tests/_multihost_worker.py``).
+The three processes of the first tests run at the same time (one worker script each,
+``tests/_multihost_worker.py``).
 """
 
 import json
@@ -306,3 +308,62 @@ def test_a_killed_process_0_ends_the_others_in_one_line(tmp_path):
 
   checkpoint = _kill_mid_run(tmp_path, 0)
   assert len(np.load(checkpoint / FILE).files) > 1  # a whole, readable file
+
+
+# --- the searches on two processes ------------------------------------------------------------------
+
+SEARCH_FLAGS = {
+  "halving": ["--search", "halving", "--settings", "8", "--steps", "27", "--min-steps", "3"],
+  "pbt": ["--search", "pbt", "--settings", "8", "--steps", "40", "--interval", "10"],
+}
+
+
+def _search_run(out: Path, flags, checkpoint: Path, port: int | None, pid: int = 0):
+  joined = [] if port is None else [f"--coordinator=127.0.0.1:{port}", "--num-processes=2"]
+  return _cli(
+    out,
+    1 if port is not None else 2,
+    [*flags, "--no-progress", "--checkpoint", str(checkpoint), *joined]
+    + ([f"--process-id={pid}"] if port is not None else []),
+  )
+
+
+@pytest.mark.parametrize("method", sorted(SEARCH_FLAGS))
+def test_a_search_on_two_processes_matches_one_and_a_rerun_resumes(tmp_path, method):
+  """``--search`` with ``--checkpoint`` on 2 processes of 1 device each equals 1 process of 2
+  devices (the same 2-device mesh): the same rungs or intervals, the same winner and scores. A
+  rerun of the pair over its complete checkpoint resumes (trains nothing more) and writes the
+  same result."""
+  flags = SEARCH_FLAGS[method]
+
+  def pair(name: str):
+    port = _free_port()
+    procs = [
+      _search_run(tmp_path / name / f"p{i}", flags, tmp_path / "ck", port, i) for i in (0, 1)
+    ]
+    outs = [_finish(p, timeout=240) for p in procs]
+    assert outs[1] == ""  # only process 0 prints and writes
+    assert not (tmp_path / name / "p1" / "sweep.json").exists()
+    return json.loads((tmp_path / name / "p0" / "sweep.json").read_text())
+
+  two = pair("two")
+  _finish(_search_run(tmp_path / "one", flags, tmp_path / "ck1", None))
+  one = json.loads((tmp_path / "one" / "sweep.json").read_text())
+  again = pair("again")
+  assert two["processes"] == 2 and one["processes"] == 1 and two["devices"] == one["devices"] == 2
+  for key in ("best_index", "best"):
+    if key in one["search"]:
+      assert two["search"][key] == one["search"][key] == again["search"][key], key
+  np.testing.assert_allclose(two["search"]["best_score"], one["search"]["best_score"], rtol=2e-6)
+  a, b, c = (_results_of(x) for x in (two, one, again))
+  assert sorted(a) == sorted(b) == sorted(c) == list(range(8))
+  for i in a:
+    assert a[i]["rank"] == b[i]["rank"] == c[i]["rank"]
+    np.testing.assert_allclose(a[i]["final_loss"], b[i]["final_loss"], rtol=2e-6)
+    assert c[i]["final_loss"] == a[i]["final_loss"]  # resumed: the same saved numbers
+  resumed = "resumed_rungs" if method == "halving" else "resumed_intervals"
+  assert two["search"][resumed] == 0 and again["search"][resumed] > 0, again["search"]
+
+
+def _results_of(report: dict) -> dict:
+  return {r["index"]: r for r in report["results"]}

@@ -206,6 +206,7 @@ def _pbt(args, lead: bool, task, batch, members) -> dict[str, Any]:
       "fraction": args.fraction,
       "intervals": int(history.shape[0]),
       "compiles": result.compiles,
+      "resumed_intervals": result.resumed,
       "best": reports.config_of(result.best),
       "best_member": result.best_member,
       "best_score": reports.finite_or_none(result.best_score),

@@ -96,6 +96,7 @@ class PBTResult:
     steps: the updates each member made.
     interval: the updates between exploit steps (the last interval may be shorter).
     compiles: how many programs were compiled (1 without a checkpoint; 2 with one).
+    resumed: intervals read back from the checkpoint instead of run (0 without one).
     compile_s: seconds spent compiling.
     seconds: wall seconds of the whole call, compiles included.
 
@@ -121,6 +122,7 @@ class PBTResult:
   compiles: int
   compile_s: float
   seconds: float
+  resumed: int = 0
 
   def to_json(self) -> dict:
     """A JSON-safe summary: the winner (its config where it has one), the lineage, the scores and
@@ -145,6 +147,7 @@ class PBTResult:
       "donors": np.asarray(self.donors).tolist(),
       "steps": self.steps,
       "interval": self.interval,
+      "resumed": self.resumed,
     }
 
 
@@ -417,7 +420,8 @@ class _Engine:
     return to_host(program(feed(schedules, self.shard)))
 
   def resumable(self, schedules, directory, fingerprint: dict, report):
-    """One interval per program call, saved after each to ``directory``; resumes from it."""
+    """One interval per program call, saved after each to ``directory``; resumes from it. Returns
+    the record and how many intervals were read back."""
     plan = self.plan
     ck = Checkpoint(directory, fingerprint)
     spec = _abstract(schedules, self.shard)
@@ -473,7 +477,7 @@ class _Engine:
         },
       )
       report(f"interval {k + 1}/{plan.intervals} ({time.perf_counter() - began:.1f} s)")
-    return np.stack(scores), np.stack(sources), [np.stack(x) for x in trail]
+    return (np.stack(scores), np.stack(sources), [np.stack(x) for x in trail]), done
 
 
 def _abstract(tree, sharding):
@@ -597,6 +601,8 @@ def pbt(
       with the same arguments resumes at the last complete interval; one with other arguments is
       refused (``ValueError``). None (the default): no files, one program call.
     progress: ``None`` (lines on stderr only when it is a terminal), ``True`` or ``False``.
+      Without a checkpoint the whole search is one program call, so the lines say when it starts
+      and ends; with ``checkpoint=`` there is a line per interval.
 
   Returns:
     A ``PBTResult``: ``best``, ``best_score``, ``best_member``, ``lineage``, ``scores``,
@@ -670,7 +676,7 @@ def pbt(
     f"{rows.n} members, {plan.intervals} intervals of {interval} steps on {len(devs)} device(s)"
   )
   if checkpoint is None:
-    scores, sources, trail = engine.whole(schedules)
+    (scores, sources, trail), resumed = engine.whole(schedules), 0
   else:
     fingerprint = {
       "kind": "pbt",
@@ -688,7 +694,7 @@ def pbt(
       "update": function_name(update),
       "score": function_name(score),
     }
-    scores, sources, trail = engine.resumable(schedules, checkpoint, fingerprint, report)
+    (scores, sources, trail), resumed = engine.resumable(schedules, checkpoint, fingerprint, report)
 
   history = np.asarray(scores, np.float64)[:, : rows.n]
   donors = np.asarray(sources, np.int64)[:, : rows.n]
@@ -715,4 +721,5 @@ def pbt(
     compiles=engine.compiles,
     compile_s=engine.compile_s,
     seconds=seconds,
+    resumed=resumed,
   )
