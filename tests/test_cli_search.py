@@ -103,13 +103,21 @@ def test_halving_checkpoint_resumes_to_the_same_report(tmp_path, capsys):
   assert "different run" in _one_error_line(capsys.readouterr().err)
 
 
-def test_sweep_killed_with_sigkill_resumes_to_the_same_report(tmp_path):
-  """A plain sweep with --checkpoint is killed (SIGKILL) after its first chunks; the rerun with the
-  same arguments resumes and writes the uninterrupted run's sweep.json results."""
+KILLED_RUNS = {  # long enough to be killed after the first save
+  "sweep": ["--settings", "8", "--steps", "2000", "--chunk-size", "2"],
+  "pbt": ["--search", "pbt", "--settings", "8", "--steps", "3000", "--interval", "100"],
+}
+
+
+@pytest.mark.parametrize("run", sorted(KILLED_RUNS))
+def test_a_run_killed_with_sigkill_resumes_to_the_same_report(tmp_path, run):
+  """A plain sweep, or a PBT search, with --checkpoint is killed (SIGKILL) once its first chunk or
+  interval is saved; the rerun with the same arguments resumes and writes what an uninterrupted
+  run with the same arguments writes."""
   from jaxsched.search.checkpoint import FILE
 
   ck, killed, whole = tmp_path / "ck", tmp_path / "killed", tmp_path / "whole"
-  flags = ["--settings", "8", "--steps", "2000", "--chunk-size", "2", "--no-progress"]
+  flags = [*KILLED_RUNS[run], "--no-progress"]
   env = dict(os.environ, PYTHONPATH=pythonpath(), JAX_PLATFORMS="cpu")
   proc = subprocess.Popen(
     [
@@ -142,19 +150,21 @@ def test_sweep_killed_with_sigkill_resumes_to_the_same_report(tmp_path):
   assert len(record.files) > 1
   assert not (killed / "sweep.json").exists()
   assert cli.main(["sweep", *flags, "--checkpoint", str(ck), "--out", str(killed)]) == 0
-  assert cli.main(["sweep", *flags, "--out", str(whole)]) == 0
-  a, b = _report(killed)["results"], _report(whole)["results"]
+  again = ["--checkpoint", str(tmp_path / "ck-whole")] if run == "pbt" else []
+  assert cli.main(["sweep", *flags, *again, "--out", str(whole)]) == 0
+  resumed, uninterrupted = _report(killed), _report(whole)
+  if run == "pbt":
+    assert resumed["search"]["resumed_intervals"] > 0
+    assert uninterrupted["search"]["resumed_intervals"] == 0
+    for key in ("best", "best_member", "best_score", "lineage", "history", "donors"):
+      assert resumed["search"][key] == uninterrupted["search"][key], key
+  a, b = resumed["results"], uninterrupted["results"]
   assert [r["config"] for r in a] == [r["config"] for r in b]
   for x, y in zip(a, b, strict=True):
     curve = lambda r: np.array(r["loss_curve"], np.float64)  # null (diverged) -> NaN
     np.testing.assert_allclose(curve(x), curve(y), rtol=1e-6)
 
 
-def _range_test_available() -> bool:
-  return hasattr(js, "lr_range_test")
-
-
-@pytest.mark.skipif(not _range_test_available(), reason="js.lr_range_test is not in this checkout")
 def test_lr_find_prints_and_plots_the_curve(tmp_path, capsys):
   png = tmp_path / "find.png"
   assert cli.main(["lr-find", "--steps", "30", "-o", str(png), "--no-progress"]) == 0
