@@ -171,7 +171,8 @@ def optuna_halving(task, members, T, min_steps, eta, key):
 
 
 def pbt_loop(task, members, steps, interval, key, seed=0):
-  """PBT as a Python loop of per-member jitted interval runs over optax schedules."""
+  """PBT as a Python loop of per-member jitted interval runs over optax schedules (the members'
+  configs, written with optax: a schedule closed over a jitted function)."""
   rng = np.random.default_rng(seed)
   n = len(members)
   lrs = [s.to_config() for s in members]
@@ -181,7 +182,7 @@ def pbt_loop(task, members, steps, interval, key, seed=0):
   def program(cfg):
     k = repr(sorted(cfg.items()))
     if k not in cache:
-      sched = js.from_config(cfg)  # closed over: a new lr is a new program
+      sched = optax_schedule(js.from_config(cfg))  # closed over: a new lr is a new program
 
       @jax.jit
       def run(state, start):
