@@ -87,8 +87,12 @@ def runs(tmp_path_factory):
   return base, outs, _finish(single)
 
 
+def _results_of(report: dict) -> dict:
+  return {r["index"]: r for r in report["results"]}
+
+
 def _results(path):
-  return {r["index"]: r for r in json.loads(path.read_text())["results"]}
+  return _results_of(json.loads(path.read_text()))
 
 
 def test_cli_main_job_on_two_processes_matches_one(runs):
@@ -199,14 +203,15 @@ def _cli(out: Path, devices: int, flags):
   )
 
 
-def _pair(base: Path, checkpoint: Path):
+def _pair(base: Path, checkpoint: Path, flags=KILL_FLAGS):
+  """Processes 0 and 1 of a run on 1 device each, writing into ``base/p0`` and ``base/p1``."""
   port = _free_port()
   return [
     _cli(
       base / f"p{i}",
       1,
       [
-        *KILL_FLAGS,
+        *flags,
         "--checkpoint",
         str(checkpoint),
         "--coordinator",
@@ -318,36 +323,22 @@ SEARCH_FLAGS = {
 }
 
 
-def _search_run(out: Path, flags, checkpoint: Path, port: int | None, pid: int = 0):
-  joined = [] if port is None else [f"--coordinator=127.0.0.1:{port}", "--num-processes=2"]
-  return _cli(
-    out,
-    1 if port is not None else 2,
-    [*flags, "--no-progress", "--checkpoint", str(checkpoint), *joined]
-    + ([f"--process-id={pid}"] if port is not None else []),
-  )
-
-
 @pytest.mark.parametrize("method", sorted(SEARCH_FLAGS))
 def test_a_search_on_two_processes_matches_one_and_a_rerun_resumes(tmp_path, method):
   """``--search`` with ``--checkpoint`` on 2 processes of 1 device each equals 1 process of 2
   devices (the same 2-device mesh): the same rungs or intervals, the same winner and scores. A
   rerun of the pair over its complete checkpoint resumes (trains nothing more) and writes the
   same result."""
-  flags = SEARCH_FLAGS[method]
+  flags = [*SEARCH_FLAGS[method], "--no-progress"]
 
   def pair(name: str):
-    port = _free_port()
-    procs = [
-      _search_run(tmp_path / name / f"p{i}", flags, tmp_path / "ck", port, i) for i in (0, 1)
-    ]
-    outs = [_finish(p, timeout=240) for p in procs]
+    outs = [_finish(p, timeout=240) for p in _pair(tmp_path / name, tmp_path / "ck", flags)]
     assert outs[1] == ""  # only process 0 prints and writes
     assert not (tmp_path / name / "p1" / "sweep.json").exists()
     return json.loads((tmp_path / name / "p0" / "sweep.json").read_text())
 
   two = pair("two")
-  _finish(_search_run(tmp_path / "one", flags, tmp_path / "ck1", None))
+  _finish(_cli(tmp_path / "one", 2, [*flags, "--checkpoint", str(tmp_path / "ck1")]))
   one = json.loads((tmp_path / "one" / "sweep.json").read_text())
   again = pair("again")
   assert two["processes"] == 2 and one["processes"] == 1 and two["devices"] == one["devices"] == 2
@@ -363,7 +354,3 @@ def test_a_search_on_two_processes_matches_one_and_a_rerun_resumes(tmp_path, met
     assert c[i]["final_loss"] == a[i]["final_loss"]  # resumed: the same saved numbers
   resumed = "resumed_rungs" if method == "halving" else "resumed_intervals"
   assert two["search"][resumed] == 0 and again["search"][resumed] > 0, again["search"]
-
-
-def _results_of(report: dict) -> dict:
-  return {r["index"]: r for r in report["results"]}
